@@ -1,0 +1,100 @@
+package ca.halo.core.internal.fhir;
+
+import ca.uhn.fhir.rest.client.api.BaseHttpRequest;
+import ca.uhn.fhir.rest.client.api.IHttpResponse;
+import ca.uhn.fhir.util.StopWatch;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import okhttp3.MediaType;
+import okhttp3.OkHttpClient;
+import okhttp3.Request;
+import okhttp3.RequestBody;
+import okhttp3.Response;
+import okio.Buffer;
+
+/** A HAPI request carried by OkHttp. Content-Type travels as a header, as HAPI sets it. */
+final class OkHttpFhirRequest extends BaseHttpRequest {
+  private final OkHttpClient client;
+  private final Request.Builder builder;
+  private final String verb;
+  private final Map<String, List<String>> headers = new HashMap<>();
+  private String uri;
+
+  OkHttpFhirRequest(OkHttpClient client, Request.Builder builder, String verb) {
+    this.client = client;
+    this.builder = builder;
+    this.verb = verb;
+    this.uri = builder.build().url().toString();
+  }
+
+  @Override
+  public void addHeader(String name, String value) {
+    headers.computeIfAbsent(name, k -> new ArrayList<>()).add(value);
+    builder.addHeader(name, value);
+  }
+
+  @Override
+  public IHttpResponse execute() throws IOException {
+    StopWatch sw = new StopWatch();
+    Request request = builder.url(uri).build();
+    RequestBody body = request.body();
+    String contentType = request.header("Content-Type");
+    if (body != null && contentType != null && body.contentType() == null) {
+      Buffer buf = new Buffer();
+      body.writeTo(buf);
+      request = request.newBuilder()
+          .method(verb, RequestBody.create(buf.readByteArray(), MediaType.parse(contentType)))
+          .build();
+    }
+    try (Response response = client.newCall(request).execute()) {
+      byte[] bytes = response.body().bytes();
+      return new OkHttpFhirResponse(response, bytes, sw);
+    }
+  }
+
+  @Override
+  public Map<String, List<String>> getAllHeaders() {
+    return headers;
+  }
+
+  @Override
+  public String getRequestBodyFromStream() throws IOException {
+    RequestBody body = builder.build().body();
+    if (body == null) {
+      return null;
+    }
+    Buffer buf = new Buffer();
+    body.writeTo(buf);
+    return buf.readString(StandardCharsets.UTF_8);
+  }
+
+  @Override
+  public String getUri() {
+    return uri;
+  }
+
+  @Override
+  public void setUri(String uri) {
+    this.uri = uri;
+  }
+
+  @Override
+  public String getHttpVerbName() {
+    return verb;
+  }
+
+  @Override
+  public void removeHeaders(String name) {
+    headers.remove(name);
+    builder.removeHeader(name);
+  }
+
+  @Override
+  public String toString() {
+    return verb + " " + uri;
+  }
+}
