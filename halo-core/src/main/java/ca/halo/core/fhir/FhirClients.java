@@ -2,13 +2,16 @@ package ca.halo.core.fhir;
 
 import ca.halo.core.auth.AccessTokenProvider;
 import ca.halo.core.http.HaloHttp;
+import ca.halo.core.internal.fhir.OkHttpBindingInterceptor;
 import ca.halo.core.internal.fhir.OkHttpFhirClientFactory;
 import ca.halo.core.internal.http.BearerTokenInterceptor;
 import ca.uhn.fhir.context.FhirContext;
 import ca.uhn.fhir.rest.client.api.IGenericClient;
+import ca.uhn.fhir.rest.client.api.IRestfulClientFactory;
 import ca.uhn.fhir.rest.client.api.ServerValidationModeEnum;
 import java.net.URI;
 import java.util.Objects;
+import okhttp3.OkHttpClient;
 
 /**
  * Makes HAPI {@link IGenericClient}s that ride on a {@link HaloHttp} and send a bearer token.
@@ -18,10 +21,14 @@ import java.util.Objects;
  * Patient p = fhir.read().resource(Patient.class).withId(patientId).execute();
  * }</pre>
  *
- * <p>The client never fetches the server's CapabilityStatement on its own
- * ({@link ServerValidationModeEnum#NEVER}); on a 401 it refreshes the token once and retries once
- * (see {@link AccessTokenProvider}). Thread-safe like HAPI's own generic client. Pass the one
- * {@link FhirContext} of your application: it is expensive to create.
+ * <p>The client never fetches the server's CapabilityStatement on its own; on a 401 it refreshes
+ * the token once and retries once (see {@link AccessTokenProvider}). Thread-safe like HAPI's own
+ * generic client.
+ *
+ * <p>HAPI chooses its HTTP transport per {@link FhirContext}: the first call installs the SDK's
+ * OkHttp client factory on {@code ctx} (with server validation {@code NEVER}). Generic clients
+ * made here then each use their own {@link HaloHttp} and token provider. Pass the one
+ * {@code FhirContext} of your application: it is expensive to create.
  */
 public final class FhirClients {
   private FhirClients() {}
@@ -44,12 +51,23 @@ public final class FhirClients {
     Objects.requireNonNull(base, "base");
     Objects.requireNonNull(http, "http");
     http.checkTransport(base);
-    okhttp3.OkHttpClient ok = http.okHttp();
+    synchronized (ctx) {
+      IRestfulClientFactory f = ctx.getRestfulClientFactory();
+      if (!(f instanceof OkHttpFhirClientFactory)) {
+        OkHttpFhirClientFactory ours = new OkHttpFhirClientFactory(ctx, http.okHttp());
+        ours.setServerValidationMode(ServerValidationModeEnum.NEVER);
+        ctx.setRestfulClientFactory(ours);
+      }
+    }
+    OkHttpClient ok = http.okHttp();
     if (tokens != null) {
       ok = ok.newBuilder().addInterceptor(new BearerTokenInterceptor(tokens)).build();
     }
-    OkHttpFhirClientFactory factory = new OkHttpFhirClientFactory(ctx, ok);
-    factory.setServerValidationMode(ServerValidationModeEnum.NEVER);
-    return factory.newGenericClient(base.toString());
+    IGenericClient client = ctx.newRestfulGenericClient(base.toString());
+    if (client instanceof ca.uhn.fhir.rest.client.impl.BaseClient) {
+      ((ca.uhn.fhir.rest.client.impl.BaseClient) client).setDontValidateConformance(true);
+    }
+    client.registerInterceptor(new OkHttpBindingInterceptor(ok));
+    return client;
   }
 }

@@ -18,7 +18,7 @@ import okio.Buffer;
 
 /** A HAPI request carried by OkHttp. Content-Type travels as a header, as HAPI sets it. */
 final class OkHttpFhirRequest extends BaseHttpRequest {
-  private final OkHttpClient client;
+  private OkHttpClient client;
   private final Request.Builder builder;
   private final String verb;
   private final Map<String, List<String>> headers = new HashMap<>();
@@ -29,6 +29,11 @@ final class OkHttpFhirRequest extends BaseHttpRequest {
     this.builder = builder;
     this.verb = verb;
     this.uri = builder.build().url().toString();
+  }
+
+  /** Routes this request through {@code c} (the HaloHttp client of the generic client). */
+  void bind(OkHttpClient c) {
+    this.client = c;
   }
 
   @Override

@@ -57,8 +57,11 @@ public final class SecureTransportInterceptor implements Interceptor {
           "refusing plain-HTTP request to " + request.url().host()
               + ": HALO requires HTTPS except to loopback hosts");
     }
-    if (request.header("User-Agent") == null) {
+    String ua = request.header("User-Agent");
+    if (ua == null) {
       request = request.newBuilder().header("User-Agent", userAgent).build();
+    } else if (!ua.startsWith(userAgent)) {
+      request = request.newBuilder().header("User-Agent", userAgent + " " + ua).build();
     }
     return chain.proceed(request);
   }
