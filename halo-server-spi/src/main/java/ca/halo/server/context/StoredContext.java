@@ -1,0 +1,164 @@
+package ca.halo.server.context;
+
+import ca.halo.core.LaunchContext;
+import java.time.Instant;
+import java.util.LinkedHashSet;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * One launch context held by the SoFA: what {@code $set-context} stored under a launch id, who
+ * set it, and the resources of its session.
+ *
+ * <p>Immutable and thread-safe; stores replace it whole. {@code launchId} is a bearer secret (it
+ * lets an app start a launch): {@link #toString()} never prints it. {@code sessionId} is a
+ * second, non-secret id that tags the session's resources and its tokens.
+ *
+ * <p>Spec: HALO CA:SoFA-1 and our decisions on binding and time-to-live.
+ */
+public final class StoredContext {
+  private final String launchId;
+  private final String sessionId;
+  private final String ownerClientId;
+  private final String ownerSubject;
+  private final String appId;
+  private final LaunchContext context;
+  private final Instant createdAt;
+  private final Instant expiresAt;
+  private final Set<String> resources;
+
+  private StoredContext(Builder b) {
+    this.launchId = Objects.requireNonNull(b.launchId, "launchId");
+    this.sessionId = Objects.requireNonNull(b.sessionId, "sessionId");
+    this.ownerClientId = Objects.requireNonNull(b.ownerClientId, "ownerClientId");
+    this.ownerSubject = b.ownerSubject;
+    this.appId = b.appId;
+    this.context = Objects.requireNonNull(b.context, "context");
+    this.createdAt = Objects.requireNonNull(b.createdAt, "createdAt");
+    this.expiresAt = Objects.requireNonNull(b.expiresAt, "expiresAt");
+    this.resources = Set.copyOf(b.resources);
+  }
+
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  public Builder toBuilder() {
+    Builder b = new Builder();
+    b.launchId = launchId;
+    b.sessionId = sessionId;
+    b.ownerClientId = ownerClientId;
+    b.ownerSubject = ownerSubject;
+    b.appId = appId;
+    b.context = context;
+    b.createdAt = createdAt;
+    b.expiresAt = expiresAt;
+    b.resources.addAll(resources);
+    return b;
+  }
+
+  /** The same context with one more session resource ({@code Type/id}). */
+  public StoredContext withResource(String reference) {
+    return toBuilder().addResource(reference).build();
+  }
+
+  public String launchId() {
+    return launchId;
+  }
+
+  public String sessionId() {
+    return sessionId;
+  }
+
+  public String ownerClientId() {
+    return ownerClientId;
+  }
+
+  public Optional<String> ownerSubject() {
+    return Optional.ofNullable(ownerSubject);
+  }
+
+  /** The binding key of the caller that set the context: client id and subject. */
+  public String ownerKey() {
+    return ownerClientId + "|" + (ownerSubject == null ? "" : ownerSubject);
+  }
+
+  /** The App Catalog id of the only app that may use this launch, when the PoC named one. */
+  public Optional<String> appId() {
+    return Optional.ofNullable(appId);
+  }
+
+  public LaunchContext context() {
+    return context;
+  }
+
+  public Instant createdAt() {
+    return createdAt;
+  }
+
+  public Instant expiresAt() {
+    return expiresAt;
+  }
+
+  /** Relative references ({@code Patient/123}) of every resource created in this session. */
+  public Set<String> resources() {
+    return resources;
+  }
+
+  public boolean isExpired(Instant now) {
+    return !now.isBefore(expiresAt);
+  }
+
+  @Override
+  public boolean equals(Object o) {
+    if (!(o instanceof StoredContext)) {
+      return false;
+    }
+    StoredContext c = (StoredContext) o;
+    return launchId.equals(c.launchId) && sessionId.equals(c.sessionId)
+        && ownerKey().equals(c.ownerKey()) && Objects.equals(appId, c.appId)
+        && context.equals(c.context) && createdAt.equals(c.createdAt)
+        && expiresAt.equals(c.expiresAt) && resources.equals(c.resources);
+  }
+
+  @Override
+  public int hashCode() {
+    return Objects.hash(launchId, sessionId, ownerKey(), appId, createdAt, expiresAt);
+  }
+
+  @Override
+  public String toString() {
+    return "StoredContext{session=" + sessionId + ", owner=" + ownerClientId + ", appId=" + appId
+        + ", resources=" + resources.size() + ", expiresAt=" + expiresAt + "}";
+  }
+
+  /** Builds a {@link StoredContext}. */
+  public static final class Builder {
+    private String launchId;
+    private String sessionId;
+    private String ownerClientId;
+    private String ownerSubject;
+    private String appId;
+    private LaunchContext context = LaunchContext.empty();
+    private Instant createdAt;
+    private Instant expiresAt;
+    private final Set<String> resources = new LinkedHashSet<>();
+
+    private Builder() {}
+
+    public Builder launchId(String v) { this.launchId = v; return this; }
+    public Builder sessionId(String v) { this.sessionId = v; return this; }
+    public Builder ownerClientId(String v) { this.ownerClientId = v; return this; }
+    public Builder ownerSubject(String v) { this.ownerSubject = v; return this; }
+    public Builder appId(String v) { this.appId = v; return this; }
+    public Builder context(LaunchContext v) { this.context = v; return this; }
+    public Builder createdAt(Instant v) { this.createdAt = v; return this; }
+    public Builder expiresAt(Instant v) { this.expiresAt = v; return this; }
+    public Builder addResource(String ref) { this.resources.add(Objects.requireNonNull(ref)); return this; }
+
+    public StoredContext build() {
+      return new StoredContext(this);
+    }
+  }
+}

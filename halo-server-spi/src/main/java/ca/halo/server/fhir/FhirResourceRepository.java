@@ -1,0 +1,43 @@
+package ca.halo.server.fhir;
+
+import java.util.List;
+import java.util.Optional;
+import org.hl7.fhir.r4.model.Bundle;
+import org.hl7.fhir.r4.model.Resource;
+
+/**
+ * Where the SoFA keeps the FHIR resources of its sessions.
+ *
+ * <p>Implementations are thread-safe and return copies: changing a returned resource never
+ * changes what is stored. {@link InMemoryFhirRepository} is the default; {@link
+ * RemoteFhirRepository} forwards to an existing FHIR R4 server.
+ *
+ * <p>Errors: {@link FhirRepositoryException} with the HTTP status the SoFA should answer.
+ */
+public interface FhirResourceRepository {
+  /** The current version, or empty if unknown or deleted. */
+  Optional<Resource> read(String type, String id);
+
+  /** A given version, or empty. */
+  Optional<Resource> vread(String type, String id, String version);
+
+  /** Stores a new resource under a new id; returns it with id, version and lastUpdated set. */
+  Resource create(Resource resource);
+
+  /** Stores a new version of the resource with the id it carries (creates it if unknown). */
+  Resource update(Resource resource);
+
+  /** Deletes; returns false if there was nothing to delete. */
+  boolean delete(String type, String id);
+
+  List<Resource> search(String type, SearchCriteria criteria);
+
+  /**
+   * Processes a {@code transaction} Bundle atomically: every entry or none. {@code urn:uuid:}
+   * full URLs are given new ids and references to them are rewritten.
+   *
+   * @return the {@code transaction-response} Bundle, entries in request order, each with
+   *     {@code response.location}, {@code etag} and {@code lastModified}
+   */
+  Bundle transaction(Bundle transaction);
+}

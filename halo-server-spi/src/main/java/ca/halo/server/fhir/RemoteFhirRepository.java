@@ -1,0 +1,129 @@
+package ca.halo.server.fhir;
+
+import ca.uhn.fhir.rest.client.api.IGenericClient;
+import ca.uhn.fhir.rest.gclient.IQuery;
+import ca.uhn.fhir.rest.gclient.ReferenceClientParam;
+import ca.uhn.fhir.rest.gclient.TokenClientParam;
+import ca.uhn.fhir.rest.gclient.DateClientParam;
+import ca.uhn.fhir.rest.server.exceptions.BaseServerResponseException;
+import ca.uhn.fhir.rest.server.exceptions.ResourceGoneException;
+import ca.uhn.fhir.rest.server.exceptions.ResourceNotFoundException;
+import java.util.ArrayList;
+import java.util.Date;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+import org.hl7.fhir.r4.model.Bundle;
+import org.hl7.fhir.r4.model.Resource;
+
+/**
+ * A {@link FhirResourceRepository} that forwards to an existing FHIR R4 server through HAPI's
+ * generic client: the path for a jurisdiction that already runs a FHIR server, or outgrows one
+ * SoFA node. Make the client with {@code ca.halo.core.fhir.FhirClients}, so it carries the
+ * SoFA's own credentials.
+ *
+ * <p>Thread-safe as the generic client is. Atomicity of transactions is the remote server's (FHIR
+ * requires it). Errors from the server become {@link FhirRepositoryException} with its status.
+ */
+public final class RemoteFhirRepository implements FhirResourceRepository {
+  private final IGenericClient client;
+
+  public RemoteFhirRepository(IGenericClient client) {
+    this.client = Objects.requireNonNull(client, "client");
+  }
+
+  @Override
+  public Optional<Resource> read(String type, String id) {
+    try {
+      return Optional.of((Resource) client.read().resource(type).withId(id).execute());
+    } catch (ResourceNotFoundException | ResourceGoneException e) {
+      return Optional.empty();
+    } catch (BaseServerResponseException e) {
+      throw wrap(e, type + "/" + id);
+    }
+  }
+
+  @Override
+  public Optional<Resource> vread(String type, String id, String version) {
+    try {
+      return Optional.of((Resource) client.read().resource(type).withIdAndVersion(id, version)
+          .execute());
+    } catch (ResourceNotFoundException | ResourceGoneException e) {
+      return Optional.empty();
+    } catch (BaseServerResponseException e) {
+      throw wrap(e, type + "/" + id);
+    }
+  }
+
+  @Override
+  public Resource create(Resource resource) {
+    try {
+      var outcome = client.create().resource(resource).execute();
+      return read(resource.fhirType(), outcome.getId().getIdPart()).orElseThrow();
+    } catch (BaseServerResponseException e) {
+      throw wrap(e, resource.fhirType());
+    }
+  }
+
+  @Override
+  public Resource update(Resource resource) {
+    try {
+      client.update().resource(resource).execute();
+      return read(resource.fhirType(), resource.getIdElement().getIdPart()).orElseThrow();
+    } catch (BaseServerResponseException e) {
+      throw wrap(e, resource.fhirType());
+    }
+  }
+
+  @Override
+  public boolean delete(String type, String id) {
+    try {
+      client.delete().resourceById(type, id).execute();
+      return true;
+    } catch (ResourceNotFoundException | ResourceGoneException e) {
+      return false;
+    } catch (BaseServerResponseException e) {
+      throw wrap(e, type + "/" + id);
+    }
+  }
+
+  @Override
+  public List<Resource> search(String type, SearchCriteria c) {
+    try {
+      IQuery<Bundle> q = client.search().forResource(type).returnBundle(Bundle.class);
+      c.id().ifPresent(v -> q.where(new TokenClientParam("_id").exactly().code(v)));
+      c.patient().ifPresent(v -> q.where(new ReferenceClientParam("patient").hasId(v)));
+      c.encounter().ifPresent(v -> q.where(new ReferenceClientParam("encounter").hasId(v)));
+      c.identifierValue().ifPresent(v -> q.where(new TokenClientParam("identifier").exactly()
+          .systemAndCode(c.identifierSystem().orElse(null), v)));
+      c.lastUpdatedFrom().ifPresent(v -> q.where(new DateClientParam("_lastUpdated")
+          .afterOrEquals().millis(Date.from(v))));
+      c.lastUpdatedTo().ifPresent(v -> q.where(new DateClientParam("_lastUpdated")
+          .beforeOrEquals().millis(Date.from(v))));
+      c.sessionTag().ifPresent(v -> q.withTag(InMemoryFhirRepository.SESSION_TAG_SYSTEM, v));
+      List<Resource> out = new ArrayList<>();
+      Bundle page = q.execute();
+      while (page != null) {
+        page.getEntry().forEach(e -> out.add(e.getResource()));
+        page = page.getLink(Bundle.LINK_NEXT) != null ? client.loadPage().next(page).execute() : null;
+      }
+      return out;
+    } catch (BaseServerResponseException e) {
+      throw wrap(e, type);
+    }
+  }
+
+  @Override
+  public Bundle transaction(Bundle transaction) {
+    try {
+      return client.transaction().withBundle(transaction).execute();
+    } catch (BaseServerResponseException e) {
+      throw wrap(e, "Bundle");
+    }
+  }
+
+  private static FhirRepositoryException wrap(BaseServerResponseException e, String where) {
+    return new FhirRepositoryException(e.getStatusCode(), where,
+        "the FHIR server behind the SoFA answered " + e.getStatusCode() + ": " + e.getMessage());
+  }
+}

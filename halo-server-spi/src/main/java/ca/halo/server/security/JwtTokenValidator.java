@@ -1,0 +1,153 @@
+package ca.halo.server.security;
+
+import ca.halo.core.SmartScopes;
+import com.nimbusds.jose.JWSAlgorithm;
+import com.nimbusds.jose.jwk.JWKSet;
+import com.nimbusds.jose.jwk.source.ImmutableJWKSet;
+import com.nimbusds.jose.jwk.source.JWKSource;
+import com.nimbusds.jose.proc.BadJOSEException;
+import com.nimbusds.jose.proc.JWSVerificationKeySelector;
+import com.nimbusds.jose.proc.SecurityContext;
+import com.nimbusds.jwt.JWTClaimsSet;
+import com.nimbusds.jwt.proc.DefaultJWTClaimsVerifier;
+import com.nimbusds.jwt.proc.DefaultJWTProcessor;
+import java.net.URI;
+import java.text.ParseException;
+import java.time.Clock;
+import java.util.Collection;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import java.util.function.Predicate;
+import java.util.function.Supplier;
+
+/**
+ * Validates JWT access tokens locally: signature against a JWK set, {@code iss}, {@code aud},
+ * {@code exp}/{@code nbf} (with 60 s skew), and an optional revocation check.
+ *
+ * <pre>{@code
+ * AccessTokenValidator v = JwtTokenValidator.builder(() -> jwks)
+ *     .issuer(URI.create("https://idp.example.ca/realms/halo"))
+ *     .audience("https://sofa.example.ca/fhir")
+ *     .build();
+ * }</pre>
+ *
+ * <p>Thread-safe. Claims read: {@code client_id} (or {@code azp}), {@code sub}, {@code scope}
+ * (space-separated) or {@code scp} (array), {@code halo_session}, {@code patient},
+ * {@code fhirUser}.
+ */
+public final class JwtTokenValidator implements AccessTokenValidator {
+  private static final Set<JWSAlgorithm> ALGS = Set.of(JWSAlgorithm.RS256, JWSAlgorithm.RS384,
+      JWSAlgorithm.ES256, JWSAlgorithm.ES384, JWSAlgorithm.PS256);
+
+  private final Supplier<JWKSet> keys;
+  private final String issuer;
+  private final String audience;
+  private final Predicate<String> revoked;
+  private final Clock clock;
+
+  private JwtTokenValidator(Builder b) {
+    this.keys = b.keys;
+    this.issuer = b.issuer;
+    this.audience = b.audience;
+    this.revoked = b.revoked;
+    this.clock = b.clock;
+  }
+
+  /** @param keys supplies the current JWK set (it may refresh it; it is called per token) */
+  public static Builder builder(Supplier<JWKSet> keys) {
+    return new Builder(keys);
+  }
+
+  @Override
+  public Optional<Principal> validate(String token) {
+    if (token == null || token.chars().filter(c -> c == '.').count() != 2) {
+      return Optional.empty();
+    }
+    JWKSource<SecurityContext> src = new ImmutableJWKSet<>(keys.get());
+    DefaultJWTProcessor<SecurityContext> p = new DefaultJWTProcessor<>();
+    p.setJWSKeySelector(new JWSVerificationKeySelector<>(ALGS, src));
+    p.setJWTClaimsSetVerifier(new DefaultJWTClaimsVerifier<>(
+        audience, new JWTClaimsSet.Builder().issuer(issuer).build(), Set.of("exp", "sub")) {
+      @Override
+      protected java.util.Date currentTime() {
+        return java.util.Date.from(clock.instant());
+      }
+    });
+    JWTClaimsSet claims;
+    try {
+      claims = p.process(token, null);
+    } catch (ParseException | BadJOSEException | com.nimbusds.jose.JOSEException e) {
+      return Optional.empty();
+    }
+    if (claims.getJWTID() != null && revoked.test(claims.getJWTID())) {
+      return Optional.empty();
+    }
+    return Optional.of(toPrincipal(claims));
+  }
+
+  static Principal toPrincipal(JWTClaimsSet c) {
+    Object clientId = c.getClaim("client_id");
+    if (clientId == null) {
+      clientId = c.getClaim("azp");
+    }
+    String scope = null;
+    Object s = c.getClaim("scope");
+    if (s instanceof String) {
+      scope = (String) s;
+    } else if (c.getClaim("scp") instanceof Collection) {
+      scope = String.join(" ", ((Collection<?>) c.getClaim("scp")).stream()
+          .map(String::valueOf).toList());
+    }
+    SmartScopes scopes;
+    try {
+      scopes = SmartScopes.parse(scope);
+    } catch (IllegalArgumentException e) {
+      scopes = SmartScopes.empty();
+    }
+    return Principal.builder(clientId == null ? "unknown" : clientId.toString())
+        .subject(c.getSubject())
+        .scopes(scopes)
+        .sessionId(str(c.getClaim("halo_session")))
+        .patient(str(c.getClaim("patient")))
+        .fhirUser(str(c.getClaim("fhirUser")))
+        .expiresAt(c.getExpirationTime() == null ? null : c.getExpirationTime().toInstant())
+        .build();
+  }
+
+  private static String str(Object o) {
+    return o == null ? null : o.toString();
+  }
+
+  /** Builds a {@link JwtTokenValidator}. */
+  public static final class Builder {
+    private final Supplier<JWKSet> keys;
+    private String issuer;
+    private String audience;
+    private Predicate<String> revoked = jti -> false;
+    private Clock clock = Clock.systemUTC();
+
+    private Builder(Supplier<JWKSet> keys) {
+      this.keys = Objects.requireNonNull(keys, "keys");
+    }
+
+    public Builder issuer(URI v) { this.issuer = v.toString(); return this; }
+    /** The audience the token must name; usually the FHIR base. */
+    public Builder audience(String v) { this.audience = Objects.requireNonNull(v); return this; }
+    /** A check by {@code jti} for tokens revoked before they expire. */
+    public Builder revoked(Predicate<String> v) { this.revoked = Objects.requireNonNull(v); return this; }
+    public Builder clock(Clock v) { this.clock = Objects.requireNonNull(v); return this; }
+
+    public JwtTokenValidator build() {
+      if (issuer == null || audience == null) {
+        throw new IllegalStateException("issuer and audience are required");
+      }
+      return new JwtTokenValidator(this);
+    }
+  }
+
+  static List<String> algorithms() {
+    return ALGS.stream().map(JWSAlgorithm::getName).sorted().toList();
+  }
+}

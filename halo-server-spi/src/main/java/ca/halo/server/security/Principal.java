@@ -1,0 +1,122 @@
+package ca.halo.server.security;
+
+import ca.halo.core.SmartScopes;
+import java.time.Instant;
+import java.util.Objects;
+import java.util.Optional;
+
+/**
+ * Who made a request, as established from a validated access token: the OAuth client, the user
+ * (subject), the scopes granted, and, for tokens issued to a SMART app at launch, the launch
+ * session and patient in context.
+ *
+ * <p>Immutable and thread-safe. {@link #toString()} prints no patient id.
+ */
+public final class Principal {
+  private final String clientId;
+  private final String subject;
+  private final SmartScopes scopes;
+  private final String sessionId;
+  private final String patient;
+  private final String fhirUser;
+  private final Instant expiresAt;
+
+  private Principal(Builder b) {
+    this.clientId = Objects.requireNonNull(b.clientId, "clientId");
+    this.subject = b.subject;
+    this.scopes = b.scopes;
+    this.sessionId = b.sessionId;
+    this.patient = b.patient;
+    this.fhirUser = b.fhirUser;
+    this.expiresAt = b.expiresAt;
+  }
+
+  public static Builder builder(String clientId) {
+    Builder b = new Builder();
+    b.clientId = clientId;
+    return b;
+  }
+
+  public String clientId() {
+    return clientId;
+  }
+
+  /** The user the token speaks for; empty for a backend-services token. */
+  public Optional<String> subject() {
+    return Optional.ofNullable(subject);
+  }
+
+  public SmartScopes scopes() {
+    return scopes;
+  }
+
+  /** The SoFA launch session the token was issued for (never the launch id itself). */
+  public Optional<String> sessionId() {
+    return Optional.ofNullable(sessionId);
+  }
+
+  /** The patient in context for a launch token. */
+  public Optional<String> patient() {
+    return Optional.ofNullable(patient);
+  }
+
+  public Optional<String> fhirUser() {
+    return Optional.ofNullable(fhirUser);
+  }
+
+  public Optional<Instant> expiresAt() {
+    return Optional.ofNullable(expiresAt);
+  }
+
+  /** The binding key of a caller: client id and subject. */
+  public String bindingKey() {
+    return clientId + "|" + (subject == null ? "" : subject);
+  }
+
+  @Override
+  public boolean equals(Object o) {
+    if (!(o instanceof Principal)) {
+      return false;
+    }
+    Principal p = (Principal) o;
+    return clientId.equals(p.clientId) && Objects.equals(subject, p.subject)
+        && scopes.equals(p.scopes) && Objects.equals(sessionId, p.sessionId)
+        && Objects.equals(patient, p.patient) && Objects.equals(fhirUser, p.fhirUser)
+        && Objects.equals(expiresAt, p.expiresAt);
+  }
+
+  @Override
+  public int hashCode() {
+    return Objects.hash(clientId, subject, scopes, sessionId, patient, fhirUser, expiresAt);
+  }
+
+  @Override
+  public String toString() {
+    return "Principal{clientId=" + clientId + ", subject=" + subject + ", scopes=" + scopes
+        + ", launchSession=" + (sessionId != null) + "}";
+  }
+
+  /** Builds a {@link Principal}. */
+  public static final class Builder {
+    private String clientId;
+    private String subject;
+    private SmartScopes scopes = SmartScopes.empty();
+    private String sessionId;
+    private String patient;
+    private String fhirUser;
+    private Instant expiresAt;
+
+    private Builder() {}
+
+    public Builder subject(String v) { this.subject = v; return this; }
+    public Builder scopes(SmartScopes v) { this.scopes = Objects.requireNonNull(v); return this; }
+    public Builder sessionId(String v) { this.sessionId = v; return this; }
+    public Builder patient(String v) { this.patient = v; return this; }
+    public Builder fhirUser(String v) { this.fhirUser = v; return this; }
+    public Builder expiresAt(Instant v) { this.expiresAt = v; return this; }
+
+    public Principal build() {
+      return new Principal(this);
+    }
+  }
+}
