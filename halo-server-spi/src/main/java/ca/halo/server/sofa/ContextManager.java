@@ -1,0 +1,526 @@
+package ca.halo.server.sofa;
+
+import ca.halo.core.FhirContextItem;
+import ca.halo.core.LaunchContext;
+import ca.halo.server.audit.AuditSink;
+import ca.halo.server.context.ContextStoreFullException;
+import ca.halo.server.context.LaunchContextStore;
+import ca.halo.server.context.StoredContext;
+import ca.halo.server.fhir.FhirRepositoryException;
+import ca.halo.server.fhir.FhirResourceRepository;
+import ca.halo.server.fhir.InMemoryFhirRepository;
+import ca.halo.server.fhir.SearchCriteria;
+import ca.halo.server.internal.Audits;
+import ca.halo.server.security.Principal;
+import java.net.URI;
+import java.security.SecureRandom;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.HashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Consumer;
+import org.hl7.fhir.r4.model.BooleanType;
+import org.hl7.fhir.r4.model.Bundle;
+import org.hl7.fhir.r4.model.Bundle.BundleEntryComponent;
+import org.hl7.fhir.r4.model.Coding;
+import org.hl7.fhir.r4.model.OperationOutcome;
+import org.hl7.fhir.r4.model.Parameters;
+import org.hl7.fhir.r4.model.Parameters.ParametersParameterComponent;
+import org.hl7.fhir.r4.model.Reference;
+import org.hl7.fhir.r4.model.Resource;
+import org.hl7.fhir.r4.model.StringType;
+import org.hl7.fhir.r4.model.Type;
+import org.hl7.fhir.r4.model.UriType;
+import org.hl7.fhir.r4.model.AuditEvent.AuditEventAction;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The SoFA Context Manager: {@code $set-context} and {@code $clear-context}, free of HTTP.
+ *
+ * <pre>{@code
+ * ContextManager cm = ContextManager.builder(repository, store).build();
+ * Parameters out = cm.setContext(in, caller);   // launchID + resourcesResponse
+ * cm.clearContext(clearIn, caller);
+ * }</pre>
+ *
+ * <p>Thread-safe. Every refused request throws {@link SofaException} carrying the HTTP status and
+ * the parameter or entry at fault, and leaves nothing behind: the Bundle is checked whole before
+ * the repository's atomic transaction runs, and a context that cannot be stored has its resources
+ * deleted again.
+ *
+ * <p>Spec: HALO CA:SoFA-1 ({@code set-context-input-parameters},
+ * {@code set-context-output-parameters}), CA:SoFA-2, and the decisions in our HALO reading:
+ * allowed types, reference rules, 128+-bit launch ids bound to the caller, time-to-live.
+ */
+public final class ContextManager {
+  private static final Logger LOG = LoggerFactory.getLogger(ContextManager.class);
+
+  /** The allowed resource types of our HALO reading. */
+  public static final Set<String> DEFAULT_ALLOWED_TYPES = Set.of("Patient", "Encounter",
+      "Practitioner", "PractitionerRole", "Organization", "Location", "Condition", "Observation",
+      "AllergyIntolerance", "MedicationRequest", "MedicationStatement", "Medication",
+      "Immunization", "DiagnosticReport", "DocumentReference", "ServiceRequest", "Coverage",
+      "RelatedPerson", "QuestionnaireResponse");
+
+  private static final Set<String> SINGLE = Set.of("appID", "patient", "encounter", "fhirUser",
+      "need_patient_banner", "intent", "smart_style_url", "tenant", "resources");
+
+  private final FhirResourceRepository repository;
+  private final LaunchContextStore store;
+  private final AuditSink audit;
+  private final Clock clock;
+  private final Set<String> allowedTypes;
+  private final Duration timeToLive;
+  private final ResourceValidator validator;
+  private final Set<String> writeScopes;
+  private final Set<String> adminScopes;
+  private final SecureRandom random = new SecureRandom();
+  private final List<ResourceChangeListener> listeners = new CopyOnWriteArrayList<>();
+  private final List<Consumer<StoredContext>> endListeners = new CopyOnWriteArrayList<>();
+
+  private ContextManager(Builder b) {
+    this.repository = b.repository;
+    this.store = b.store;
+    this.audit = b.audit;
+    this.clock = b.clock;
+    this.allowedTypes = Set.copyOf(b.allowedTypes);
+    this.timeToLive = b.timeToLive;
+    this.validator = b.validator;
+    this.writeScopes = Set.copyOf(b.writeScopes);
+    this.adminScopes = Set.copyOf(b.adminScopes);
+  }
+
+  public static Builder builder(FhirResourceRepository repository, LaunchContextStore store) {
+    return new Builder(repository, store);
+  }
+
+  public Set<String> allowedTypes() {
+    return allowedTypes;
+  }
+
+  public void addChangeListener(ResourceChangeListener l) {
+    listeners.add(Objects.requireNonNull(l));
+  }
+
+  /** Told when a context ends (cleared or expired), after its resources are gone. */
+  public void addEndListener(Consumer<StoredContext> l) {
+    endListeners.add(Objects.requireNonNull(l));
+  }
+
+  /** Notifies change listeners; the FHIR layer calls it for app writes. */
+  public void fireChanged(Resource r, boolean created, String sessionId) {
+    for (ResourceChangeListener l : listeners) {
+      try {
+        l.changed(r.copy(), created, sessionId);
+      } catch (RuntimeException e) {
+        LOG.warn("a resource change listener failed ({})", e.getClass().getSimpleName());
+      }
+    }
+  }
+
+  /** Whether {@code caller} holds one of the scopes that allow {@code $set-context}. */
+  public boolean mayWriteContext(Principal caller) {
+    return writeScopes.stream().anyMatch(caller.scopes()::contains)
+        || adminScopes.stream().anyMatch(caller.scopes()::contains);
+  }
+
+  // ---------------------------------------------------------------- $set-context
+
+  /**
+   * CA:SoFA-1. Checks every parameter and entry, stores the Bundle atomically, and returns
+   * {@code launchID} and {@code resourcesResponse}.
+   *
+   * @throws SofaException 400 malformed input, 403 missing scope, 404 unknown existing reference,
+   *     422 a resource breaks its profile, 503 store full
+   */
+  public Parameters setContext(Parameters in, Principal caller) {
+    Objects.requireNonNull(in, "in");
+    if (!mayWriteContext(caller)) {
+      throw new SofaException(403, "", "$set-context needs one of the scopes " + writeScopes);
+    }
+    Map<String, ParametersParameterComponent> params = new HashMap<>();
+    List<ParametersParameterComponent> fhirContext = new ArrayList<>();
+    for (int i = 0; i < in.getParameter().size(); i++) {
+      ParametersParameterComponent p = in.getParameter().get(i);
+      String name = p.getName();
+      String where = "Parameters.parameter[" + i + "]";
+      if (name == null) {
+        throw new SofaException(400, where, "a parameter has no name");
+      }
+      if (name.equals("fhirContext")) {
+        fhirContext.add(p);
+      } else if (SINGLE.contains(name)) {
+        if (params.put(name, p) != null) {
+          throw new SofaException(400, name, "parameter '" + name + "' may appear at most once");
+        }
+      } else {
+        throw new SofaException(400, name, "unknown parameter '" + name + "'; $set-context takes "
+            + "appID, patient, encounter, fhirContext, fhirUser, need_patient_banner, intent,"
+            + " smart_style_url, tenant, resources");
+      }
+      if (!p.getPart().isEmpty()) {
+        throw new SofaException(400, name, "parameter '" + name + "' must not have parts");
+      }
+    }
+    String appId = string(params.get("appID"), "appID");
+    Boolean banner = null;
+    if (params.containsKey("need_patient_banner")) {
+      Type v = params.get("need_patient_banner").getValue();
+      if (!(v instanceof BooleanType) || ((BooleanType) v).getValue() == null) {
+        throw new SofaException(400, "need_patient_banner", "need_patient_banner must be a valueBoolean");
+      }
+      banner = ((BooleanType) v).getValue();
+    }
+    String intent = string(params.get("intent"), "intent");
+    String tenant = string(params.get("tenant"), "tenant");
+    URI style = null;
+    if (params.containsKey("smart_style_url")) {
+      Type v = params.get("smart_style_url").getValue();
+      if (!(v instanceof UriType) || ((UriType) v).getValue() == null) {
+        throw new SofaException(400, "smart_style_url", "smart_style_url must be a valueUrl");
+      }
+      try {
+        style = URI.create(((UriType) v).getValue());
+      } catch (IllegalArgumentException e) {
+        throw new SofaException(400, "smart_style_url", "smart_style_url is not a URL");
+      }
+      if (!style.isAbsolute()) {
+        throw new SofaException(400, "smart_style_url", "smart_style_url must be absolute");
+      }
+    }
+
+    // the Bundle: checked whole before anything is written
+    Bundle bundle = null;
+    Map<String, String> entryTypes = new HashMap<>();
+    if (params.containsKey("resources")) {
+      ParametersParameterComponent rp = params.get("resources");
+      if (rp.getValue() != null || !(rp.getResource() instanceof Bundle)) {
+        throw new SofaException(400, "resources", "resources must carry a Bundle as its resource");
+      }
+      bundle = (Bundle) rp.getResource();
+      checkBundle(bundle, entryTypes);
+    }
+
+    // references: to an entry of the Bundle, or to a resource already in the SoFA
+    String patientRef = reference(params.get("patient"), "patient", Set.of("Patient"), entryTypes);
+    String encounterRef = reference(params.get("encounter"), "encounter", Set.of("Encounter"),
+        entryTypes);
+    String fhirUserRef = reference(params.get("fhirUser"), "fhirUser",
+        Set.of("Practitioner", "PractitionerRole"), entryTypes);
+    List<String> contextRefs = new ArrayList<>();
+    for (int i = 0; i < fhirContext.size(); i++) {
+      contextRefs.add(reference(fhirContext.get(i), "fhirContext[" + i + "]", allowedTypes,
+          entryTypes));
+    }
+
+    // write: one atomic transaction
+    String sessionId = randomId(16);
+    Instant now = clock.instant();
+    Bundle response = null;
+    Map<String, String> newRefs = new HashMap<>();
+    Set<String> created = new LinkedHashSet<>();
+    if (bundle != null) {
+      Bundle tagged = bundle.copy();
+      for (BundleEntryComponent e : tagged.getEntry()) {
+        e.getResource().getMeta().addTag(new Coding(
+            InMemoryFhirRepository.SESSION_TAG_SYSTEM, sessionId, "SoFA session"));
+      }
+      try {
+        response = repository.transaction(tagged);
+      } catch (FhirRepositoryException e) {
+        throw new SofaException(e.httpStatus() == 503 ? 503 : e.httpStatus(),
+            "resources." + e.location(), e.getMessage());
+      }
+      for (int i = 0; i < response.getEntry().size(); i++) {
+        String loc = response.getEntry().get(i).getResponse().getLocation();
+        String ref = loc.substring(0, loc.indexOf("/_history") > 0 ? loc.indexOf("/_history") : loc.length());
+        newRefs.put(bundle.getEntry().get(i).getFullUrl(), ref);
+        created.add(ref);
+      }
+    }
+    LaunchContext.Builder lc = LaunchContext.builder();
+    if (patientRef != null) {
+      lc.patient(idPart(newRefs.getOrDefault(patientRef, patientRef)));
+    }
+    if (encounterRef != null) {
+      lc.encounter(idPart(newRefs.getOrDefault(encounterRef, encounterRef)));
+    }
+    if (fhirUserRef != null) {
+      lc.fhirUser(newRefs.getOrDefault(fhirUserRef, fhirUserRef));
+    }
+    for (String r : contextRefs) {
+      lc.addFhirContext(FhirContextItem.reference(newRefs.getOrDefault(r, r)));
+    }
+    if (banner != null) {
+      lc.needPatientBanner(banner);
+    }
+    if (style != null) {
+      lc.smartStyleUrl(style);
+    }
+    lc.intent(intent).tenant(tenant);
+    String launchId = randomId(32);
+    StoredContext ctx = StoredContext.builder()
+        .launchId(launchId).sessionId(sessionId)
+        .ownerClientId(caller.clientId()).ownerSubject(caller.subject().orElse(null))
+        .appId(appId).context(lc.build()).createdAt(now).expiresAt(now.plus(timeToLive))
+        .build();
+    for (String r : created) {
+      ctx = ctx.withResource(r);
+    }
+    final StoredContext stored = ctx;
+    try {
+      store.create(stored);
+    } catch (ContextStoreFullException | IllegalStateException e) {
+      deleteAll(created);
+      throw new SofaException(503, "", e.getMessage());
+    }
+    Audits.record(audit, "set-context", AuditEventAction.C, true, caller.clientId(),
+        caller.subject().orElse(null), null, now);
+    LOG.debug("context set by {} with {} resource(s)", caller.clientId(), created.size());
+    if (response != null) {
+      for (BundleEntryComponent e : bundle.getEntry()) {
+        String ref = newRefs.get(e.getFullUrl());
+        repository.read(ref.split("/")[0], ref.split("/")[1])
+            .ifPresent(r -> fireChanged(r, true, stored.sessionId()));
+      }
+    }
+    Parameters out = new Parameters();
+    out.addParameter().setName("launchID").setValue(new StringType(launchId));
+    if (response != null) {
+      out.addParameter().setName("resourcesResponse").setResource(response);
+    }
+    return out;
+  }
+
+  private void checkBundle(Bundle bundle, Map<String, String> entryTypes) {
+    if (bundle.getType() != Bundle.BundleType.TRANSACTION) {
+      throw new SofaException(400, "resources.type",
+          "resources must be a Bundle of type transaction, not " + bundle.getType());
+    }
+    for (int i = 0; i < bundle.getEntry().size(); i++) {
+      BundleEntryComponent e = bundle.getEntry().get(i);
+      String where = "resources.entry[" + i + "]";
+      if (!e.hasFullUrl()) {
+        throw new SofaException(400, where + ".fullUrl", "every entry needs a fullUrl");
+      }
+      if (!e.hasRequest() || e.getRequest().getMethod() != Bundle.HTTPVerb.POST) {
+        throw new SofaException(400, where + ".request.method",
+            "every entry must have request.method POST");
+      }
+      if (!e.hasResource()) {
+        throw new SofaException(400, where + ".resource", "every entry needs a resource");
+      }
+      String type = e.getResource().fhirType();
+      if (!allowedTypes.contains(type)) {
+        throw new SofaException(400, where + ".resource",
+            "resource type " + type + " is not accepted by this SoFA");
+      }
+      if (e.getRequest().hasUrl() && !e.getRequest().getUrl().equals(type)) {
+        throw new SofaException(400, where + ".request.url",
+            "request.url must be the resource type " + type);
+      }
+      if (entryTypes.put(e.getFullUrl(), type) != null) {
+        throw new SofaException(400, where + ".fullUrl", "fullUrl appears twice in the Bundle");
+      }
+      List<String> problems = validator.validate(e.getResource());
+      if (!problems.isEmpty()) {
+        throw new SofaException(422, where + ".resource", String.join("; ", problems));
+      }
+    }
+  }
+
+  private String reference(ParametersParameterComponent p, String name, Set<String> types,
+      Map<String, String> entryTypes) {
+    if (p == null) {
+      return null;
+    }
+    if (!(p.getValue() instanceof Reference) || !((Reference) p.getValue()).hasReference()) {
+      throw new SofaException(400, name, name + " must be a valueReference with a reference");
+    }
+    String ref = ((Reference) p.getValue()).getReference();
+    if (entryTypes.containsKey(ref)) {
+      String type = entryTypes.get(ref);
+      if (!types.contains(type)) {
+        throw new SofaException(400, name, name + " must point to " + String.join(" or ", types)
+            + ", not to a " + type + " entry");
+      }
+      return ref;
+    }
+    String[] parts = ref.split("/");
+    if (parts.length != 2 || parts[1].isBlank()) {
+      throw new SofaException(400, name, name + " must be an entry fullUrl of resources or a"
+          + " relative reference Type/id; '" + abbreviate(ref) + "' is neither");
+    }
+    if (!types.contains(parts[0])) {
+      throw new SofaException(400, name, name + " must point to " + String.join(" or ", types)
+          + ", not to " + parts[0]);
+    }
+    if (repository.read(parts[0], parts[1]).isEmpty()) {
+      throw new SofaException(404, name, name + " points to " + parts[0]
+          + " that does not exist on this SoFA");
+    }
+    return ref;
+  }
+
+  private static String string(ParametersParameterComponent p, String name) {
+    if (p == null) {
+      return null;
+    }
+    if (!(p.getValue() instanceof StringType) || ((StringType) p.getValue()).getValue() == null) {
+      throw new SofaException(400, name, name + " must be a valueString");
+    }
+    return ((StringType) p.getValue()).getValue();
+  }
+
+  // ---------------------------------------------------------------- $clear-context
+
+  /**
+   * CA:SoFA-2. Deletes the context and every resource of its session.
+   *
+   * @throws SofaException 400 malformed input; 404 unknown, expired, already cleared, or set by
+   *     another caller (the answer does not say which)
+   */
+  public Parameters clearContext(Parameters in, Principal caller) {
+    String launchId = null;
+    for (int i = 0; i < in.getParameter().size(); i++) {
+      ParametersParameterComponent p = in.getParameter().get(i);
+      if (!"launchID".equals(p.getName())) {
+        throw new SofaException(400, String.valueOf(p.getName()),
+            "unknown parameter '" + p.getName() + "'; $clear-context takes launchID");
+      }
+      if (launchId != null) {
+        throw new SofaException(400, "launchID", "launchID may appear once");
+      }
+      launchId = string(p, "launchID");
+    }
+    if (launchId == null || launchId.isBlank()) {
+      throw new SofaException(400, "launchID", "launchID is required");
+    }
+    Instant now = clock.instant();
+    Optional<StoredContext> ctx = store.find(launchId, now);
+    boolean admin = adminScopes.stream().anyMatch(caller.scopes()::contains);
+    if (ctx.isEmpty() || (!admin && !ctx.get().ownerKey().equals(caller.bindingKey()))) {
+      throw new SofaException(404, "launchID", "no live context with this launchID for this caller");
+    }
+    Optional<StoredContext> removed = store.delete(launchId);
+    if (removed.isEmpty()) {
+      throw new SofaException(404, "launchID", "no live context with this launchID for this caller");
+    }
+    int deleted = purge(removed.get());
+    Audits.record(audit, "clear-context", AuditEventAction.D, true, caller.clientId(),
+        caller.subject().orElse(null), null, now);
+    OperationOutcome oo = new OperationOutcome();
+    oo.addIssue().setSeverity(OperationOutcome.IssueSeverity.INFORMATION)
+        .setCode(OperationOutcome.IssueType.INFORMATIONAL)
+        .setDiagnostics("context cleared; " + deleted + " resource(s) deleted");
+    Parameters out = new Parameters();
+    out.addParameter().setName("outcome").setResource(oo);
+    return out;
+  }
+
+  /** Deletes every context expired now and its resources. Returns how many ended. */
+  public int expireNow() {
+    List<StoredContext> gone = store.removeExpired(clock.instant());
+    for (StoredContext c : gone) {
+      purge(c);
+      Audits.record(audit, "context-expiry", AuditEventAction.D, true, c.ownerClientId(), null,
+          null, clock.instant());
+    }
+    return gone.size();
+  }
+
+  /** Deletes a removed context's resources: those recorded, and any still tagged with it. */
+  private int purge(StoredContext c) {
+    Set<String> refs = new LinkedHashSet<>(c.resources());
+    for (String type : allowedTypes) {
+      for (Resource r : repository.search(type, SearchCriteria.builder().sessionTag(c.sessionId()).build())) {
+        refs.add(type + "/" + r.getIdElement().getIdPart());
+      }
+    }
+    int n = deleteAll(refs);
+    for (Consumer<StoredContext> l : endListeners) {
+      try {
+        l.accept(c);
+      } catch (RuntimeException e) {
+        LOG.warn("a context end listener failed ({})", e.getClass().getSimpleName());
+      }
+    }
+    return n;
+  }
+
+  private int deleteAll(Set<String> refs) {
+    int n = 0;
+    for (String ref : refs) {
+      String[] p = ref.split("/");
+      try {
+        if (repository.delete(p[0], p[1])) {
+          n++;
+        }
+      } catch (FhirRepositoryException e) {
+        LOG.warn("could not delete a session resource of type {}: {}", p[0], e.httpStatus());
+      }
+    }
+    return n;
+  }
+
+  private static String idPart(String ref) {
+    int slash = ref.indexOf('/');
+    return slash < 0 ? ref : ref.substring(slash + 1);
+  }
+
+  private static String abbreviate(String s) {
+    return s.length() > 40 ? s.substring(0, 40) + "..." : s;
+  }
+
+  private String randomId(int bytes) {
+    byte[] b = new byte[bytes];
+    random.nextBytes(b);
+    return Base64.getUrlEncoder().withoutPadding().encodeToString(b);
+  }
+
+  /** Builds a {@link ContextManager}. */
+  public static final class Builder {
+    private final FhirResourceRepository repository;
+    private final LaunchContextStore store;
+    private AuditSink audit = e -> { };
+    private Clock clock = Clock.systemUTC();
+    private Set<String> allowedTypes = DEFAULT_ALLOWED_TYPES;
+    private Duration timeToLive = Duration.ofHours(8);
+    private ResourceValidator validator = ResourceValidator.none();
+    private Set<String> writeScopes = Set.of("system/Context.write", "user/Context.write");
+    private Set<String> adminScopes = Set.of("system/Context.admin");
+
+    private Builder(FhirResourceRepository repository, LaunchContextStore store) {
+      this.repository = Objects.requireNonNull(repository, "repository");
+      this.store = Objects.requireNonNull(store, "store");
+    }
+
+    public Builder audit(AuditSink v) { this.audit = Objects.requireNonNull(v); return this; }
+    public Builder clock(Clock v) { this.clock = Objects.requireNonNull(v); return this; }
+    public Builder allowedTypes(Set<String> v) { this.allowedTypes = Set.copyOf(v); return this; }
+    /** How long a context lives without {@code $clear-context}. Default 8 hours. */
+    public Builder timeToLive(Duration v) { this.timeToLive = Objects.requireNonNull(v); return this; }
+    public Builder validator(ResourceValidator v) { this.validator = Objects.requireNonNull(v); return this; }
+    /** Scopes that allow {@code $set-context}; any one suffices. */
+    public Builder writeScopes(Set<String> v) { this.writeScopes = Set.copyOf(v); return this; }
+    /** Scopes that may clear any caller's context. Default {@code system/Context.admin}. */
+    public Builder adminScopes(Set<String> v) { this.adminScopes = Set.copyOf(v); return this; }
+
+    public ContextManager build() {
+      if (timeToLive.isNegative() || timeToLive.isZero()) {
+        throw new IllegalStateException("timeToLive must be positive");
+      }
+      return new ContextManager(this);
+    }
+  }
+}
