@@ -27,7 +27,7 @@ public final class OAuthHttpResponse {
     this.headers = Map.copyOf(headers);
   }
 
-  static OAuthHttpResponse json(int status, String json) {
+  public static OAuthHttpResponse json(int status, String json) {
     Map<String, String> h = new LinkedHashMap<>();
     h.put("Cache-Control", "no-store");
     h.put("Pragma", "no-cache");
@@ -35,12 +35,12 @@ public final class OAuthHttpResponse {
   }
 
   /** Public JSON (discovery, JWKS) that caches may keep for {@code maxAgeSeconds}. */
-  static OAuthHttpResponse publicJson(String json, int maxAgeSeconds) {
+  public static OAuthHttpResponse publicJson(String json, int maxAgeSeconds) {
     return new OAuthHttpResponse(200, "application/json", json,
         Map.of("Cache-Control", "public, max-age=" + maxAgeSeconds));
   }
 
-  static OAuthHttpResponse error(int status, String error, String description) {
+  public static OAuthHttpResponse error(int status, String error, String description) {
     ObjectNode o = Json.object();
     o.put("error", error);
     if (description != null) {
@@ -55,12 +55,12 @@ public final class OAuthHttpResponse {
     return r;
   }
 
-  static OAuthHttpResponse redirect(URI to) {
+  public static OAuthHttpResponse redirect(URI to) {
     return new OAuthHttpResponse(302, null, null,
         Map.of("Location", to.toString(), "Cache-Control", "no-store"));
   }
 
-  static OAuthHttpResponse html(int status, String html) {
+  public static OAuthHttpResponse html(int status, String html) {
     return new OAuthHttpResponse(status, "text/html; charset=utf-8", html,
         Map.of("Cache-Control", "no-store", "X-Frame-Options", "DENY",
             "Content-Security-Policy", "default-src 'self'; style-src 'unsafe-inline'; form-action *"));

@@ -68,6 +68,9 @@ public final class JwtTokenValidator implements AccessTokenValidator {
     JWKSource<SecurityContext> src = new ImmutableJWKSet<>(keys.get());
     DefaultJWTProcessor<SecurityContext> p = new DefaultJWTProcessor<>();
     p.setJWSKeySelector(new JWSVerificationKeySelector<>(ALGS, src));
+    p.setJWSTypeVerifier(new com.nimbusds.jose.proc.DefaultJOSEObjectTypeVerifier<>(
+        com.nimbusds.jose.JOSEObjectType.JWT, new com.nimbusds.jose.JOSEObjectType("at+jwt"),
+        null));
     p.setJWTClaimsSetVerifier(new DefaultJWTClaimsVerifier<>(
         audience, new JWTClaimsSet.Builder().issuer(issuer).build(), Set.of("exp", "sub")) {
       @Override

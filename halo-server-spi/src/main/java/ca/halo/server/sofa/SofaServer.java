@@ -1,0 +1,352 @@
+package ca.halo.server.sofa;
+
+import ca.halo.server.audit.AuditSink;
+import ca.halo.server.audit.InMemoryAuditSink;
+import ca.halo.server.authz.ClientRegistry;
+import ca.halo.server.authz.InMemoryClientRegistry;
+import ca.halo.server.authz.SmartAuthorizationServer;
+import ca.halo.server.authz.UserAuthenticator;
+import ca.halo.server.context.InMemoryLaunchContextStore;
+import ca.halo.server.context.LaunchContextStore;
+import ca.halo.server.fhir.FhirResourceRepository;
+import ca.halo.server.fhir.InMemoryFhirRepository;
+import ca.halo.server.security.AccessTokenValidator;
+import ca.halo.server.sofa.internal.AuthInterceptor;
+import ca.halo.server.sofa.internal.BodyLimitFilter;
+import ca.halo.server.sofa.internal.JsonServlet;
+import ca.halo.server.sofa.internal.OAuthServlet;
+import ca.halo.server.sofa.internal.OperationsProvider;
+import ca.halo.server.sofa.internal.SessionResourceProvider;
+import ca.uhn.fhir.context.FhirContext;
+import ca.uhn.fhir.rest.api.EncodingEnum;
+import ca.uhn.fhir.rest.server.HardcodedServerAddressStrategy;
+import ca.uhn.fhir.rest.server.IResourceProvider;
+import ca.uhn.fhir.rest.server.RestfulServer;
+import jakarta.servlet.DispatcherType;
+import jakarta.servlet.http.HttpServlet;
+import java.net.URI;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
+import org.eclipse.jetty.ee10.servlet.FilterHolder;
+import org.eclipse.jetty.ee10.servlet.ServletContextHandler;
+import org.eclipse.jetty.ee10.servlet.ServletHolder;
+import org.eclipse.jetty.server.Server;
+import org.eclipse.jetty.server.ServerConnector;
+import org.eclipse.jetty.server.handler.CrossOriginHandler;
+import org.eclipse.jetty.util.thread.QueuedThreadPool;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A whole SMART on FHIR Accelerator in one process: the FHIR endpoint (HAPI {@link RestfulServer})
+ * with {@code $set-context} and {@code $clear-context}, the SMART authorization server, and the
+ * SMART configuration, on an embedded Jetty, with in-memory defaults for every SPI.
+ *
+ * <pre>{@code
+ * try (SofaServer sofa = SofaServer.builder()
+ *     .users(new FormUserAuthenticator().addUser("dr", "pw", user))
+ *     .clients(registry)
+ *     .build().start()) {
+ *   URI fhirBase = sofa.fhirBase();   // http://127.0.0.1:PORT/fhir
+ * }
+ * }</pre>
+ *
+ * <p>Paths: {@code /fhir/*} (FHIR R4), {@code /fhir/.well-known/smart-configuration},
+ * {@code /auth/*} (authorize, sign-in, token, introspect, revoke, jwks,
+ * {@code .well-known/openid-configuration}). CORS is open so browser apps can call it.
+ *
+ * <p>Thread-safe. {@link #close()} stops Jetty and the expiry thread ({@code halo-sofa-expiry},
+ * a daemon that deletes expired contexts every {@code expirySweepInterval}).
+ *
+ * <p>Spec: HALO CA:SoFA (Context Manager), CA:SoF-2 and CA:SoF-3 (Resource and Authorization
+ * Server of the SoFA flow).
+ */
+public final class SofaServer implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(SofaServer.class);
+
+  private final Builder cfg;
+  private Server jetty;
+  private ScheduledExecutorService sweeper;
+  private URI baseUrl;
+  private SmartAuthorizationServer authorizationServer;
+  private ContextManager contextManager;
+
+  private SofaServer(Builder b) {
+    this.cfg = b;
+  }
+
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  /**
+   * Binds the port, wires every part and starts serving.
+   *
+   * @throws IllegalStateException if the server cannot start (port in use, ...)
+   */
+  public synchronized SofaServer start() {
+    if (jetty != null) {
+      throw new IllegalStateException("already started");
+    }
+    QueuedThreadPool pool = new QueuedThreadPool(cfg.maxThreads, 4);
+    pool.setName("halo-sofa");
+    jetty = new Server(pool);
+    ServerConnector connector = new ServerConnector(jetty);
+    connector.setHost(cfg.host);
+    connector.setPort(cfg.port);
+    jetty.addConnector(connector);
+    try {
+      connector.open();
+    } catch (java.io.IOException e) {
+      throw new IllegalStateException("cannot bind " + cfg.host + ":" + cfg.port + ": "
+          + e.getMessage(), e);
+    }
+    baseUrl = cfg.publicBaseUrl != null ? cfg.publicBaseUrl
+        : URI.create("http://" + hostForUrl(cfg.host) + ":" + connector.getLocalPort());
+    URI fhirBase = URI.create(baseUrl + "/fhir");
+
+    authorizationServer = SmartAuthorizationServer.builder()
+        .issuer(URI.create(baseUrl + "/auth")).fhirBase(fhirBase)
+        .clients(cfg.clients).users(cfg.users).contexts(cfg.contexts).audit(cfg.audit)
+        .clock(cfg.clock).accessTokenLifetime(cfg.accessTokenLifetime)
+        .requireSameUser(cfg.requireSameUser)
+        .build();
+    contextManager = ContextManager.builder(cfg.repository, cfg.contexts)
+        .audit(cfg.audit).clock(cfg.clock).allowedTypes(cfg.allowedTypes)
+        .timeToLive(cfg.contextTimeToLive).validator(cfg.validator != null ? cfg.validator
+            : ResourceValidator.requiredElements(cfg.fhirContext))
+        .build();
+    contextManager.addEndListener(c -> authorizationServer.revokeSession(c.sessionId()));
+    cfg.contextManagerCustomizers.forEach(c -> c.apply(contextManager));
+    AccessTokenValidator validator = cfg.externalValidator == null
+        ? authorizationServer.tokenValidator()
+        : AccessTokenValidator.firstOf(authorizationServer.tokenValidator(), cfg.externalValidator);
+
+    RestfulServer fhir = new RestfulServer(cfg.fhirContext);
+    List<IResourceProvider> providers = new ArrayList<>();
+    for (String type : cfg.allowedTypes.stream().sorted().toList()) {
+      providers.add(new SessionResourceProvider(type, cfg.fhirContext, cfg.repository,
+          cfg.contexts, contextManager, cfg.audit, cfg.clock));
+    }
+    fhir.setResourceProviders(providers);
+    fhir.registerProvider(new OperationsProvider(cfg.fhirContext, contextManager));
+    fhir.registerInterceptor(new AuthInterceptor(validator, cfg.contexts, cfg.clock));
+    fhir.setServerAddressStrategy(new HardcodedServerAddressStrategy(fhirBase.toString()));
+    fhir.setDefaultResponseEncoding(EncodingEnum.JSON);
+    fhir.setServerName("HALO SoFA (halo-java-sdk)");
+
+    ServletContextHandler handler = new ServletContextHandler("/");
+    handler.addServlet(new ServletHolder("fhir", fhir), "/fhir/*");
+    handler.addServlet(new ServletHolder("smart-configuration",
+        new JsonServlet(authorizationServer::smartConfigurationResponse)),
+        "/fhir/.well-known/smart-configuration");
+    handler.addServlet(new ServletHolder("auth", new OAuthServlet(authorizationServer)), "/auth/*");
+    handler.addFilter(new FilterHolder(new BodyLimitFilter(cfg.maxBodyBytes, cfg.fhirContext)),
+        "/fhir/*", EnumSet.of(DispatcherType.REQUEST));
+    for (Map.Entry<String, Function<SofaServer, HttpServlet>> m : cfg.mounts.entrySet()) {
+      handler.addServlet(new ServletHolder(m.getValue().apply(this)), m.getKey());
+    }
+    CrossOriginHandler cors = new CrossOriginHandler();
+    cors.setAllowedOriginPatterns(java.util.Set.of("*"));
+    cors.setAllowedMethods(java.util.Set.of("GET", "POST", "PUT", "DELETE", "OPTIONS"));
+    cors.setAllowedHeaders(java.util.Set.of("Authorization", "Content-Type", "Accept",
+        "Prefer", "If-Match", "If-None-Match"));
+    cors.setExposedHeaders(java.util.Set.of("Location", "ETag", "Content-Location",
+        "Last-Modified"));
+    cors.setHandler(handler);
+    jetty.setHandler(cors);
+    try {
+      jetty.start();
+    } catch (Exception e) {
+      close();
+      throw new IllegalStateException("cannot start the SoFA: " + e.getMessage(), e);
+    }
+    sweeper = Executors.newSingleThreadScheduledExecutor(r -> {
+      Thread t = new Thread(r, "halo-sofa-expiry");
+      t.setDaemon(true);
+      return t;
+    });
+    long every = cfg.expirySweepInterval.toMillis();
+    sweeper.scheduleWithFixedDelay(() -> {
+      try {
+        contextManager.expireNow();
+      } catch (RuntimeException e) {
+        LOG.warn("context expiry sweep failed ({}); retrying next round",
+            e.getClass().getSimpleName());
+      }
+    }, every, every, TimeUnit.MILLISECONDS);
+    LOG.debug("SoFA started at {}", baseUrl);
+    return this;
+  }
+
+  private static String hostForUrl(String host) {
+    return host.contains(":") ? "[" + host + "]" : host;
+  }
+
+  /** {@code http://host:port}. */
+  public URI baseUrl() {
+    requireStarted();
+    return baseUrl;
+  }
+
+  /** The FHIR base ({@code iss} of launches). */
+  public URI fhirBase() {
+    return URI.create(baseUrl() + "/fhir");
+  }
+
+  public SmartAuthorizationServer authorizationServer() {
+    requireStarted();
+    return authorizationServer;
+  }
+
+  public ContextManager contextManager() {
+    requireStarted();
+    return contextManager;
+  }
+
+  public FhirResourceRepository repository() {
+    return cfg.repository;
+  }
+
+  public LaunchContextStore contexts() {
+    return cfg.contexts;
+  }
+
+  public AuditSink audit() {
+    return cfg.audit;
+  }
+
+  public FhirContext fhirContext() {
+    return cfg.fhirContext;
+  }
+
+  private void requireStarted() {
+    if (baseUrl == null) {
+      throw new IllegalStateException("call start() first");
+    }
+  }
+
+  @Override
+  public synchronized void close() {
+    if (sweeper != null) {
+      sweeper.shutdownNow();
+      sweeper = null;
+    }
+    if (jetty != null) {
+      try {
+        jetty.stop();
+      } catch (Exception e) {
+        LOG.warn("Jetty did not stop cleanly ({})", e.getClass().getSimpleName());
+      }
+      jetty = null;
+    }
+  }
+
+  @Override
+  public String toString() {
+    return "SofaServer{" + (baseUrl == null ? "not started" : baseUrl) + "}";
+  }
+
+  /** Builds a {@link SofaServer}; every SPI has an in-memory default. */
+  public static final class Builder {
+    private String host = "127.0.0.1";
+    private int port = 0;
+    private URI publicBaseUrl;
+    private FhirContext fhirContext;
+    private Clock clock = Clock.systemUTC();
+    private FhirResourceRepository repository;
+    private LaunchContextStore contexts;
+    private ClientRegistry clients = new InMemoryClientRegistry();
+    private UserAuthenticator users;
+    private AuditSink audit = new InMemoryAuditSink();
+    private AccessTokenValidator externalValidator;
+    private java.util.Set<String> allowedTypes = ContextManager.DEFAULT_ALLOWED_TYPES;
+    private ResourceValidator validator;
+    private Duration contextTimeToLive = Duration.ofHours(8);
+    private Duration expirySweepInterval = Duration.ofSeconds(30);
+    private Duration accessTokenLifetime = Duration.ofHours(1);
+    private boolean requireSameUser = true;
+    private long maxBodyBytes = 5L * 1024 * 1024;
+    private int maxContexts = 100_000;
+    private int maxThreads = 64;
+    private final Map<String, Function<SofaServer, HttpServlet>> mounts = new LinkedHashMap<>();
+    private final List<Function<ContextManager, Void>> contextManagerCustomizers = new ArrayList<>();
+
+    private Builder() {}
+
+    /** The interface to bind. Default 127.0.0.1 (loopback only). */
+    public Builder host(String v) { this.host = Objects.requireNonNull(v); return this; }
+    /** The port; 0 (default) picks a free one. */
+    public Builder port(int v) { this.port = v; return this; }
+    /** The URL clients see, when a proxy sits in front. */
+    public Builder publicBaseUrl(URI v) { this.publicBaseUrl = v; return this; }
+    public Builder fhirContext(FhirContext v) { this.fhirContext = Objects.requireNonNull(v); return this; }
+    public Builder clock(Clock v) { this.clock = Objects.requireNonNull(v); return this; }
+    public Builder repository(FhirResourceRepository v) { this.repository = Objects.requireNonNull(v); return this; }
+    public Builder contexts(LaunchContextStore v) { this.contexts = Objects.requireNonNull(v); return this; }
+    public Builder clients(ClientRegistry v) { this.clients = Objects.requireNonNull(v); return this; }
+    public Builder users(UserAuthenticator v) { this.users = Objects.requireNonNull(v); return this; }
+    public Builder audit(AuditSink v) { this.audit = Objects.requireNonNull(v); return this; }
+    /**
+     * A validator for tokens from the jurisdictional IdP (introspection or JWT), tried after the
+     * SoFA's own.
+     */
+    public Builder externalTokenValidator(AccessTokenValidator v) { this.externalValidator = v; return this; }
+    public Builder allowedTypes(java.util.Set<String> v) { this.allowedTypes = java.util.Set.copyOf(v); return this; }
+    /** Checks uploaded resources; default: base R4 required elements. */
+    public Builder validator(ResourceValidator v) { this.validator = v; return this; }
+    public Builder contextTimeToLive(Duration v) { this.contextTimeToLive = Objects.requireNonNull(v); return this; }
+    public Builder expirySweepInterval(Duration v) { this.expirySweepInterval = Objects.requireNonNull(v); return this; }
+    public Builder accessTokenLifetime(Duration v) { this.accessTokenLifetime = Objects.requireNonNull(v); return this; }
+    public Builder requireSameUser(boolean v) { this.requireSameUser = v; return this; }
+    /** Largest accepted FHIR request body. Default 5 MiB. */
+    public Builder maxBodyBytes(long v) { this.maxBodyBytes = v; return this; }
+    /** Bound on live launch contexts of the default store. Default 100,000. */
+    public Builder maxContexts(int v) { this.maxContexts = v; return this; }
+    public Builder maxThreads(int v) { this.maxThreads = v; return this; }
+
+    /** Serves another servlet from the same Jetty (App Catalog, subscriptions, sandbox pages). */
+    public Builder mount(String pathSpec, Function<SofaServer, HttpServlet> servlet) {
+      this.mounts.put(Objects.requireNonNull(pathSpec), Objects.requireNonNull(servlet));
+      return this;
+    }
+
+    /** Runs once the ContextManager exists (to add change listeners, for one). */
+    public Builder onContextManager(java.util.function.Consumer<ContextManager> c) {
+      this.contextManagerCustomizers.add(cm -> {
+        c.accept(cm);
+        return null;
+      });
+      return this;
+    }
+
+    public SofaServer build() {
+      if (users == null) {
+        throw new IllegalStateException("users (a UserAuthenticator) is required");
+      }
+      if (maxBodyBytes <= 0 || maxThreads < 8) {
+        throw new IllegalStateException("maxBodyBytes must be positive and maxThreads at least 8");
+      }
+      if (fhirContext == null) {
+        fhirContext = FhirContext.forR4Cached();
+      }
+      if (repository == null) {
+        repository = new InMemoryFhirRepository(fhirContext, clock, 1_000_000);
+      }
+      if (contexts == null) {
+        contexts = new InMemoryLaunchContextStore(maxContexts);
+      }
+      return new SofaServer(this);
+    }
+  }
+}

@@ -1,0 +1,51 @@
+package ca.halo.server.sofa.internal;
+
+import ca.halo.server.sofa.SofaException;
+import ca.uhn.fhir.rest.server.exceptions.BaseServerResponseException;
+import org.hl7.fhir.r4.model.OperationOutcome;
+
+/** Turns SoFA refusals into HAPI exceptions whose body is an OperationOutcome. */
+public final class Errors {
+  private Errors() {}
+
+  public static OperationOutcome outcome(int status, String location, String message) {
+    OperationOutcome oo = new OperationOutcome();
+    OperationOutcome.OperationOutcomeIssueComponent issue = oo.addIssue()
+        .setSeverity(OperationOutcome.IssueSeverity.ERROR)
+        .setCode(code(status))
+        .setDiagnostics(message);
+    if (location != null && !location.isEmpty()) {
+      issue.addExpression(location);
+    }
+    return oo;
+  }
+
+  private static OperationOutcome.IssueType code(int status) {
+    switch (status) {
+      case 401: return OperationOutcome.IssueType.LOGIN;
+      case 403: return OperationOutcome.IssueType.FORBIDDEN;
+      case 404: return OperationOutcome.IssueType.NOTFOUND;
+      case 413: return OperationOutcome.IssueType.TOOLONG;
+      case 422: return OperationOutcome.IssueType.PROCESSING;
+      case 503: return OperationOutcome.IssueType.TRANSIENT;
+      default: return OperationOutcome.IssueType.INVALID;
+    }
+  }
+
+  public static BaseServerResponseException of(int status, String location, String message) {
+    BaseServerResponseException e = BaseServerResponseException.newInstance(status, message);
+    e.setOperationOutcome(outcome(status, location, message));
+    if (status == 401) {
+      e.addResponseHeader("WWW-Authenticate",
+          "Bearer realm=\"halo\", error=\"invalid_token\"");
+    } else if (status == 403) {
+      e.addResponseHeader("WWW-Authenticate",
+          "Bearer realm=\"halo\", error=\"insufficient_scope\"");
+    }
+    return e;
+  }
+
+  public static BaseServerResponseException of(SofaException e) {
+    return of(e.httpStatus(), e.location(), e.getMessage());
+  }
+}

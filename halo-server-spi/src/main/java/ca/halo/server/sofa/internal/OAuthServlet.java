@@ -1,0 +1,126 @@
+package ca.halo.server.sofa.internal;
+
+import ca.halo.server.authz.OAuthHttpResponse;
+import ca.halo.server.authz.SmartAuthorizationServer;
+import jakarta.servlet.http.Cookie;
+import jakarta.servlet.http.HttpServlet;
+import jakarta.servlet.http.HttpServletRequest;
+import jakarta.servlet.http.HttpServletResponse;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.util.HashMap;
+import java.util.Map;
+
+/** Mounts the authorization server engine at {@code /auth/*}. */
+public final class OAuthServlet extends HttpServlet {
+  private static final long serialVersionUID = 1L;
+  private final transient SmartAuthorizationServer as;
+
+  public OAuthServlet(SmartAuthorizationServer as) {
+    this.as = as;
+  }
+
+  @Override
+  protected void doGet(HttpServletRequest req, HttpServletResponse resp) throws IOException {
+    String path = req.getPathInfo() == null ? "" : req.getPathInfo();
+    switch (path) {
+      case "/authorize":
+        write(resp, params(req, resp) == null ? null : as.authorize(params(req, resp), sso(req)));
+        return;
+      case "/sign-in":
+        write(resp, params(req, resp) == null ? null : as.signIn(params(req, resp)));
+        return;
+      case "/jwks":
+        write(resp, as.jwks());
+        return;
+      case "/.well-known/openid-configuration":
+        write(resp, as.openidConfiguration());
+        return;
+      default:
+        resp.sendError(404);
+    }
+  }
+
+  @Override
+  protected void doPost(HttpServletRequest req, HttpServletResponse resp) throws IOException {
+    String path = req.getPathInfo() == null ? "" : req.getPathInfo();
+    String ct = req.getContentType();
+    if (ct == null || !ct.toLowerCase(java.util.Locale.ROOT)
+        .startsWith("application/x-www-form-urlencoded")) {
+      write(resp, errorJson(400, "invalid_request",
+          "the body must be application/x-www-form-urlencoded"));
+      return;
+    }
+    Map<String, String> p = params(req, resp);
+    if (p == null) {
+      return;
+    }
+    String auth = req.getHeader("Authorization");
+    switch (path) {
+      case "/authorize":
+        write(resp, as.authorize(p, sso(req)));
+        return;
+      case "/sign-in":
+        write(resp, as.signIn(p));
+        return;
+      case "/token":
+        write(resp, as.token(p, auth));
+        return;
+      case "/introspect":
+        write(resp, as.introspect(p, auth));
+        return;
+      case "/revoke":
+        write(resp, as.revoke(p, auth));
+        return;
+      default:
+        resp.sendError(404);
+    }
+  }
+
+  private static OAuthHttpResponse errorJson(int status, String error, String description) {
+    return OAuthHttpResponse.error(status, error, description);
+  }
+
+  /** Form and query parameters; a repeated parameter is refused (RFC 6749 section 3.1). */
+  private static Map<String, String> params(HttpServletRequest req, HttpServletResponse resp)
+      throws IOException {
+    Map<String, String> out = new HashMap<>();
+    for (Map.Entry<String, String[]> e : req.getParameterMap().entrySet()) {
+      if (e.getValue().length != 1) {
+        write(resp, errorJson(400, "invalid_request",
+            "parameter " + e.getKey() + " appears more than once"));
+        return null;
+      }
+      out.put(e.getKey(), e.getValue()[0]);
+    }
+    return out;
+  }
+
+  private static String sso(HttpServletRequest req) {
+    if (req.getCookies() == null) {
+      return null;
+    }
+    for (Cookie c : req.getCookies()) {
+      if (SmartAuthorizationServer.SSO_COOKIE.equals(c.getName())) {
+        return c.getValue();
+      }
+    }
+    return null;
+  }
+
+  static void write(HttpServletResponse resp, OAuthHttpResponse r) throws IOException {
+    if (r == null || resp.isCommitted()) {
+      return;
+    }
+    resp.setStatus(r.status());
+    r.headers().forEach(resp::setHeader);
+    if (r.contentType().isPresent()) {
+      resp.setContentType(r.contentType().get());
+    }
+    if (r.body().isPresent()) {
+      byte[] b = r.body().get().getBytes(StandardCharsets.UTF_8);
+      resp.setContentLength(b.length);
+      resp.getOutputStream().write(b);
+    }
+  }
+}

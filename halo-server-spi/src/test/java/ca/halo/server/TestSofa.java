@@ -1,0 +1,185 @@
+package ca.halo.server;
+
+import ca.halo.core.SmartScopes;
+import ca.halo.server.authz.AuthenticatedUser;
+import ca.halo.server.authz.FormUserAuthenticator;
+import ca.halo.server.authz.InMemoryClientRegistry;
+import ca.halo.server.authz.RegisteredClient;
+import ca.halo.server.sofa.SofaServer;
+import ca.uhn.fhir.context.FhirContext;
+import ca.uhn.fhir.rest.client.api.IGenericClient;
+import ca.uhn.fhir.rest.client.api.ServerValidationModeEnum;
+import ca.uhn.fhir.rest.client.interceptor.BearerTokenAuthInterceptor;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.nimbusds.jose.JWSAlgorithm;
+import com.nimbusds.jose.jwk.Curve;
+import com.nimbusds.jose.jwk.ECKey;
+import com.nimbusds.jose.jwk.JWKSet;
+import com.nimbusds.jose.jwk.gen.ECKeyGenerator;
+import java.net.URI;
+import java.net.http.HttpResponse;
+import java.util.Base64;
+import java.util.Map;
+import java.util.function.Consumer;
+import org.hl7.fhir.r4.model.AllergyIntolerance;
+import org.hl7.fhir.r4.model.BooleanType;
+import org.hl7.fhir.r4.model.Bundle;
+import org.hl7.fhir.r4.model.CodeableConcept;
+import org.hl7.fhir.r4.model.Coding;
+import org.hl7.fhir.r4.model.Condition;
+import org.hl7.fhir.r4.model.Encounter;
+import org.hl7.fhir.r4.model.Observation;
+import org.hl7.fhir.r4.model.Parameters;
+import org.hl7.fhir.r4.model.Patient;
+import org.hl7.fhir.r4.model.Practitioner;
+import org.hl7.fhir.r4.model.Reference;
+import org.hl7.fhir.r4.model.Resource;
+import org.hl7.fhir.r4.model.StringType;
+
+/** A SoFA on loopback with a known EMR client, two apps, a backend client and two users. */
+public final class TestSofa implements AutoCloseable {
+  public static final String EMR_SECRET = "emr-secret-0123456789";
+  public static final URI EMR_REDIRECT = URI.create("http://localhost:9/emr/callback");
+  public static final URI APP_REDIRECT = URI.create("http://localhost:9/app/callback");
+  public static final FhirContext CTX = FhirContext.forR4Cached();
+  static final ObjectMapper JSON = new ObjectMapper();
+
+  public final SofaServer server;
+  public final InMemoryClientRegistry clients = new InMemoryClientRegistry();
+  public final ECKey backendKey;
+
+  public TestSofa() throws Exception {
+    this(b -> { });
+  }
+
+  public TestSofa(Consumer<SofaServer.Builder> customize) throws Exception {
+    backendKey = new ECKeyGenerator(Curve.P_384).keyID("backend-1").algorithm(JWSAlgorithm.ES384)
+        .generate();
+    clients.register(RegisteredClient.builder("emr").name("Test EMR")
+        .type(RegisteredClient.Type.CONFIDENTIAL_SYMMETRIC).secret(EMR_SECRET)
+        .redirectUri(EMR_REDIRECT)
+        .allowedScopes(SmartScopes.parse("openid fhirUser user/Context.write user/*.rs offline_access"))
+        .build());
+    clients.register(RegisteredClient.builder("app").name("Growth Chart").appId("growth-chart")
+        .redirectUri(APP_REDIRECT)
+        .allowedScopes(SmartScopes.parse("launch openid fhirUser patient/*.rs patient/Observation.cruds"
+            + " offline_access online_access"))
+        .build());
+    clients.register(RegisteredClient.builder("other-app").appId("other")
+        .redirectUri(URI.create("http://localhost:9/other/callback"))
+        .allowedScopes(SmartScopes.parse("launch openid patient/*.rs")).build());
+    clients.register(RegisteredClient.builder("backend")
+        .type(RegisteredClient.Type.CONFIDENTIAL_ASYMMETRIC)
+        .jwksJson(new JWKSet(backendKey.toPublicJWK()).toString())
+        .allowedScopes(SmartScopes.parse("system/*.rs system/Context.write")).build());
+    FormUserAuthenticator users = new FormUserAuthenticator()
+        .addUser("dr.tremblay", "password",
+            new AuthenticatedUser("dr.tremblay", "Practitioner/dr-1", "Dr. Tremblay"))
+        .addUser("dr.roy", "password2", new AuthenticatedUser("dr.roy", "Practitioner/dr-2", "Dr. Roy"));
+    SofaServer.Builder b = SofaServer.builder().clients(clients).users(users).fhirContext(CTX);
+    customize.accept(b);
+    server = b.build().start();
+  }
+
+  public URI fhirBase() {
+    return server.fhirBase();
+  }
+
+  public URI authorize() {
+    return server.authorizationServer().authorizationEndpoint();
+  }
+
+  public URI token() {
+    return server.authorizationServer().tokenEndpoint();
+  }
+
+  public static String basic(String id, String secret) {
+    return "Basic " + Base64.getEncoder().encodeToString((id + ":" + secret).getBytes());
+  }
+
+  /** The EMR signs its user in (auth code + PKCE) and gets a token for $set-context. */
+  public String emrToken(Browser browser, String user, String password) throws Exception {
+    Browser.Authz a = browser.authorize(authorize(), Map.of("client_id", "emr",
+        "redirect_uri", EMR_REDIRECT.toString(), "aud", fhirBase().toString(),
+        "scope", "openid fhirUser user/Context.write user/*.rs"), user, password);
+    String code = a.callback().get("code");
+    if (code == null) {
+      throw new IllegalStateException("EMR login failed: " + a.last.statusCode() + " "
+          + a.last.headers().firstValue("Location").orElse(a.last.body()));
+    }
+    HttpResponse<String> t = browser.postForm(token(), Map.of("grant_type", "authorization_code",
+        "code", code, "redirect_uri", EMR_REDIRECT.toString(), "code_verifier", a.verifier),
+        basic("emr", EMR_SECRET));
+    return json(t.body()).get("access_token").asText();
+  }
+
+  public IGenericClient fhir(String token) {
+    CTX.getRestfulClientFactory().setServerValidationMode(ServerValidationModeEnum.NEVER);
+    IGenericClient c = CTX.newRestfulGenericClient(fhirBase().toString());
+    if (token != null) {
+      c.registerInterceptor(new BearerTokenAuthInterceptor(token));
+    }
+    return c;
+  }
+
+  public static JsonNode json(String s) throws Exception {
+    return JSON.readTree(s);
+  }
+
+  /** The 6-resource context of the seed flow: Patient, Encounter, Practitioner, 3 clinical. */
+  public static Parameters sixResourceContext(String appId) {
+    Bundle b = new Bundle().setType(Bundle.BundleType.TRANSACTION);
+    Patient p = new Patient();
+    p.addIdentifier().setSystem("urn:emr:mrn").setValue("MRN-1");
+    p.addName().setFamily("Tremblay").addGiven("Léa");
+    add(b, "urn:uuid:11111111-1111-1111-1111-111111111111", p);
+    Encounter e = new Encounter();
+    e.setStatus(Encounter.EncounterStatus.INPROGRESS);
+    e.setClass_(new Coding("http://terminology.hl7.org/CodeSystem/v3-ActCode", "AMB", "ambulatory"));
+    e.setSubject(new Reference("urn:uuid:11111111-1111-1111-1111-111111111111"));
+    add(b, "urn:uuid:22222222-2222-2222-2222-222222222222", e);
+    Practitioner pr = new Practitioner();
+    pr.addName().setFamily("Tremblay").addPrefix("Dr.");
+    add(b, "urn:uuid:33333333-3333-3333-3333-333333333333", pr);
+    Observation o = new Observation();
+    o.setStatus(Observation.ObservationStatus.FINAL);
+    o.setCode(new CodeableConcept(new Coding("http://loinc.org", "8302-2", "Body height")));
+    o.setSubject(new Reference("urn:uuid:11111111-1111-1111-1111-111111111111"));
+    o.setEncounter(new Reference("urn:uuid:22222222-2222-2222-2222-222222222222"));
+    add(b, "urn:uuid:44444444-4444-4444-4444-444444444444", o);
+    Condition c = new Condition();
+    c.setSubject(new Reference("urn:uuid:11111111-1111-1111-1111-111111111111"));
+    c.setCode(new CodeableConcept(new Coding("http://snomed.info/sct", "44054006", "Diabetes")));
+    add(b, "urn:uuid:55555555-5555-5555-5555-555555555555", c);
+    AllergyIntolerance ai = new AllergyIntolerance();
+    ai.setPatient(new Reference("urn:uuid:11111111-1111-1111-1111-111111111111"));
+    add(b, "urn:uuid:66666666-6666-6666-6666-666666666666", ai);
+    Parameters in = new Parameters();
+    if (appId != null) {
+      in.addParameter().setName("appID").setValue(new StringType(appId));
+    }
+    in.addParameter().setName("patient").setValue(new Reference("urn:uuid:11111111-1111-1111-1111-111111111111"));
+    in.addParameter().setName("encounter").setValue(new Reference("urn:uuid:22222222-2222-2222-2222-222222222222"));
+    in.addParameter().setName("fhirUser").setValue(new Reference("urn:uuid:33333333-3333-3333-3333-333333333333"));
+    in.addParameter().setName("fhirContext").setValue(new Reference("urn:uuid:55555555-5555-5555-5555-555555555555"));
+    in.addParameter().setName("need_patient_banner").setValue(new BooleanType(true));
+    in.addParameter().setName("intent").setValue(new StringType("reconcile-medications"));
+    in.addParameter().setName("resources").setResource(b);
+    return in;
+  }
+
+  static void add(Bundle b, String fullUrl, Resource r) {
+    b.addEntry().setFullUrl(fullUrl).setResource(r).getRequest()
+        .setMethod(Bundle.HTTPVerb.POST).setUrl(r.fhirType());
+  }
+
+  public static String launchId(Parameters out) {
+    return ((StringType) out.getParameter("launchID").getValue()).getValue();
+  }
+
+  @Override
+  public void close() {
+    server.close();
+  }
+}
