@@ -42,6 +42,7 @@ public final class BodyLimitFilter implements Filter {
       return;
     }
     if (req.getContentLengthLong() > maxBytes) {
+      drain(req);
       tooLarge((HttpServletResponse) response);
       return;
     }
@@ -52,6 +53,7 @@ public final class BodyLimitFilter implements Filter {
       while ((n = in.read(chunk)) > 0) {
         buf.write(chunk, 0, n);
         if (buf.size() > maxBytes) {
+          drain(req);
           tooLarge((HttpServletResponse) response);
           return;
         }
@@ -91,10 +93,27 @@ public final class BodyLimitFilter implements Filter {
     }, response);
   }
 
+  /**
+   * Reads and discards what the client is still sending (up to four times the limit), so it gets
+   * to read the 413 instead of a reset connection. Past that the connection is closed.
+   */
+  private void drain(HttpServletRequest req) {
+    long left = maxBytes * 4;
+    try {
+      InputStream in = req.getInputStream();
+      byte[] chunk = new byte[8192];
+      int n;
+      while (left > 0 && (n = in.read(chunk)) > 0) {
+        left -= n;
+      }
+    } catch (IOException e) {
+      // the client went away; nothing to answer
+    }
+  }
+
   private void tooLarge(HttpServletResponse resp) throws IOException {
     resp.setStatus(413);
     resp.setContentType("application/fhir+json;charset=utf-8");
-    resp.setHeader("Connection", "close");
     resp.getWriter().write(ctx.newJsonParser().encodeResourceToString(
         Errors.outcome(413, "", "the request body is larger than " + maxBytes + " bytes")));
   }
