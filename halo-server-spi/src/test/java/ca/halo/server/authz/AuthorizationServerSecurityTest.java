@@ -1,0 +1,321 @@
+package ca.halo.server.authz;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import ca.halo.server.Browser;
+import ca.halo.server.TestClock;
+import ca.halo.server.TestSofa;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.nimbusds.jose.JWSAlgorithm;
+import com.nimbusds.jose.JWSHeader;
+import com.nimbusds.jose.crypto.ECDSASigner;
+import com.nimbusds.jose.crypto.RSASSASigner;
+import com.nimbusds.jose.jwk.Curve;
+import com.nimbusds.jose.jwk.gen.ECKeyGenerator;
+import com.nimbusds.jose.jwk.gen.RSAKeyGenerator;
+import com.nimbusds.jwt.JWTClaimsSet;
+import com.nimbusds.jwt.SignedJWT;
+import java.net.URI;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Date;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.UUID;
+import org.hl7.fhir.r4.model.Parameters;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** Each security rule of the authorization server broken once: the RFC 6749 error, no token. */
+class AuthorizationServerSecurityTest {
+  private final TestClock clock = new TestClock(Instant.now());
+  private TestSofa sofa;
+  private Browser browser;
+  private String emr;
+  private String launch;
+
+  @BeforeEach
+  void start() throws Exception {
+    sofa = new TestSofa(b -> b.clock(clock));
+    browser = new Browser();
+    emr = sofa.emrToken(browser, "dr.tremblay", "password");
+    Parameters out = sofa.fhir(emr).operation().onServer().named("$set-context")
+        .withParameters(TestSofa.sixResourceContext("growth-chart")).execute();
+    launch = TestSofa.launchId(out);
+  }
+
+  @AfterEach
+  void stop() {
+    sofa.close();
+  }
+
+  private Map<String, String> appAuthorize() {
+    Map<String, String> p = new HashMap<>();
+    p.put("client_id", "app");
+    p.put("redirect_uri", TestSofa.APP_REDIRECT.toString());
+    p.put("aud", sofa.fhirBase().toString());
+    p.put("launch", launch);
+    p.put("scope", "launch openid fhirUser patient/*.rs offline_access");
+    return p;
+  }
+
+  private Browser.Authz authorize(Map<String, String> p) throws Exception {
+    return browser.authorize(sofa.authorize(), p, "dr.tremblay", "password");
+  }
+
+  private HttpResponse<String> exchange(Browser.Authz a, Map<String, String> overrides) throws Exception {
+    Map<String, String> f = new HashMap<>(Map.of("grant_type", "authorization_code",
+        "code", a.callback().get("code"), "redirect_uri", TestSofa.APP_REDIRECT.toString(),
+        "code_verifier", a.verifier, "client_id", "app"));
+    f.putAll(overrides);
+    return browser.postForm(sofa.token(), f, null);
+  }
+
+  private static void oauthError(HttpResponse<String> r, int status, String error) throws Exception {
+    assertThat(r.statusCode()).isEqualTo(status);
+    JsonNode j = TestSofa.json(r.body());
+    assertThat(j.get("error").asText()).isEqualTo(error);
+    assertThat(j.has("access_token")).isFalse();
+  }
+
+  private static void redirectError(Browser.Authz a, String error) {
+    assertThat(a.last.statusCode()).isEqualTo(302);
+    Map<String, String> cb = a.callback();
+    assertThat(cb).containsEntry("error", error).doesNotContainKey("code");
+  }
+
+  private boolean active(String token) throws Exception {
+    HttpResponse<String> r = browser.postForm(sofa.server.authorizationServer().introspectionEndpoint(),
+        Map.of("token", token), TestSofa.basic("emr", TestSofa.EMR_SECRET));
+    assertThat(r.statusCode()).isEqualTo(200);
+    return TestSofa.json(r.body()).get("active").asBoolean();
+  }
+
+  @Test
+  void authorize_plainPkce_refused() throws Exception {
+    Map<String, String> p = appAuthorize();
+    p.put("code_challenge_method", "plain");
+    redirectError(authorize(p), "invalid_request");
+    Map<String, String> q = appAuthorize();
+    q.put("code_challenge", null);
+    redirectError(authorize(q), "invalid_request");
+  }
+
+  @Test
+  void authorize_redirectUriNotExact_errorPageNoRedirect() throws Exception {
+    Map<String, String> p = appAuthorize();
+    p.put("redirect_uri", TestSofa.APP_REDIRECT + "/extra");
+    Browser.Authz a = authorize(p);
+    assertThat(a.last.statusCode()).isEqualTo(400);
+    assertThat(a.last.headers().firstValue("Location")).isEmpty();
+  }
+
+  @Test
+  void authorize_unknownClient_errorPage() throws Exception {
+    Map<String, String> p = appAuthorize();
+    p.put("client_id", "nobody");
+    assertThat(authorize(p).last.statusCode()).isEqualTo(400);
+  }
+
+  @Test
+  void authorize_missingState_refused() throws Exception {
+    Map<String, String> p = appAuthorize();
+    p.put("state", null);
+    redirectError(authorize(p), "invalid_request");
+  }
+
+  @Test
+  void authorize_wrongAudience_refused() throws Exception {
+    Map<String, String> p = appAuthorize();
+    p.put("aud", "https://evil.example/fhir");
+    redirectError(authorize(p), "invalid_request");
+  }
+
+  @Test
+  void authorize_unknownLaunch_refused() throws Exception {
+    Map<String, String> p = appAuthorize();
+    p.put("launch", "not-a-launch");
+    redirectError(authorize(p), "invalid_request");
+  }
+
+  @Test
+  void authorize_launchSetForAnotherApp_accessDenied() throws Exception {
+    Map<String, String> p = appAuthorize();
+    p.put("client_id", "other-app");
+    p.put("redirect_uri", "http://localhost:9/other/callback");
+    p.put("scope", "launch patient/*.rs");
+    redirectError(authorize(p), "access_denied");
+  }
+
+  @Test
+  void authorize_otherUserThanContextOwner_accessDenied() throws Exception {
+    browser = new Browser(); // no SSO session
+    Browser.Authz a = browser.authorize(sofa.authorize(), appAuthorize(), "dr.roy", "password2");
+    redirectError(a, "access_denied");
+  }
+
+  @Test
+  void authorize_wrongPassword_showsFormAgainWithoutCode() throws Exception {
+    browser = new Browser();
+    Browser.Authz a = browser.authorize(sofa.authorize(), appAuthorize(), "dr.tremblay", "wrong");
+    assertThat(a.last.statusCode()).isEqualTo(200);
+    assertThat(a.last.body()).contains("id=\"error\"");
+  }
+
+  @Test
+  void authorize_scopesNarrowedToAllowed() throws Exception {
+    Map<String, String> p = appAuthorize();
+    p.put("scope", "launch patient/*.rs user/*.cruds system/*.rs");
+    HttpResponse<String> r = exchange(authorize(p), Map.of());
+    assertThat(TestSofa.json(r.body()).get("scope").asText()).isEqualTo("launch patient/*.rs");
+  }
+
+  @Test
+  void token_codeReplay_refusedAndFirstTokensRevoked() throws Exception {
+    Browser.Authz a = authorize(appAuthorize());
+    HttpResponse<String> first = exchange(a, Map.of());
+    assertThat(first.statusCode()).isEqualTo(200);
+    String at = TestSofa.json(first.body()).get("access_token").asText();
+    assertThat(active(at)).isTrue();
+    oauthError(exchange(a, Map.of()), 400, "invalid_grant");
+    assertThat(active(at)).isFalse();
+    String rt = TestSofa.json(first.body()).get("refresh_token").asText();
+    oauthError(browser.postForm(sofa.token(), Map.of("grant_type", "refresh_token",
+        "refresh_token", rt, "client_id", "app"), null), 400, "invalid_grant");
+  }
+
+  @Test
+  void token_wrongVerifier_refused() throws Exception {
+    oauthError(exchange(authorize(appAuthorize()), Map.of("code_verifier", Browser.pkce()[0])), 400,
+        "invalid_grant");
+  }
+
+  @Test
+  void token_redirectUriMismatch_refused() throws Exception {
+    oauthError(exchange(authorize(appAuthorize()), Map.of("redirect_uri", "http://localhost:9/app/other")),
+        400, "invalid_grant");
+  }
+
+  @Test
+  void token_codeExpired_refused() throws Exception {
+    Browser.Authz a = authorize(appAuthorize());
+    clock.advance(Duration.ofSeconds(61));
+    oauthError(exchange(a, Map.of()), 400, "invalid_grant");
+  }
+
+  @Test
+  void token_codeOfAnotherClient_refused() throws Exception {
+    Browser.Authz a = authorize(appAuthorize());
+    oauthError(exchange(a, Map.of("client_id", "other-app")), 400, "invalid_grant");
+  }
+
+  @Test
+  void token_confidentialClientWrongSecret_invalidClient() throws Exception {
+    HttpResponse<String> r = browser.postForm(sofa.token(), Map.of("grant_type", "client_credentials",
+        "scope", "user/*.rs"), TestSofa.basic("emr", "wrong-secret-000000"));
+    oauthError(r, 401, "invalid_client");
+    assertThat(r.headers().firstValue("WWW-Authenticate")).isPresent();
+  }
+
+  @Test
+  void refresh_rotatesAndReplayRevokesFamily() throws Exception {
+    JsonNode t1 = TestSofa.json(exchange(authorize(appAuthorize()), Map.of()).body());
+    String rt1 = t1.get("refresh_token").asText();
+    HttpResponse<String> r2 = browser.postForm(sofa.token(), Map.of("grant_type", "refresh_token",
+        "refresh_token", rt1, "client_id", "app"), null);
+    assertThat(r2.statusCode()).isEqualTo(200);
+    JsonNode t2 = TestSofa.json(r2.body());
+    String rt2 = t2.get("refresh_token").asText();
+    assertThat(rt2).isNotEqualTo(rt1);
+    assertThat(t2.get("patient").asText()).isEqualTo(t1.get("patient").asText());
+    // replay of the rotated token: refused, and the whole family dies
+    oauthError(browser.postForm(sofa.token(), Map.of("grant_type", "refresh_token",
+        "refresh_token", rt1, "client_id", "app"), null), 400, "invalid_grant");
+    oauthError(browser.postForm(sofa.token(), Map.of("grant_type", "refresh_token",
+        "refresh_token", rt2, "client_id", "app"), null), 400, "invalid_grant");
+    assertThat(active(t2.get("access_token").asText())).isFalse();
+  }
+
+  @Test
+  void accessToken_expiry_honouredByIntrospectionAndResourceServer() throws Exception {
+    JsonNode t = TestSofa.json(exchange(authorize(appAuthorize()), Map.of()).body());
+    String at = t.get("access_token").asText();
+    assertThat(active(at)).isTrue();
+    clock.advance(Duration.ofMinutes(61));
+    assertThat(active(at)).isFalse();
+    HttpResponse<String> r = browser.http.send(java.net.http.HttpRequest.newBuilder(
+        URI.create(sofa.fhirBase() + "/Patient/" + t.get("patient").asText()))
+        .header("Authorization", "Bearer " + at).build(), HttpResponse.BodyHandlers.ofString());
+    assertThat(r.statusCode()).isEqualTo(401);
+  }
+
+  @Test
+  void revoke_accessToken_becomesInactive() throws Exception {
+    JsonNode t = TestSofa.json(exchange(authorize(appAuthorize()), Map.of()).body());
+    String at = t.get("access_token").asText();
+    HttpResponse<String> r = browser.postForm(sofa.server.authorizationServer().revocationEndpoint(),
+        Map.of("token", at, "client_id", "app"), null);
+    assertThat(r.statusCode()).isEqualTo(200);
+    assertThat(active(at)).isFalse();
+  }
+
+  @Test
+  void introspect_publicClient_refused() throws Exception {
+    HttpResponse<String> r = browser.postForm(sofa.server.authorizationServer().introspectionEndpoint(),
+        Map.of("token", "x", "client_id", "app"), null);
+    oauthError(r, 401, "invalid_client");
+  }
+
+  // ---- private_key_jwt (backend services)
+
+  private String assertion(JWSAlgorithm alg, Object key, String aud, Date exp, String jti) throws Exception {
+    SignedJWT jwt = new SignedJWT(new JWSHeader.Builder(alg).keyID("backend-1").build(),
+        new JWTClaimsSet.Builder().issuer("backend").subject("backend").audience(aud)
+            .expirationTime(exp).jwtID(jti).build());
+    if (key instanceof com.nimbusds.jose.jwk.ECKey) {
+      jwt.sign(new ECDSASigner((com.nimbusds.jose.jwk.ECKey) key));
+    } else {
+      jwt.sign(new RSASSASigner((com.nimbusds.jose.jwk.RSAKey) key));
+    }
+    return jwt.serialize();
+  }
+
+  private HttpResponse<String> backendToken(String assertion) throws Exception {
+    return browser.postForm(sofa.token(), Map.of("grant_type", "client_credentials",
+        "scope", "system/*.rs",
+        "client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+        "client_assertion", assertion), null);
+  }
+
+  private Date inMinutes(int m) {
+    return Date.from(clock.instant().plusSeconds(60L * m));
+  }
+
+  @Test
+  void privateKeyJwt_valid_thenJtiReplayRefused() throws Exception {
+    String a = assertion(JWSAlgorithm.ES384, sofa.backendKey, sofa.token().toString(), inMinutes(4),
+        UUID.randomUUID().toString());
+    HttpResponse<String> ok = backendToken(a);
+    assertThat(ok.statusCode()).isEqualTo(200);
+    assertThat(TestSofa.json(ok.body()).get("scope").asText()).isEqualTo("system/*.rs");
+    oauthError(backendToken(a), 401, "invalid_client");
+  }
+
+  @Test
+  void privateKeyJwt_wrongAudienceExpiredFarExpiryOrWrongKey_refused() throws Exception {
+    oauthError(backendToken(assertion(JWSAlgorithm.ES384, sofa.backendKey, "https://elsewhere/token",
+        inMinutes(4), UUID.randomUUID().toString())), 401, "invalid_client");
+    oauthError(backendToken(assertion(JWSAlgorithm.ES384, sofa.backendKey, sofa.token().toString(),
+        inMinutes(-1), UUID.randomUUID().toString())), 401, "invalid_client");
+    oauthError(backendToken(assertion(JWSAlgorithm.ES384, sofa.backendKey, sofa.token().toString(),
+        inMinutes(60), UUID.randomUUID().toString())), 401, "invalid_client");
+    var stranger = new ECKeyGenerator(Curve.P_384).keyID("backend-1").generate();
+    oauthError(backendToken(assertion(JWSAlgorithm.ES384, stranger, sofa.token().toString(),
+        inMinutes(4), UUID.randomUUID().toString())), 401, "invalid_client");
+    var rsa = new RSAKeyGenerator(2048).keyID("backend-1").generate();
+    oauthError(backendToken(assertion(JWSAlgorithm.RS256, rsa, sofa.token().toString(),
+        inMinutes(4), UUID.randomUUID().toString())), 401, "invalid_client");
+  }
+}
