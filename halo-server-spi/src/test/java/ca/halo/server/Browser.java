@@ -81,6 +81,31 @@ public final class Browser {
     }
   }
 
+  /**
+   * Opens an authorization URL made by someone else (the SDK's client) and, if a sign-in form
+   * comes back, fills it in. Returns the last answer (normally the redirect to the app).
+   */
+  public HttpResponse<String> signIn(URI authorizeUrl, String username, String password)
+      throws IOException, InterruptedException {
+    HttpResponse<String> r = get(authorizeUrl);
+    if (r.statusCode() == 200 && r.body().contains("name=\"interaction\"")) {
+      Matcher m = Pattern.compile("name=\"interaction\" value=\"([^\"]+)\"").matcher(r.body());
+      Matcher a = Pattern.compile("action=\"([^\"]+)\"").matcher(r.body());
+      if (!m.find() || !a.find()) {
+        throw new IllegalStateException("sign-in form without interaction");
+      }
+      r = postForm(URI.create(a.group(1).replace("&amp;", "&")),
+          Map.of("interaction", m.group(1), "username", username, "password", password), null);
+    }
+    return r;
+  }
+
+  /** The Location header of a redirect answer. */
+  public static URI location(HttpResponse<String> r) {
+    return URI.create(r.headers().firstValue("Location").orElseThrow(
+        () -> new IllegalStateException("expected a redirect, got HTTP " + r.statusCode())));
+  }
+
   /** The result of an authorize round: the redirect back to the app (or the page shown). */
   public static final class Authz {
     public final String verifier;

@@ -311,6 +311,7 @@ public final class InMemoryFhirRepository implements FhirResourceRepository {
           }
           if (newRefs.containsKey(target)) {
             ref.setReference(newRefs.get(target));
+            ref.setResource(null); // the parser links entries; a linked resource would be contained
           } else if (target.startsWith("urn:uuid:") || target.startsWith("urn:oid:")) {
             throw new FhirRepositoryException(400, "Bundle.entry[" + i + "].resource",
                 "reference " + target + " names no entry of this Bundle");

@@ -73,6 +73,11 @@ class SofaLaunchFlowTest {
       assertThat(e.getResponse().getLastModified()).isNotNull();
     });
     String patientId = resp.getEntry().get(0).getResponse().getLocation().split("/")[1];
+    // urn:uuid references inside the Bundle now name the SoFA ids
+    String obsId = resp.getEntry().get(3).getResponse().getLocation().split("/")[1];
+    Observation storedObs = (Observation) sofa.server.repository().read("Observation", obsId).orElseThrow();
+    assertThat(storedObs.getSubject().getReference()).isEqualTo("Patient/" + patientId);
+    assertThat(storedObs.getEncounter().getReference()).startsWith("Encounter/");
 
     // steps 7-8: the app authorizes with launch; the clinician's SSO session signs it in
     Browser.Authz a = browser.authorize(sofa.authorize(), Map.of("client_id", "app",

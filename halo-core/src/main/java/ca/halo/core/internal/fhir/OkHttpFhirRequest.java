@@ -39,6 +39,9 @@ final class OkHttpFhirRequest extends BaseHttpRequest {
   @Override
   public void addHeader(String name, String value) {
     headers.computeIfAbsent(name, k -> new ArrayList<>()).add(value);
+    if (name.equalsIgnoreCase("Accept-Encoding")) {
+      return; // OkHttp negotiates gzip itself and then also decompresses
+    }
     builder.addHeader(name, value);
   }
 

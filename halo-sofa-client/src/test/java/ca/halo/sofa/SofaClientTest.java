@@ -1,0 +1,228 @@
+package ca.halo.sofa;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import ca.halo.core.SmartScopes;
+import ca.halo.core.auth.AccessToken;
+import ca.halo.core.auth.AccessTokenProvider;
+import ca.halo.server.Browser;
+import ca.halo.server.TestSofa;
+import ca.halo.server.fhir.InMemoryFhirRepository;
+import ca.halo.sof.AuthorizationRedirect;
+import ca.halo.sof.ClientAuthentication;
+import ca.halo.sof.SmartAppClient;
+import ca.halo.sof.TokenSet;
+import java.net.URI;
+import java.util.Map;
+import org.hl7.fhir.r4.model.Claim;
+import org.hl7.fhir.r4.model.CodeableConcept;
+import org.hl7.fhir.r4.model.Coding;
+import org.hl7.fhir.r4.model.Encounter;
+import org.hl7.fhir.r4.model.Observation;
+import org.hl7.fhir.r4.model.Patient;
+import org.hl7.fhir.r4.model.Practitioner;
+import org.hl7.fhir.r4.model.Reference;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** SofaClient against the real halo-server-spi SoFA on loopback. */
+class SofaClientTest {
+  private static TestSofa sofa;
+  private static SmartAppClient emrLogin;
+  private static AccessTokenProvider clinician;
+
+  @BeforeAll
+  static void start() throws Exception {
+    sofa = new TestSofa(b -> b.maxBodyBytes(32 * 1024));
+    emrLogin = SmartAppClient.builder()
+        .clientAuthentication(ClientAuthentication.clientSecretBasic("emr", TestSofa.EMR_SECRET))
+        .redirectUri(TestSofa.EMR_REDIRECT).build();
+    clinician = login(new Browser(), "openid fhirUser user/Context.write user/*.rs");
+  }
+
+  static AccessTokenProvider login(Browser b, String scopes) throws Exception {
+    AuthorizationRedirect r = emrLogin.beginStandaloneLaunch(sofa.fhirBase(), SmartScopes.parse(scopes));
+    URI back = Browser.location(b.signIn(r.uri(), "dr.tremblay", "password"));
+    TokenSet t = emrLogin.completeAuthorization(r.pending(), back);
+    return emrLogin.tokenProvider(sofa.fhirBase(), t);
+  }
+
+  @AfterAll
+  static void stop() {
+    emrLogin.close();
+    sofa.close();
+  }
+
+  private SofaClient client;
+
+  @BeforeEach
+  void client() {
+    client = SofaClient.builder().fhirBase(sofa.fhirBase()).tokens(clinician).build();
+  }
+
+  private static Patient patient() {
+    Patient p = new Patient();
+    p.setId("pat-123");
+    p.addIdentifier().setSystem("urn:emr:mrn").setValue("MRN-123");
+    p.addName().setFamily("Gagnon").addGiven("Émile");
+    return p;
+  }
+
+  private static Encounter encounter() {
+    Encounter e = new Encounter();
+    e.setId("enc-9");
+    e.setStatus(Encounter.EncounterStatus.INPROGRESS);
+    e.setClass_(new Coding("http://terminology.hl7.org/CodeSystem/v3-ActCode", "AMB", null));
+    e.setSubject(new Reference("Patient/pat-123"));
+    return e;
+  }
+
+  private static Observation observation() {
+    Observation o = new Observation();
+    o.setId("obs-1");
+    o.setStatus(Observation.ObservationStatus.FINAL);
+    o.setCode(new CodeableConcept(new Coding("http://loinc.org", "8302-2", "Body height")));
+    o.setSubject(new Reference("Patient/pat-123"));
+    o.setEncounter(new Reference("Encounter/enc-9"));
+    return o;
+  }
+
+  @Test
+  void setLaunchClear_idMapMatchesWhatTheSofaStored() throws Exception {
+    Patient p = patient();
+    Practitioner dr = new Practitioner();
+    dr.setId("dr-1");
+    dr.addName().setFamily("Tremblay");
+    Observation o = observation();
+    Observation noId = observation();
+    noId.setIdElement(null);
+    SetContextResult r = client.setContext(SetContextRequest.builder()
+        .appId("growth-chart").patient(p).encounter(encounter()).fhirUser(dr)
+        .addResource(o).addResource(noId).needPatientBanner(true).intent("review").build());
+
+    assertThat(r.idMap()).containsKeys("Patient/pat-123", "Encounter/enc-9", "Practitioner/dr-1",
+        "Observation/obs-1", "Observation#4");
+    SofaResourceId pid = r.sofaId(p).orElseThrow();
+    assertThat(pid.type()).isEqualTo("Patient");
+    assertThat(pid.version()).isEqualTo("1");
+    InMemoryFhirRepository repo = (InMemoryFhirRepository) sofa.server.repository();
+    Patient stored = (Patient) repo.read("Patient", pid.id()).orElseThrow();
+    assertThat(stored.getIdentifierFirstRep().getValue()).isEqualTo("MRN-123");
+    Encounter enc = (Encounter) repo.read("Encounter", r.idMap().get("Encounter/enc-9").id()).orElseThrow();
+    assertThat(enc.getSubject().getReference()).isEqualTo(pid.reference());
+    Observation obs = (Observation) repo.read("Observation", r.idMap().get("Observation/obs-1").id()).orElseThrow();
+    assertThat(obs.getEncounter().getReference()).isEqualTo(r.idMap().get("Encounter/enc-9").reference());
+    assertThat(r.localKeyOf(r.idMap().get("Observation/obs-1").reference())).contains("Observation/obs-1");
+    assertThat(r.toString()).doesNotContain(r.launchId());
+
+    URI launchUrl = client.launchUrl(URI.create("http://localhost:9/app/launch?x=1"), r.launchId());
+    Map<String, String> q = Browser.query(launchUrl);
+    assertThat(q).containsEntry("iss", sofa.fhirBase().toString()).containsEntry("launch", r.launchId())
+        .containsEntry("x", "1");
+
+    // the app launches with that URL and receives the SoFA ids in its token response
+    try (SmartAppClient app = SmartAppClient.builder()
+        .clientAuthentication(ClientAuthentication.publicClient("app"))
+        .redirectUri(TestSofa.APP_REDIRECT).build()) {
+      Browser b = new Browser();
+      AuthorizationRedirect ar = app.beginEhrLaunch(URI.create(q.get("iss")), q.get("launch"),
+          SmartScopes.parse("launch openid fhirUser patient/*.rs"));
+      TokenSet t = app.completeAuthorization(ar.pending(),
+          Browser.location(b.signIn(ar.uri(), "dr.tremblay", "password")));
+      assertThat(t.launchContext().patient()).contains(pid.id());
+      assertThat(t.launchContext().needPatientBanner()).contains(true);
+      assertThat(t.fhirUser()).contains(sofa.fhirBase() + "/Practitioner/dr-1");
+    }
+
+    ClearContextResult c = client.clearContext(r.launchId());
+    assertThat(c.cleared()).isTrue();
+    assertThat(c.summary()).contains("5 resource(s) deleted");
+    assertThat(repo.size()).isZero();
+    assertThatThrownBy(() -> client.clearContext(r.launchId())).isInstanceOf(SofaException.NotFound.class);
+    ClearContextResult quiet = client.clearContextQuietly(r.launchId());
+    assertThat(quiet.cleared()).isFalse();
+  }
+
+  @Test
+  void setContext_existingReferenceUnknown_notFoundNamingParameter() {
+    assertThatThrownBy(() -> client.setContext(SetContextRequest.builder()
+            .patientReference("Patient/nope").build()))
+        .isInstanceOfSatisfying(SofaException.NotFound.class, e -> {
+          assertThat(e.location()).isEqualTo("patient");
+          assertThat(e.httpStatus()).isEqualTo(404);
+          assertThat(e.operationOutcome()).isPresent();
+        });
+  }
+
+  @Test
+  void setContext_typeNotAccepted_failsLocallyBeforeSending() {
+    int before = ((InMemoryFhirRepository) sofa.server.repository()).size();
+    assertThatThrownBy(() -> client.setContext(SetContextRequest.builder().patient(patient())
+            .addResource(new Claim()).build()))
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("Claim");
+    assertThat(((InMemoryFhirRepository) sofa.server.repository()).size()).isEqualTo(before);
+  }
+
+  @Test
+  void setContext_duplicateLocalIds_failsLocally() {
+    assertThatThrownBy(() -> client.setContext(SetContextRequest.builder().patient(patient())
+            .addResource(patient()).build()))
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("Patient/pat-123");
+  }
+
+  @Test
+  void builder_patientSlotWithWrongType_failsInBuild() {
+    assertThatThrownBy(() -> SetContextRequest.builder().patient(encounter()).build())
+        .isInstanceOf(IllegalStateException.class).hasMessageContaining("Patient");
+    assertThatThrownBy(() -> SetContextRequest.builder().patientReference("not a ref"))
+        .isInstanceOf(IllegalArgumentException.class);
+  }
+
+  @Test
+  void setContext_profileViolation_invalidContextWithEntry() {
+    Observation bad = observation();
+    bad.setStatus(null);
+    assertThatThrownBy(() -> client.setContext(SetContextRequest.builder().patient(patient())
+            .addResource(bad).build()))
+        .isInstanceOfSatisfying(SofaException.InvalidContext.class, e -> {
+          assertThat(e.httpStatus()).isEqualTo(422);
+          assertThat(e.location()).isEqualTo("resources.entry[1].resource");
+          assertThat(e.getMessage()).contains("Observation.status");
+        });
+  }
+
+  @Test
+  void setContext_tooLarge_tooLarge() {
+    Patient p = patient();
+    p.addName().setText("x".repeat(40 * 1024));
+    assertThatThrownBy(() -> client.setContext(SetContextRequest.builder().patient(p).build()))
+        .isInstanceOf(SofaException.TooLarge.class);
+  }
+
+  @Test
+  void setContext_badToken_unauthenticated() {
+    try (SofaClient bad = SofaClient.builder().fhirBase(sofa.fhirBase())
+        .tokens(AccessTokenProvider.fixed(AccessToken.withoutExpiry("forged"))).build()) {
+      assertThatThrownBy(() -> bad.setContext(SetContextRequest.builder().patient(patient()).build()))
+          .isInstanceOf(SofaException.Unauthenticated.class).hasMessageContaining("Sign the clinician in");
+    }
+  }
+
+  @Test
+  void setContext_tokenWithoutContextWrite_forbidden() throws Exception {
+    AccessTokenProvider readOnly = login(new Browser(), "openid user/*.rs");
+    try (SofaClient c = SofaClient.builder().fhirBase(sofa.fhirBase()).tokens(readOnly).build()) {
+      assertThatThrownBy(() -> c.setContext(SetContextRequest.builder().patient(patient()).build()))
+          .isInstanceOf(SofaException.Forbidden.class).hasMessageContaining("Context.write");
+    }
+  }
+
+  @Test
+  void builder_missingTokens_failsInBuild() {
+    assertThatThrownBy(() -> SofaClient.builder().fhirBase(sofa.fhirBase()).build())
+        .isInstanceOf(IllegalStateException.class);
+  }
+}
