@@ -6,6 +6,9 @@ import ca.halo.server.authz.ClientRegistry;
 import ca.halo.server.authz.InMemoryClientRegistry;
 import ca.halo.server.authz.SmartAuthorizationServer;
 import ca.halo.server.authz.UserAuthenticator;
+import ca.halo.server.catalog.AppCatalogRepository;
+import ca.halo.server.catalog.CatalogClientRegistry;
+import ca.halo.server.catalog.internal.AppCatalogServlet;
 import ca.halo.server.context.InMemoryLaunchContextStore;
 import ca.halo.server.context.LaunchContextStore;
 import ca.halo.server.fhir.FhirResourceRepository;
@@ -62,7 +65,7 @@ import org.slf4j.LoggerFactory;
  * }</pre>
  *
  * <p>Paths: {@code /fhir/*} (FHIR R4), {@code /fhir/.well-known/smart-configuration},
- * {@code /auth/*} (authorize, sign-in, token, introspect, revoke, jwks,
+ * {@code /catalog/apps} (when an App Catalog is configured), {@code /auth/*} (authorize, sign-in, token, introspect, revoke, jwks,
  * {@code .well-known/openid-configuration}). CORS is open so browser apps can call it.
  *
  * <p>Thread-safe. {@link #close()} stops Jetty and the expiry thread ({@code halo-sofa-expiry},
@@ -115,9 +118,11 @@ public final class SofaServer implements AutoCloseable {
         : URI.create("http://" + hostForUrl(cfg.host) + ":" + connector.getLocalPort());
     URI fhirBase = URI.create(baseUrl + "/fhir");
 
+    ClientRegistry clientRegistry = cfg.catalog == null ? cfg.clients
+        : InMemoryClientRegistry.firstOf(cfg.clients, new CatalogClientRegistry(cfg.catalog));
     authorizationServer = SmartAuthorizationServer.builder()
         .issuer(URI.create(baseUrl + "/auth")).fhirBase(fhirBase)
-        .clients(cfg.clients).users(cfg.users).contexts(cfg.contexts).audit(cfg.audit)
+        .clients(clientRegistry).users(cfg.users).contexts(cfg.contexts).audit(cfg.audit)
         .clock(cfg.clock).accessTokenLifetime(cfg.accessTokenLifetime)
         .requireSameUser(cfg.requireSameUser)
         .build();
@@ -153,6 +158,10 @@ public final class SofaServer implements AutoCloseable {
     handler.addServlet(new ServletHolder("auth", new OAuthServlet(authorizationServer)), "/auth/*");
     handler.addFilter(new FilterHolder(new BodyLimitFilter(cfg.maxBodyBytes, cfg.fhirContext)),
         "/fhir/*", EnumSet.of(DispatcherType.REQUEST));
+    if (cfg.catalog != null) {
+      handler.addServlet(new ServletHolder("catalog", new AppCatalogServlet(cfg.catalog)),
+          "/catalog/*");
+    }
     for (Map.Entry<String, Function<SofaServer, HttpServlet>> m : cfg.mounts.entrySet()) {
       handler.addServlet(new ServletHolder(m.getValue().apply(this)), m.getKey());
     }
@@ -202,6 +211,14 @@ public final class SofaServer implements AutoCloseable {
   /** The FHIR base ({@code iss} of launches). */
   public URI fhirBase() {
     return URI.create(baseUrl() + "/fhir");
+  }
+
+  /** The App Catalog base ({@code GET [catalogBase]/apps}), when a catalog was configured. */
+  public URI catalogBase() {
+    if (cfg.catalog == null) {
+      throw new IllegalStateException("no App Catalog configured (Builder#catalog)");
+    }
+    return URI.create(baseUrl() + "/catalog");
   }
 
   public SmartAuthorizationServer authorizationServer() {
@@ -270,6 +287,7 @@ public final class SofaServer implements AutoCloseable {
     private UserAuthenticator users;
     private AuditSink audit = new InMemoryAuditSink();
     private AccessTokenValidator externalValidator;
+    private AppCatalogRepository catalog;
     private java.util.Set<String> allowedTypes = ContextManager.DEFAULT_ALLOWED_TYPES;
     private ResourceValidator validator;
     private Duration contextTimeToLive = Duration.ofHours(8);
@@ -314,6 +332,12 @@ public final class SofaServer implements AutoCloseable {
     /** Bound on live launch contexts of the default store. Default 100,000. */
     public Builder maxContexts(int v) { this.maxContexts = v; return this; }
     public Builder maxThreads(int v) { this.maxThreads = v; return this; }
+
+    /**
+     * Serves the App Catalog supplier at {@code /catalog} and registers its active apps as
+     * clients of the authorization server (beside {@link #clients(ClientRegistry)}).
+     */
+    public Builder catalog(AppCatalogRepository v) { this.catalog = Objects.requireNonNull(v); return this; }
 
     /** Serves another servlet from the same Jetty (App Catalog, subscriptions, sandbox pages). */
     public Builder mount(String pathSpec, Function<SofaServer, HttpServlet> servlet) {
