@@ -20,6 +20,11 @@ import ca.halo.server.sofa.internal.JsonServlet;
 import ca.halo.server.sofa.internal.OAuthServlet;
 import ca.halo.server.sofa.internal.OperationsProvider;
 import ca.halo.server.sofa.internal.SessionResourceProvider;
+import ca.halo.server.sofa.internal.SubscriptionProvider;
+import ca.halo.server.sofa.internal.SubscriptionWebSocketServlet;
+import ca.halo.server.subscription.SubscriptionEngine;
+import ca.halo.core.http.HaloHttp;
+import org.eclipse.jetty.ee10.websocket.server.config.JettyWebSocketServletContainerInitializer;
 import ca.uhn.fhir.context.FhirContext;
 import ca.uhn.fhir.rest.api.EncodingEnum;
 import ca.uhn.fhir.rest.server.HardcodedServerAddressStrategy;
@@ -65,6 +70,8 @@ import org.slf4j.LoggerFactory;
  * }</pre>
  *
  * <p>Paths: {@code /fhir/*} (FHIR R4), {@code /fhir/.well-known/smart-configuration},
+ * {@code /fhir/Subscription} with {@code $status}, {@code $events},
+ * {@code $get-ws-binding-token} and the websocket at {@code /ws/subscriptions} (CA:FSub),
  * {@code /catalog/apps} (when an App Catalog is configured), {@code /auth/*} (authorize, sign-in, token, introspect, revoke, jwks,
  * {@code .well-known/openid-configuration}). CORS is open so browser apps can call it.
  *
@@ -83,6 +90,8 @@ public final class SofaServer implements AutoCloseable {
   private URI baseUrl;
   private SmartAuthorizationServer authorizationServer;
   private ContextManager contextManager;
+  private SubscriptionEngine subscriptions;
+  private HaloHttp subscriptionHttp;
 
   private SofaServer(Builder b) {
     this.cfg = b;
@@ -132,6 +141,16 @@ public final class SofaServer implements AutoCloseable {
             : ResourceValidator.requiredElements(cfg.fhirContext))
         .build();
     contextManager.addEndListener(c -> authorizationServer.revokeSession(c.sessionId()));
+    if (cfg.subscriptions) {
+      subscriptionHttp = HaloHttp.builder().userAgent("halo-sofa-notifications/0.1").build();
+      SubscriptionEngine.Builder sb = SubscriptionEngine.builder(cfg.fhirContext, cfg.contexts,
+          cfg.repository, subscriptionHttp).clock(cfg.clock).audit(cfg.audit);
+      cfg.subscriptionCustomizers.forEach(c -> c.accept(sb));
+      subscriptions = sb.build();
+      subscriptions.websocketUrl(URI.create(baseUrl.toString().replaceFirst("^http", "ws")
+          + "/ws/subscriptions"));
+      contextManager.addChangeListener(subscriptions::onChange);
+    }
     cfg.contextManagerCustomizers.forEach(c -> c.apply(contextManager));
     AccessTokenValidator validator = cfg.externalValidator == null
         ? authorizationServer.tokenValidator()
@@ -142,6 +161,9 @@ public final class SofaServer implements AutoCloseable {
     for (String type : cfg.allowedTypes.stream().sorted().toList()) {
       providers.add(new SessionResourceProvider(type, cfg.fhirContext, cfg.repository,
           cfg.contexts, contextManager, cfg.audit, cfg.clock));
+    }
+    if (subscriptions != null) {
+      providers.add(new SubscriptionProvider(subscriptions, contextManager));
     }
     fhir.setResourceProviders(providers);
     fhir.registerProvider(new OperationsProvider(cfg.fhirContext, contextManager));
@@ -158,6 +180,11 @@ public final class SofaServer implements AutoCloseable {
     handler.addServlet(new ServletHolder("auth", new OAuthServlet(authorizationServer)), "/auth/*");
     handler.addFilter(new FilterHolder(new BodyLimitFilter(cfg.maxBodyBytes, cfg.fhirContext)),
         "/fhir/*", EnumSet.of(DispatcherType.REQUEST));
+    if (subscriptions != null) {
+      JettyWebSocketServletContainerInitializer.configure(handler, null);
+      handler.addServlet(new ServletHolder("subscriptions-ws",
+          new SubscriptionWebSocketServlet(subscriptions)), "/ws/subscriptions");
+    }
     if (cfg.catalog != null) {
       handler.addServlet(new ServletHolder("catalog", new AppCatalogServlet(cfg.catalog)),
           "/catalog/*");
@@ -221,6 +248,15 @@ public final class SofaServer implements AutoCloseable {
     return URI.create(baseUrl() + "/catalog");
   }
 
+  /** The subscription engine (CA:FSub), when subscriptions are on (the default). */
+  public SubscriptionEngine subscriptions() {
+    requireStarted();
+    if (subscriptions == null) {
+      throw new IllegalStateException("subscriptions are off (Builder#subscriptions(false))");
+    }
+    return subscriptions;
+  }
+
   public SmartAuthorizationServer authorizationServer() {
     requireStarted();
     return authorizationServer;
@@ -259,6 +295,14 @@ public final class SofaServer implements AutoCloseable {
       sweeper.shutdownNow();
       sweeper = null;
     }
+    if (subscriptions != null) {
+      subscriptions.close();
+      subscriptions = null;
+    }
+    if (subscriptionHttp != null) {
+      subscriptionHttp.close();
+      subscriptionHttp = null;
+    }
     if (jetty != null) {
       try {
         jetty.stop();
@@ -288,6 +332,9 @@ public final class SofaServer implements AutoCloseable {
     private AuditSink audit = new InMemoryAuditSink();
     private AccessTokenValidator externalValidator;
     private AppCatalogRepository catalog;
+    private boolean subscriptions = true;
+    private final List<java.util.function.Consumer<SubscriptionEngine.Builder>> subscriptionCustomizers =
+        new ArrayList<>();
     private java.util.Set<String> allowedTypes = ContextManager.DEFAULT_ALLOWED_TYPES;
     private ResourceValidator validator;
     private Duration contextTimeToLive = Duration.ofHours(8);
@@ -338,6 +385,15 @@ public final class SofaServer implements AutoCloseable {
      * clients of the authorization server (beside {@link #clients(ClientRegistry)}).
      */
     public Builder catalog(AppCatalogRepository v) { this.catalog = Objects.requireNonNull(v); return this; }
+
+    /** Turns the CA:FSub subscription engine on (default) or off. */
+    public Builder subscriptions(boolean v) { this.subscriptions = v; return this; }
+
+    /** Adjusts the subscription engine (retention, retries, backoff, ...). */
+    public Builder subscriptionSettings(java.util.function.Consumer<SubscriptionEngine.Builder> c) {
+      this.subscriptionCustomizers.add(Objects.requireNonNull(c));
+      return this;
+    }
 
     /** Serves another servlet from the same Jetty (App Catalog, subscriptions, sandbox pages). */
     public Builder mount(String pathSpec, Function<SofaServer, HttpServlet> servlet) {
