@@ -114,6 +114,28 @@ public final class TestSofa implements AutoCloseable {
     return json(t.body()).get("access_token").asText();
   }
 
+  /** The sample app launches with {@code launchId} and gets an access token (patient scopes). */
+  public String appToken(Browser browser, String launchId) throws Exception {
+    Browser.Authz a = browser.authorize(authorize(), Map.of("client_id", "app",
+        "redirect_uri", APP_REDIRECT.toString(), "aud", fhirBase().toString(),
+        "launch", launchId, "scope", "launch patient/*.rs patient/Observation.cruds"),
+        "dr.tremblay", "password");
+    HttpResponse<String> t = browser.postForm(token(), Map.of("grant_type", "authorization_code",
+        "code", a.callback().get("code"), "redirect_uri", APP_REDIRECT.toString(),
+        "code_verifier", a.verifier, "client_id", "app"), null);
+    return json(t.body()).get("access_token").asText();
+  }
+
+  /** A body-weight Observation for {@code patientId}, as an app writes back. */
+  public static org.hl7.fhir.r4.model.Observation weight(String patientId, double kg) {
+    org.hl7.fhir.r4.model.Observation o = new org.hl7.fhir.r4.model.Observation();
+    o.setStatus(org.hl7.fhir.r4.model.Observation.ObservationStatus.FINAL);
+    o.setCode(new CodeableConcept(new Coding("http://loinc.org", "29463-7", "Body weight")));
+    o.setSubject(new Reference("Patient/" + patientId));
+    o.setValue(new org.hl7.fhir.r4.model.Quantity().setValue(kg).setUnit("kg"));
+    return o;
+  }
+
   public IGenericClient fhir(String token) {
     CTX.getRestfulClientFactory().setServerValidationMode(ServerValidationModeEnum.NEVER);
     IGenericClient c = CTX.newRestfulGenericClient(fhirBase().toString());

@@ -8,7 +8,6 @@ import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Base64;
 import java.util.Date;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -442,10 +441,11 @@ public final class InMemoryFhirRepository implements FhirResourceRepository {
     return r.fhirType() + "/" + r.getIdElement().getIdPart();
   }
 
+  /** 96 random bits as 24 hex digits: a valid FHIR id ([A-Za-z0-9-.]{1,64}). */
   private String newId() {
     byte[] b = new byte[12];
     random.nextBytes(b);
-    return Base64.getUrlEncoder().withoutPadding().encodeToString(b);
+    return java.util.HexFormat.of().formatHex(b);
   }
 
   private Resource parse(String json) {

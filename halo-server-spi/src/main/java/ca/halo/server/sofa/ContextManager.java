@@ -287,13 +287,6 @@ public final class ContextManager {
     Audits.record(audit, "set-context", AuditEventAction.C, true, caller.clientId(),
         caller.subject().orElse(null), null, now);
     LOG.debug("context set by {} with {} resource(s)", caller.clientId(), created.size());
-    if (response != null) {
-      for (BundleEntryComponent e : bundle.getEntry()) {
-        String ref = newRefs.get(e.getFullUrl());
-        repository.read(ref.split("/")[0], ref.split("/")[1])
-            .ifPresent(r -> fireChanged(r, true, stored.sessionId()));
-      }
-    }
     Parameters out = new Parameters();
     out.addParameter().setName("launchID").setValue(new StringType(launchId));
     if (response != null) {

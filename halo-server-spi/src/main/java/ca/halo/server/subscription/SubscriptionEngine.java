@@ -183,7 +183,9 @@ public final class SubscriptionEngine implements AutoCloseable {
    */
   public Subscription create(Subscription s, String owner) {
     Subscription copy = s.copy();
-    Sub sub = new Sub(randomId(12), owner);
+    byte[] idBytes = new byte[12];
+    random.nextBytes(idBytes);
+    Sub sub = new Sub(java.util.HexFormat.of().formatHex(idBytes), owner); // a valid FHIR id
     configure(sub, copy);
     subs.put(sub.id, sub);
     afterConfigure(sub);

@@ -26,7 +26,7 @@ public final class SubscriptionWebSocketServlet extends JettyWebSocketServlet {
   }
 
   /** One socket. */
-  static final class Endpoint implements Session.Listener.AutoDemanding, WebSocketSink {
+  public static final class Endpoint implements Session.Listener.AutoDemanding, WebSocketSink {
     private final SubscriptionEngine engine;
     private volatile Session session;
 

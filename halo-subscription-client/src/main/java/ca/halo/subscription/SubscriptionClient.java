@@ -1,0 +1,220 @@
+package ca.halo.subscription;
+
+import ca.halo.core.HaloParseException;
+import ca.halo.core.HaloResponseException;
+import ca.halo.core.HaloTransportException;
+import ca.halo.core.auth.AccessTokenProvider;
+import ca.halo.core.fhir.FhirClients;
+import ca.halo.core.http.HaloHttp;
+import ca.halo.core.subscription.SubscriptionNotification;
+import ca.uhn.fhir.context.FhirContext;
+import ca.uhn.fhir.rest.client.api.IGenericClient;
+import ca.uhn.fhir.rest.client.exceptions.FhirClientConnectionException;
+import ca.uhn.fhir.rest.server.exceptions.BaseServerResponseException;
+import java.net.URI;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Objects;
+import java.util.function.Supplier;
+import org.hl7.fhir.r4.model.Bundle;
+import org.hl7.fhir.r4.model.CodeType;
+import org.hl7.fhir.r4.model.OperationOutcome;
+import org.hl7.fhir.r4.model.Parameters;
+import org.hl7.fhir.r4.model.StringType;
+import org.hl7.fhir.r4.model.Subscription;
+
+/**
+ * The PoC's Subscription Requester (CA:FSub): creates, reads, updates and deletes topic-based
+ * Subscriptions on the SoFA, and asks {@code $status}, {@code $events} and
+ * {@code $get-ws-binding-token}.
+ *
+ * <pre>{@code
+ * SubscriptionClient subs = SubscriptionClient.builder().fhirBase(sofaBase).tokens(tokens).build();
+ * Subscription s = subs.create(SubscriptionRequest.restHook(hookUrl).launch(launchId).build());
+ * subs.awaitActive(s.getIdPart(), Duration.ofSeconds(10));   // after the handshake
+ * }</pre>
+ *
+ * <p>Thread-safe; build once and share. Errors: {@link HaloResponseException} (with the server's
+ * OperationOutcome) for refusals, {@link HaloTransportException} when the SoFA cannot be reached.
+ */
+public final class SubscriptionClient implements AutoCloseable {
+  private final URI fhirBase;
+  private final HaloHttp http;
+  private final boolean ownsHttp;
+  private final FhirContext ctx;
+  private final IGenericClient fhir;
+  private final Clock clock;
+
+  private SubscriptionClient(Builder b) {
+    this.fhirBase = b.fhirBase;
+    this.ownsHttp = b.http == null;
+    this.http = b.http != null ? b.http : HaloHttp.defaults();
+    this.ctx = b.fhirContext != null ? b.fhirContext : FhirContext.forR4Cached();
+    this.fhir = FhirClients.genericClient(ctx, fhirBase, http, b.tokens);
+    this.clock = b.clock;
+  }
+
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  public FhirContext fhirContext() {
+    return ctx;
+  }
+
+  /** The generic client (same credentials), e.g. to fetch id-only focus resources. */
+  public IGenericClient fhir() {
+    return fhir;
+  }
+
+  HaloHttp http() {
+    return http;
+  }
+
+  /** Creates the subscription; returns it with its id and status ({@code requested} or {@code active}). */
+  public Subscription create(SubscriptionRequest request) {
+    return call("create Subscription", () -> {
+      var outcome = fhir.create().resource(request.toSubscription()).execute();
+      return read(outcome.getId().getIdPart());
+    });
+  }
+
+  public Subscription read(String id) {
+    return call("read Subscription", () -> fhir.read().resource(Subscription.class).withId(id).execute());
+  }
+
+  /** Replaces the subscription's settings (status goes back to requested and re-handshakes). */
+  public Subscription update(String id, SubscriptionRequest request) {
+    return call("update Subscription", () -> {
+      Subscription s = request.toSubscription();
+      s.setId(id);
+      fhir.update().resource(s).execute();
+      return read(id);
+    });
+  }
+
+  public void delete(String id) {
+    call("delete Subscription", () -> fhir.delete().resourceById("Subscription", id).execute());
+  }
+
+  /**
+   * Waits until the subscription is {@code active} (the handshake succeeded).
+   *
+   * @throws HaloResponseException if it went to {@code error} or did not become active in time
+   */
+  public Subscription awaitActive(String id, Duration timeout) {
+    Instant until = clock.instant().plus(timeout);
+    long pause = 20;
+    while (true) {
+      Subscription s = read(id);
+      if (s.getStatus() == Subscription.SubscriptionStatus.ACTIVE) {
+        return s;
+      }
+      if (s.getStatus() == Subscription.SubscriptionStatus.ERROR || !clock.instant().isBefore(until)) {
+        throw new HaloResponseException("Subscription/" + id + " is " + s.getStatus().toCode()
+            + " (" + s.getError() + "): check that the endpoint is reachable from the SoFA", 0,
+            null, null, null);
+      }
+      try {
+        Thread.sleep(pause);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new HaloTransportException("interrupted while waiting for Subscription/" + id, e);
+      }
+      pause = Math.min(pause * 2, 500);
+    }
+  }
+
+  /** {@code $status}. */
+  public SubscriptionNotification status(String id) {
+    return call("$status", () -> SubscriptionNotification.parse(fhir.operation()
+        .onInstance("Subscription/" + id).named("$status").withNoParameters(Parameters.class)
+        .useHttpGet().returnResourceType(Bundle.class).execute()));
+  }
+
+  /** {@code $events} for event numbers {@code since..until} (inclusive; null = open). */
+  public SubscriptionNotification events(String id, Long since, Long until, String content) {
+    Parameters p = new Parameters();
+    if (since != null) {
+      p.addParameter().setName("eventsSinceNumber").setValue(new StringType(Long.toString(since)));
+    }
+    if (until != null) {
+      p.addParameter().setName("eventsUntilNumber").setValue(new StringType(Long.toString(until)));
+    }
+    if (content != null) {
+      p.addParameter().setName("content").setValue(new CodeType(content));
+    }
+    return call("$events", () -> SubscriptionNotification.parse(fhir.operation()
+        .onInstance("Subscription/" + id).named("$events").withParameters(p)
+        .returnResourceType(Bundle.class).execute()));
+  }
+
+  /** {@code $get-ws-binding-token} (POST, as HALO 1.1 requires). */
+  public WebSocketBinding bindingToken(String id) {
+    return call("$get-ws-binding-token", () -> {
+      Parameters out = fhir.operation().onInstance("Subscription/" + id).named("$get-ws-binding-token")
+          .withNoParameters(Parameters.class).execute();
+      Parameters.ParametersParameterComponent token = out.getParameter("token");
+      Parameters.ParametersParameterComponent url = out.getParameter("websocket-url");
+      if (token == null || url == null || token.getValue() == null || url.getValue() == null) {
+        throw new HaloParseException("$get-ws-binding-token answer lacks token or websocket-url");
+      }
+      Parameters.ParametersParameterComponent exp = out.getParameter("expiration");
+      Instant expiration = exp != null && exp.getValue() instanceof org.hl7.fhir.r4.model.DateTimeType
+          ? ((org.hl7.fhir.r4.model.DateTimeType) exp.getValue()).getValue().toInstant() : null;
+      return new WebSocketBinding(token.getValue().primitiveValue(), expiration,
+          URI.create(url.getValue().primitiveValue()));
+    });
+  }
+
+  private <T> T call(String what, Supplier<T> s) {
+    try {
+      return s.get();
+    } catch (FhirClientConnectionException e) {
+      throw new HaloTransportException(what + ": cannot reach " + fhirBase + ": " + e.getMessage(), e);
+    } catch (BaseServerResponseException e) {
+      OperationOutcome oo = e.getOperationOutcome() instanceof OperationOutcome
+          ? (OperationOutcome) e.getOperationOutcome() : null;
+      String diag = oo != null && oo.hasIssue() ? oo.getIssueFirstRep().getDiagnostics() : e.getMessage();
+      throw new HaloResponseException(what + " refused (HTTP " + e.getStatusCode() + "): " + diag,
+          e.getStatusCode(), null, null, oo);
+    }
+  }
+
+  @Override
+  public void close() {
+    if (ownsHttp) {
+      http.close();
+    }
+  }
+
+  @Override
+  public String toString() {
+    return "SubscriptionClient{" + fhirBase + "}";
+  }
+
+  /** Builds a {@link SubscriptionClient}. */
+  public static final class Builder {
+    private URI fhirBase;
+    private AccessTokenProvider tokens;
+    private HaloHttp http;
+    private FhirContext fhirContext;
+    private Clock clock = Clock.systemUTC();
+
+    private Builder() {}
+
+    public Builder fhirBase(URI v) { this.fhirBase = Objects.requireNonNull(v); return this; }
+    public Builder tokens(AccessTokenProvider v) { this.tokens = Objects.requireNonNull(v); return this; }
+    public Builder http(HaloHttp v) { this.http = Objects.requireNonNull(v); return this; }
+    public Builder fhirContext(FhirContext v) { this.fhirContext = Objects.requireNonNull(v); return this; }
+    public Builder clock(Clock v) { this.clock = Objects.requireNonNull(v); return this; }
+
+    public SubscriptionClient build() {
+      if (fhirBase == null || tokens == null) {
+        throw new IllegalStateException("fhirBase and tokens are required");
+      }
+      return new SubscriptionClient(this);
+    }
+  }
+}
