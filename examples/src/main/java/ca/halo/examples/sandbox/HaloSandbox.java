@@ -39,7 +39,11 @@ public final class HaloSandbox {
       out.println("SoFA flow (EMR without its own FHIR server):");
       Steps sofa = SofaFlow.run(j, out);
       all.addAll(sofa.results());
-      ok = sofa.allPassed();
+      out.println();
+      out.println("SoF flow (EMR with its own FHIR server and IdP, same app unchanged):");
+      Steps sof = SofFlow.run(j, out);
+      all.addAll(sof.results());
+      ok = sofa.allPassed() && sof.allPassed();
     }
     out.println();
     long passed = all.stream().filter(Steps.Result::passed).count();

@@ -9,6 +9,13 @@ import ca.halo.core.catalog.AppListing;
 import ca.halo.core.fhir.FhirClients;
 import ca.halo.core.http.HaloHttp;
 import ca.halo.server.fhir.SearchCriteria;
+import ca.halo.core.subscription.NotificationEvent;
+import ca.halo.core.subscription.PayloadContent;
+import ca.halo.subscription.NotificationConsumer;
+import ca.halo.subscription.RestHookHandler;
+import ca.halo.subscription.RestHookReceiver;
+import ca.halo.subscription.SubscriptionClient;
+import ca.halo.subscription.SubscriptionRequest;
 import ca.halo.sof.AuthorizationRedirect;
 import ca.halo.sof.ClientAuthentication;
 import ca.halo.sof.SmartAppClient;
@@ -36,16 +43,19 @@ import org.hl7.fhir.r4.model.Reference;
 
 /**
  * The SoFA flow of HALO, driven with the SDK's own clients against the sandbox jurisdiction:
- * catalog query, clinician login, {@code $set-context}, app launch, discovery, authorization,
- * read and write-back, {@code $clear-context}, and a check that nothing is left.
+ * catalog query, clinician login, {@code $set-context}, token validation, subscription, app
+ * launch, discovery, authorization, read and write-back, the write-back reaching the EMR through
+ * its subscription, {@code $clear-context}, and a check that nothing is left.
  */
 public final class SofaFlow {
   private SofaFlow() {}
 
   public static Steps run(Jurisdiction j, PrintStream out) {
     FhirContext ctx = j.sofa.fhirContext();
-    Steps s = new Steps(out, "SoFA", 11);
+    Steps s = new Steps(out, "SoFA", 13);
     Map<String, Object> st = new HashMap<>();
+    java.util.List<NotificationEvent> writeBacks = new java.util.concurrent.CopyOnWriteArrayList<>();
+    java.util.concurrent.CountDownLatch writeBackArrived = new java.util.concurrent.CountDownLatch(1);
     try (HaloHttp http = HaloHttp.defaults();
         AppCatalogClient catalog = AppCatalogClient.builder().http(http)
             .baseUrl(j.sofa.catalogBase()).build();
@@ -96,6 +106,29 @@ public final class SofaFlow {
         Steps.check(i.active(), "the EMR's token must be active");
         Steps.check(i.scopes().contains("user/Context.write"), "the token must carry user/Context.write");
         return "active, client " + i.clientId().orElse("?") + ", scope user/Context.write present";
+      });
+
+      s.step("EMR subscribes to SoFA content updates (CA:FSub, rest-hook)", () -> {
+        TokenSet t = (TokenSet) st.get("emrTokens");
+        SetContextResult r = (SetContextResult) st.get("context");
+        SubscriptionClient subs = SubscriptionClient.builder().http(http).fhirContext(ctx)
+            .fhirBase(sofaBase).tokens(emrLogin.tokenProvider(sofaBase, t)).build();
+        st.put("subs", subs);
+        NotificationConsumer consumer = NotificationConsumer.builder(subs, (id, e) -> {
+          writeBacks.add(e);
+          writeBackArrived.countDown();
+        }).fetchFocus(true).build();
+        String secret = java.util.UUID.randomUUID().toString();
+        RestHookReceiver receiver = RestHookReceiver.start(j.sofa.baseUrl().getHost(), 0, "/emr/hook",
+            RestHookHandler.builder(consumer).fhirContext(ctx)
+                .requireHeader("Authorization", "Bearer " + secret).build());
+        st.put("receiver", receiver);
+        org.hl7.fhir.r4.model.Subscription sub = subs.create(SubscriptionRequest.restHook(receiver.url())
+            .header("Authorization", "Bearer " + secret).launch(r.launchId())
+            .payload(PayloadContent.ID_ONLY).heartbeatPeriod(java.time.Duration.ofSeconds(30)).build());
+        subs.awaitActive(sub.getIdPart(), java.time.Duration.ofSeconds(10));
+        st.put("subscription", sub.getIdPart());
+        return "Subscription/" + sub.getIdPart() + " active after handshake to " + receiver.url();
       });
 
       s.step("Launch the app (iss = SoFA base, launch = launchID)", () -> {
@@ -161,6 +194,20 @@ public final class SofaFlow {
         return "created " + st.get("writeBack");
       });
 
+      s.step("EMR receives the write-back and maps it to its record", () -> {
+        Steps.check(writeBackArrived.await(15, java.util.concurrent.TimeUnit.SECONDS),
+            "no notification reached the EMR");
+        NotificationEvent e = writeBacks.get(0);
+        Steps.check(e.focus().orElse("").equals(st.get("writeBack")), "the event names another resource");
+        Observation o = (Observation) e.resource().orElseThrow();
+        SetContextResult r = (SetContextResult) st.get("context");
+        String local = r.localKeyOf(o.getSubject().getReference()).orElseThrow(() ->
+            new AssertionError("the write-back's subject is not a patient the EMR uploaded"));
+        Steps.check(local.equals("Patient/" + chart.patient.getIdPart()), "mapped to the wrong patient");
+        return "event #" + e.number() + " " + o.getCode().getCodingFirstRep().getDisplay() + " "
+            + o.getValueQuantity().getValue() + " " + o.getValueQuantity().getUnit() + " -> local " + local;
+      });
+
       s.step("$clear-context (CA:SoFA-2)", () -> {
         SetContextResult r = (SetContextResult) st.get("context");
         ClearContextResult c = ((SofaClient) st.get("sofaClient")).clearContext(r.launchId());
@@ -183,6 +230,16 @@ public final class SofaFlow {
         return (r.idMap().size() + 1) + " resources and the context are gone";
       });
       app.close();
+      if (st.get("subs") != null) {
+        SubscriptionClient subs = (SubscriptionClient) st.get("subs");
+        if (st.get("subscription") != null) {
+          subs.delete((String) st.get("subscription"));
+        }
+        subs.close();
+      }
+      if (st.get("receiver") != null) {
+        ((RestHookReceiver) st.get("receiver")).close();
+      }
       if (st.get("sofaClient") != null) {
         ((SofaClient) st.get("sofaClient")).close();
       }

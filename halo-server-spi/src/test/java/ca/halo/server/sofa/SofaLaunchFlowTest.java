@@ -139,4 +139,52 @@ class SofaLaunchFlowTest {
         .withParameters(clearIn).execute())
         .isInstanceOf(ca.uhn.fhir.rest.server.exceptions.ResourceNotFoundException.class);
   }
+
+  @Test
+  void sessions_isolated_ownerSeesOwn_othersSeeNothing() throws Exception {
+    String emr = sofa.emrToken(browser, "dr.tremblay", "password");
+    Parameters a = sofa.fhir(emr).operation().onServer().named("$set-context")
+        .withParameters(TestSofa.sixResourceContext("growth-chart")).execute();
+    Parameters b = sofa.fhir(emr).operation().onServer().named("$set-context")
+        .withParameters(TestSofa.sixResourceContext("growth-chart")).execute();
+    String patientA = ((Bundle) a.getParameter("resourcesResponse").getResource()).getEntryFirstRep()
+        .getResponse().getLocation().split("/")[1];
+    String appOnB = sofa.appToken(new Browser(), TestSofa.launchId(b));
+    // the app launched on B cannot read A's patient, even with the right id
+    assertThatThrownBy(() -> sofa.fhir(appOnB).read().resource(Patient.class).withId(patientA).execute())
+        .isInstanceOf(ca.uhn.fhir.rest.server.exceptions.ResourceNotFoundException.class);
+    // the PoC that set A reads it; another clinician's PoC token does not
+    assertThat(sofa.fhir(emr).read().resource(Patient.class).withId(patientA).execute().getIdElement().getIdPart())
+        .isEqualTo(patientA);
+    String other = sofa.emrToken(new Browser(), "dr.roy", "password2");
+    assertThatThrownBy(() -> sofa.fhir(other).read().resource(Patient.class).withId(patientA).execute())
+        .isInstanceOf(ca.uhn.fhir.rest.server.exceptions.ResourceNotFoundException.class);
+    Bundle searched = sofa.fhir(other).search().forResource(Patient.class).returnBundle(Bundle.class).execute();
+    assertThat(searched.getEntry()).isEmpty();
+  }
+
+  @Test
+  void patientScope_otherPatientInSameSession_refused() throws Exception {
+    String emr = sofa.emrToken(browser, "dr.tremblay", "password");
+    Parameters out = sofa.fhir(emr).operation().onServer().named("$set-context")
+        .withParameters(TestSofa.sixResourceContext("growth-chart")).execute();
+    String app = sofa.appToken(new Browser(), TestSofa.launchId(out));
+    String patientId = ((Bundle) out.getParameter("resourcesResponse").getResource()).getEntryFirstRep()
+        .getResponse().getLocation().split("/")[1];
+    // writing for another patient with patient/ scopes: 403
+    assertThatThrownBy(() -> sofa.fhir(app).create().resource(TestSofa.weight("someone-else", 1)).execute())
+        .isInstanceOf(ca.uhn.fhir.rest.server.exceptions.ForbiddenOperationException.class);
+    // deleting is not granted (patient/Observation.cruds was asked but narrowed? no: granted) - Condition delete is not
+    String conditionId = ((Bundle) out.getParameter("resourcesResponse").getResource()).getEntry().get(4)
+        .getResponse().getLocation().split("/")[1];
+    assertThatThrownBy(() -> sofa.fhir(app).delete().resourceById("Condition", conditionId).execute())
+        .isInstanceOf(ca.uhn.fhir.rest.server.exceptions.ForbiddenOperationException.class);
+    // searching another patient's compartment: 403
+    assertThatThrownBy(() -> sofa.fhir(app).search().forResource(Observation.class)
+            .where(Observation.PATIENT.hasId("someone-else")).returnBundle(Bundle.class).execute())
+        .isInstanceOf(ca.uhn.fhir.rest.server.exceptions.ForbiddenOperationException.class);
+    assertThat(sofa.fhir(app).search().forResource(Observation.class).returnBundle(Bundle.class).execute()
+        .getEntry()).hasSize(1);
+    assertThat(patientId).isNotBlank();
+  }
 }

@@ -42,7 +42,9 @@ import org.hl7.fhir.r4.model.Resource;
  * enforced per request:
  * <ul>
  *   <li>{@code patient/} scopes reach only the launch patient's compartment;</li>
- *   <li>a token issued for a launch reaches only the resources of that launch's session;</li>
+ *   <li>no token reaches the resources of another launch session (a launch token sees its own
+ *       session's, the PoC that set a context sees that session's, and all see the server's own
+ *       untagged data);</li>
  *   <li>{@code c r u d s} are honoured per interaction;</li>
  *   <li>what an app creates is tagged with its session, recorded in the context, and announced to
  *       the change listeners (subscriptions).</li>
@@ -137,7 +139,6 @@ public final class SessionResourceProvider implements IResourceProvider {
         c.lastUpdatedTo(lastUpdated.getUpperBoundAsInstant().toInstant());
       }
     }
-    p.sessionId().ifPresent(c::sessionTag);
     List<IBaseResource> out = new ArrayList<>();
     for (Resource r : repository.search(typeName, c.build())) {
       if (visible(p, access, r)) {
@@ -231,9 +232,16 @@ public final class SessionResourceProvider implements IResourceProvider {
     return a;
   }
 
-  /** In the caller's session (for launch tokens) and, for patient/ scopes, its compartment. */
+  /**
+   * Never in another launch session: a launch token sees its own session's resources, the caller
+   * that set a context (the PoC) sees that session's resources, and everyone sees the server's own
+   * untagged data. For patient/ scopes, only the launch patient's compartment.
+   */
   private boolean visible(Principal p, SmartScopes.Access access, Resource r) {
-    if (p.sessionId().isPresent() && !sessionOf(r).equals(p.sessionId())) {
+    Optional<String> session = sessionOf(r);
+    if (session.isPresent() && !session.equals(p.sessionId())
+        && !contexts.findBySession(session.get(), clock.instant())
+            .map(c -> c.ownerKey().equals(p.bindingKey())).orElse(false)) {
       return false;
     }
     if (access == SmartScopes.Access.PATIENT_COMPARTMENT) {
