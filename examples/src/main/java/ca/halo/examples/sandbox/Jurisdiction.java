@@ -29,12 +29,14 @@ public final class Jurisdiction implements AutoCloseable {
 
   public final SofaServer sofa;
   public final InMemoryAppCatalogRepository catalog;
+  /** The jurisdiction's own client registry (the EMR; apps come from the catalog). */
+  public final InMemoryClientRegistry clients;
   public final URI emrRedirect;
 
   /** Starts on {@code host:port} (port 0 picks a free one). */
   public Jurisdiction(String host, int port, Consumer<SofaServer.Builder> customize) {
     catalog = new InMemoryAppCatalogRepository(List.of());
-    InMemoryClientRegistry clients = new InMemoryClientRegistry();
+    clients = new InMemoryClientRegistry();
     FormUserAuthenticator users = new FormUserAuthenticator().addUser(CLINICIAN, CLINICIAN_PASSWORD,
         new AuthenticatedUser(CLINICIAN, CLINICIAN_FHIR_USER, "Dr. Sandbox Clinician"));
     SofaServer.Builder b = SofaServer.builder().host(host).port(port)

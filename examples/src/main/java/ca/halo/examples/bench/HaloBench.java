@@ -1,0 +1,326 @@
+package ca.halo.examples.bench;
+
+import ca.halo.core.SmartScopes;
+import ca.halo.core.auth.AccessTokenProvider;
+import ca.halo.core.http.HaloHttp;
+import ca.halo.core.subscription.PayloadContent;
+import ca.halo.examples.sandbox.HeadlessBrowser;
+import ca.halo.examples.sandbox.Jurisdiction;
+import ca.halo.examples.sandbox.SampleChart;
+import ca.halo.server.authz.InMemoryClientRegistry;
+import ca.halo.server.authz.RegisteredClient;
+import ca.halo.sof.AuthorizationRedirect;
+import ca.halo.sof.ClientAuthentication;
+import ca.halo.sof.SmartAppClient;
+import ca.halo.sof.TokenSet;
+import ca.halo.sofa.SetContextRequest;
+import ca.halo.sofa.SetContextResult;
+import ca.halo.sofa.SofaClient;
+import ca.halo.subscription.NotificationConsumer;
+import ca.halo.subscription.RestHookHandler;
+import ca.halo.subscription.RestHookReceiver;
+import ca.halo.subscription.SubscriptionClient;
+import ca.halo.subscription.SubscriptionRequest;
+import ca.uhn.fhir.rest.client.api.IGenericClient;
+import java.lang.management.ManagementFactory;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.hl7.fhir.r4.model.CodeableConcept;
+import org.hl7.fhir.r4.model.Coding;
+import org.hl7.fhir.r4.model.Observation;
+import org.hl7.fhir.r4.model.Reference;
+
+/**
+ * The benchmark harness (not a test): every number comes from real HTTP on loopback against the
+ * embedded SoFA, with the SDK's own clients.
+ *
+ * <pre>
+ *   mvn -B -q -Pbench -DskipTests verify                       # all
+ *   mvn -B -q -Pbench -DskipTests verify -Dbench.args=set-context
+ * </pre>
+ *
+ * <p>Parts: {@code set-context} (requests/s and p50/p99 at 1 and 8 callers with a 6-resource
+ * Bundle; memory per 10k live contexts), {@code token} (token endpoint requests/s and p99 for
+ * authorization_code and client_credentials), {@code subscriptions} (events/s and p50/p99 from a
+ * resource write to the consumer callback, 1 and 100 subscribers).
+ */
+public final class HaloBench {
+  private HaloBench() {}
+
+  public static void main(String[] args) throws Exception {
+    String which = args.length == 0 || args[0].isBlank() ? "all" : args[0].trim();
+    System.out.println("HALO benchmark harness (" + Runtime.getRuntime().availableProcessors()
+        + " cores, max heap " + Runtime.getRuntime().maxMemory() / (1 << 20) + " MiB, Java "
+        + System.getProperty("java.version") + ")");
+    if (which.equals("all") || which.equals("set-context")) {
+      setContext();
+    }
+    if (which.equals("all") || which.equals("token")) {
+      token();
+    }
+    if (which.equals("all") || which.equals("subscriptions")) {
+      subscriptions();
+    }
+    System.exit(0);
+  }
+
+  // ------------------------------------------------------------------ helpers
+
+  static TokenSet login(Jurisdiction j, SmartAppClient emr, HeadlessBrowser b) throws Exception {
+    AuthorizationRedirect r = emr.beginStandaloneLaunch(j.sofa.fhirBase(), SmartScopes.parse(Jurisdiction.EMR_SCOPES));
+    return emr.completeAuthorization(r.pending(),
+        b.authorize(r.uri(), Jurisdiction.CLINICIAN, Jurisdiction.CLINICIAN_PASSWORD));
+  }
+
+  static SmartAppClient emrClient(Jurisdiction j, HaloHttp http) {
+    return SmartAppClient.builder().http(http).clientAuthentication(ClientAuthentication
+        .clientSecretBasic(Jurisdiction.EMR_CLIENT_ID, Jurisdiction.EMR_SECRET)).redirectUri(j.emrRedirect).build();
+  }
+
+  static SetContextRequest sixResources() {
+    SampleChart c = new SampleChart();
+    return SetContextRequest.builder().appId("growth-chart").patient(c.patient).encounter(c.encounter)
+        .fhirUser(c.practitioner).addFhirContext(c.condition).addResource(c.height).addResource(c.allergy)
+        .needPatientBanner(true).build();
+  }
+
+  interface Op {
+    void run() throws Exception;
+  }
+
+  /** Runs {@code total} operations on {@code callers} threads; prints rate and latency. */
+  static void measure(String label, int callers, int total, Op op) throws Exception {
+    Stats stats = new Stats();
+    AtomicInteger next = new AtomicInteger();
+    ExecutorService pool = Executors.newFixedThreadPool(callers);
+    long t0 = System.nanoTime();
+    List<Future<?>> fs = new ArrayList<>();
+    for (int c = 0; c < callers; c++) {
+      fs.add(pool.submit(() -> {
+        while (next.getAndIncrement() < total) {
+          long s = System.nanoTime();
+          op.run();
+          stats.add(System.nanoTime() - s);
+        }
+        return null;
+      }));
+    }
+    for (Future<?> f : fs) {
+      f.get();
+    }
+    double secs = (System.nanoTime() - t0) / 1e9;
+    pool.shutdown();
+    System.out.printf("  %-52s %3d callers %7d req %9.1f req/s   p50 %7.2f ms   p99 %7.2f ms%n",
+        label, callers, total, total / secs, stats.percentileMillis(50), stats.percentileMillis(99));
+  }
+
+  static long usedHeap() {
+    for (int i = 0; i < 3; i++) {
+      System.gc();
+    }
+    return ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed();
+  }
+
+  // ------------------------------------------------------------------ $set-context
+
+  static void setContext() throws Exception {
+    System.out.println("\n$set-context with a 6-resource Bundle (SofaClient -> SoFA over HTTP):");
+    try (Jurisdiction j = new Jurisdiction("127.0.0.1", 0, b -> b.subscriptions(false).maxContexts(200_000));
+        HaloHttp http = HaloHttp.defaults(); SmartAppClient emr = emrClient(j, http)) {
+      TokenSet t = login(j, emr, new HeadlessBrowser());
+      SofaClient sofa = SofaClient.builder().http(http).fhirBase(j.sofa.fhirBase())
+          .tokens(AccessTokenProvider.fixed(t.accessToken())).build();
+      measure("warm-up", 8, 3000, () -> sofa.setContext(sixResources()));
+      measure("set-context", 1, 2000, () -> sofa.setContext(sixResources()));
+      measure("set-context", 8, 8000, () -> sofa.setContext(sixResources()));
+    }
+    System.out.println("\nMemory per 10,000 live contexts (6 resources each, in-memory stores):");
+    try (Jurisdiction j = new Jurisdiction("127.0.0.1", 0, b -> b.subscriptions(false));
+        HaloHttp http = HaloHttp.defaults(); SmartAppClient emr = emrClient(j, http)) {
+      TokenSet t = login(j, emr, new HeadlessBrowser());
+      SofaClient sofa = SofaClient.builder().http(http).fhirBase(j.sofa.fhirBase())
+          .tokens(AccessTokenProvider.fixed(t.accessToken())).build();
+      for (int i = 0; i < 200; i++) {
+        sofa.clearContext(sofa.setContext(sixResources()).launchId());
+      }
+      long before = usedHeap();
+      ExecutorService pool = Executors.newFixedThreadPool(8);
+      List<Future<SetContextResult>> fs = new ArrayList<>();
+      for (int i = 0; i < 10_000; i++) {
+        fs.add(pool.submit(() -> sofa.setContext(sixResources())));
+      }
+      for (Future<SetContextResult> f : fs) {
+        f.get();
+      }
+      pool.shutdown();
+      long after = usedHeap();
+      System.out.printf("  %d contexts, %d resources: heap +%.1f MiB = %.1f KiB per context%n",
+          j.sofa.contexts().size(), 6 * j.sofa.contexts().size(), (after - before) / 1048576.0,
+          (after - before) / 1024.0 / 10_000);
+    }
+  }
+
+  // ------------------------------------------------------------------ token endpoint
+
+  static void token() throws Exception {
+    System.out.println("\nToken endpoint (POST /auth/token over HTTP, JDK client, keep-alive):");
+    try (Jurisdiction j = new Jurisdiction("127.0.0.1", 0, b -> b.subscriptions(false))) {
+      HttpClient http = HttpClient.newBuilder().followRedirects(HttpClient.Redirect.NEVER)
+          .cookieHandler(new java.net.CookieManager()).build();
+      URI token = j.sofa.authorizationServer().tokenEndpoint();
+      // authorization_code: codes are minted first (authorize with the SSO cookie), then redeemed
+      HeadlessBrowser sso = new HeadlessBrowser();
+      String basic = "Basic " + Base64.getEncoder().encodeToString(
+          (Jurisdiction.EMR_CLIENT_ID + ":" + Jurisdiction.EMR_SECRET).getBytes());
+      try (HaloHttp h = HaloHttp.defaults(); SmartAppClient emr = emrClient(j, h)) {
+        login(j, emr, sso); // establishes the SSO session
+        for (int round = 0; round < 2; round++) {
+          int n = round == 0 ? 1000 : 4000;
+          List<String[]> codes = new ArrayList<>();
+          for (int i = 0; i < n; i++) {
+            AuthorizationRedirect r = emr.beginStandaloneLaunch(j.sofa.fhirBase(), SmartScopes.parse("openid user/*.rs"));
+            URI back = sso.authorize(r.uri(), Jurisdiction.CLINICIAN, Jurisdiction.CLINICIAN_PASSWORD);
+            String code = back.getQuery().replaceAll(".*code=([^&]+).*", "$1");
+            codes.add(new String[] {code, r.pending().toJson()});
+          }
+          AtomicInteger idx = new AtomicInteger();
+          measure(round == 0 ? "warm-up" : "authorization_code (+PKCE, id_token)", 8, n, () -> {
+            String[] c = codes.get(idx.getAndIncrement());
+            String verifier = c[1].replaceAll(".*\"code_verifier\":\"([^\"]+)\".*", "$1");
+            form(http, token, basic, "grant_type=authorization_code&code=" + c[0]
+                + "&redirect_uri=" + enc(j.emrRedirect.toString()) + "&code_verifier=" + verifier);
+          });
+        }
+      }
+      // client_credentials with client_secret_basic and with private_key_jwt (ES384)
+      var key = new com.nimbusds.jose.jwk.gen.ECKeyGenerator(com.nimbusds.jose.jwk.Curve.P_384)
+          .keyID("bench").algorithm(com.nimbusds.jose.JWSAlgorithm.ES384).generate();
+      registerBackend(j, key);
+      String backendBasic = "Basic " + Base64.getEncoder().encodeToString("bench-basic:bench-basic-secret-000".getBytes());
+      measure("warm-up", 8, 2000, () -> form(http, token, backendBasic, "grant_type=client_credentials&scope=system/*.rs"));
+      measure("client_credentials (client_secret_basic)", 8, 8000,
+          () -> form(http, token, backendBasic, "grant_type=client_credentials&scope=system/*.rs"));
+      try (SmartAppClient backend = SmartAppClient.builder().clientAuthentication(
+          ClientAuthentication.privateKeyJwtFromJwk("bench-jwt", key.toJSONString())).build()) {
+        measure("warm-up", 8, 1000, () -> backend.clientCredentials(j.sofa.fhirBase(), SmartScopes.parse("system/*.rs")));
+        measure("client_credentials (private_key_jwt ES384, SDK client)", 8, 4000,
+            () -> backend.clientCredentials(j.sofa.fhirBase(), SmartScopes.parse("system/*.rs")));
+      }
+    }
+  }
+
+  static void registerBackend(Jurisdiction j, com.nimbusds.jose.jwk.ECKey key) {
+    InMemoryClientRegistry reg = j.clients;
+    reg.register(RegisteredClient.builder("bench-basic").type(RegisteredClient.Type.CONFIDENTIAL_SYMMETRIC)
+        .secret("bench-basic-secret-000").allowedScopes(SmartScopes.parse("system/*.rs")).build());
+    reg.register(RegisteredClient.builder("bench-jwt").type(RegisteredClient.Type.CONFIDENTIAL_ASYMMETRIC)
+        .jwksJson(new com.nimbusds.jose.jwk.JWKSet(key.toPublicJWK()).toString())
+        .allowedScopes(SmartScopes.parse("system/*.rs")).build());
+  }
+
+  static void form(HttpClient http, URI uri, String auth, String body) throws Exception {
+    HttpResponse<String> r = http.send(HttpRequest.newBuilder(uri).header("Authorization", auth)
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+    if (r.statusCode() != 200) {
+      throw new IllegalStateException("token endpoint answered " + r.statusCode() + ": " + r.body());
+    }
+  }
+
+  static String enc(String s) {
+    return java.net.URLEncoder.encode(s, java.nio.charset.StandardCharsets.UTF_8);
+  }
+
+  // ------------------------------------------------------------------ subscriptions
+
+  static void subscriptions() throws Exception {
+    System.out.println("\nSubscriptions: app write (FHIR create) -> rest-hook -> consumer callback:");
+    for (int subscribers : new int[] {1, 100}) {
+      try (Jurisdiction j = new Jurisdiction("127.0.0.1", 0, b -> b.subscriptionSettings(s -> s.threads(8)));
+          HaloHttp http = HaloHttp.defaults(); SmartAppClient emr = emrClient(j, http)) {
+        HeadlessBrowser browser = new HeadlessBrowser();
+        TokenSet t = login(j, emr, browser);
+        AccessTokenProvider tokens = AccessTokenProvider.fixed(t.accessToken());
+        SofaClient sofa = SofaClient.builder().http(http).fhirBase(j.sofa.fhirBase()).tokens(tokens).build();
+        SetContextResult ctx = sofa.setContext(sixResources());
+        SubscriptionClient subs = SubscriptionClient.builder().http(http).fhirBase(j.sofa.fhirBase()).tokens(tokens).build();
+        Map<String, Long> writtenAt = new ConcurrentHashMap<>();
+        Map<String, List<Long>> calledAt = new ConcurrentHashMap<>();
+        int writes = subscribers == 1 ? 2000 : 200;
+        CountDownLatch done = new CountDownLatch(writes * subscribers);
+        NotificationConsumer consumer = NotificationConsumer.builder(subs, (id, e) -> {
+          calledAt.computeIfAbsent(e.focus().orElse(""),
+              k -> java.util.Collections.synchronizedList(new ArrayList<>())).add(System.nanoTime());
+          done.countDown();
+        }).build();
+        try (RestHookReceiver r = RestHookReceiver.start("127.0.0.1", 0, "/hook",
+            RestHookHandler.builder(consumer).build(), 16)) {
+          List<String> ids = new ArrayList<>();
+          for (int i = 0; i < subscribers; i++) {
+            ids.add(subs.create(SubscriptionRequest.restHook(r.url()).launch(ctx.launchId())
+                .payload(PayloadContent.ID_ONLY).build()).getIdPart());
+          }
+          for (String id : ids) {
+            subs.awaitActive(id, java.time.Duration.ofSeconds(30));
+          }
+          // the app's write path: a launch token, FHIR creates
+          SmartAppClient app = SmartAppClient.builder().http(http)
+              .clientAuthentication(ClientAuthentication.publicClient("growth-chart"))
+              .redirectUri(URI.create(j.sofa.baseUrl() + "/apps/growth-chart/callback")).build();
+          AuthorizationRedirect ar = app.beginEhrLaunch(j.sofa.fhirBase(), ctx.launchId(),
+              SmartScopes.parse("launch patient/*.rs patient/Observation.c"));
+          TokenSet at = app.completeAuthorization(ar.pending(),
+              browser.authorize(ar.uri(), Jurisdiction.CLINICIAN, Jurisdiction.CLINICIAN_PASSWORD));
+          IGenericClient fhir = ca.halo.core.fhir.FhirClients.genericClient(j.sofa.fhirContext(),
+              j.sofa.fhirBase(), http, AccessTokenProvider.fixed(at.accessToken()));
+          String patient = at.launchContext().patient().orElseThrow();
+          long t0 = System.nanoTime();
+          ExecutorService writers = Executors.newFixedThreadPool(4);
+          for (int i = 0; i < writes; i++) {
+            writers.execute(() -> {
+              Observation o = new Observation();
+              o.setStatus(Observation.ObservationStatus.FINAL);
+              o.setCode(new CodeableConcept(new Coding("http://loinc.org", "29463-7", "Body weight")));
+              o.setSubject(new Reference("Patient/" + patient));
+              long s = System.nanoTime();
+              String id = fhir.create().resource(o).execute().getId().getIdPart();
+              writtenAt.putIfAbsent("Observation/" + id, s);
+            });
+          }
+          boolean all = done.await(300, TimeUnit.SECONDS);
+          double secs = (System.nanoTime() - t0) / 1e9;
+          writers.shutdown();
+          writers.awaitTermination(10, TimeUnit.SECONDS);
+          Stats lat = new Stats();
+          calledAt.forEach((focus, times) -> {
+            Long w = writtenAt.get(focus);
+            if (w != null) {
+              synchronized (times) {
+                times.forEach(c -> lat.add(c - w));
+              }
+            }
+          });
+          System.out.printf("  %3d subscriber(s) %5d writes %7d callbacks %s %9.1f events/s   p50 %7.2f ms   p99 %7.2f ms%n",
+              subscribers, writes, writes * subscribers - done.getCount(), all ? "(all)" : "(TIMED OUT)",
+              (writes * subscribers - done.getCount()) / secs, lat.percentileMillis(50), lat.percentileMillis(99));
+          app.close();
+        }
+        subs.close();
+        sofa.close();
+      }
+    }
+  }
+}
