@@ -8,7 +8,7 @@ final class Serve {
   private Serve() {}
 
   static int run(HaloSandbox.Options o, PrintStream out) throws InterruptedException {
-    Jurisdiction j = new Jurisdiction(o.host, o.port, b -> { });
+    Jurisdiction j = withWebPages(o.host, o.port);
     CountDownLatch stop = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       j.close();
@@ -17,6 +17,7 @@ final class Serve {
     String base = j.sofa.baseUrl().toString();
     out.println("HALO sandbox serving on " + base + " (Ctrl-C to stop)");
     out.println();
+    out.println("  Web EMR (start here)  " + base + "/emr/");
     out.println("  App Catalog           " + base + "/catalog/apps");
     out.println("  SoFA FHIR base (iss)  " + j.sofa.fhirBase());
     out.println("  SMART configuration   " + j.sofa.fhirBase() + "/.well-known/smart-configuration");
@@ -38,5 +39,16 @@ final class Serve {
     }
     stop.await();
     return 0;
+  }
+
+  /** The jurisdiction plus the web EMR at /emr/ and the sample apps at /apps/{id}/. */
+  static Jurisdiction withWebPages(String host, int port) {
+    java.util.concurrent.atomic.AtomicReference<Jurisdiction> ref = new java.util.concurrent.atomic.AtomicReference<>();
+    Jurisdiction j = new Jurisdiction(host, port, b -> b
+        .mount("/emr/*", WebEmrServlet::new)
+        .mount("/apps/*", s -> new SampleAppServlet(() -> ref.get().catalog, s.fhirContext(),
+            s.baseUrl())));
+    ref.set(j);
+    return j;
   }
 }
