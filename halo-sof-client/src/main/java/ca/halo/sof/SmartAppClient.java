@@ -104,6 +104,7 @@ public final class SmartAppClient implements AutoCloseable {
   private final Duration maxClockSkew;
   private final Map<URI, Cached<SmartConfiguration>> discovery = new ConcurrentHashMap<>();
   private final Map<URI, Cached<JWKSet>> jwks = new ConcurrentHashMap<>();
+  private final Map<URI, SmartConfiguration> openIdProviders = new ConcurrentHashMap<>();
 
   private SmartAppClient(Builder b) {
     this.auth = b.auth;
@@ -135,6 +136,10 @@ public final class SmartAppClient implements AutoCloseable {
    */
   public SmartConfiguration discover(URI iss) {
     URI base = normalizeBase(iss);
+    SmartConfiguration pinned = openIdProviders.get(base);
+    if (pinned != null) {
+      return pinned;
+    }
     Cached<SmartConfiguration> c = discovery.get(base);
     if (c != null && c.fresh(clock)) {
       return c.value;
@@ -149,6 +154,49 @@ public final class SmartAppClient implements AutoCloseable {
     }
     SmartConfiguration config = SmartConfiguration.parse(r.getBody());
     cache(discovery, base, config, r);
+    return config;
+  }
+
+  /**
+   * Reads a plain OpenID Connect provider's metadata ({@code [issuer]/.well-known/openid-configuration})
+   * for an authorization server that serves no SMART configuration (an IdP such as Keycloak used
+   * for the clinician's login or for backend services), and keeps it as that issuer's
+   * configuration until called again (whatever its Cache-Control says), so {@link #beginStandaloneLaunch}, {@link #clientCredentials},
+   * {@link #introspect} and {@link #revoke} work against it with {@code iss} = the issuer.
+   *
+   * @throws HaloParseException if the metadata lacks what SMART needs (token endpoint, S256)
+   */
+  public SmartConfiguration discoverOpenIdProvider(URI issuer) {
+    URI base = normalizeBase(issuer);
+    URI url = URI.create(base + "/.well-known/openid-configuration");
+    HTTPResponse r = NimbusHttp.get(http, url, "OpenID discovery");
+    if (r.getStatusCode() != 200) {
+      throw new HaloResponseException("OpenID discovery at " + url + " answered HTTP "
+          + r.getStatusCode(), r.getStatusCode(), null, null, null);
+    }
+    ObjectNode o = Json.parseObject(r.getBody(), "openid-configuration");
+    ObjectNode smart = o.deepCopy();
+    if (!smart.has("grant_types_supported")) {
+      smart.putArray("grant_types_supported").add("authorization_code"); // OIDC Discovery default
+    }
+    // a general-purpose IdP may also offer plain; this client only ever uses S256, so keep that
+    boolean s256 = false;
+    for (com.fasterxml.jackson.databind.JsonNode m : o.path("code_challenge_methods_supported")) {
+      s256 |= "S256".equals(m.asText());
+    }
+    if (!s256) {
+      throw new HaloParseException("the provider at " + base + " does not offer PKCE S256");
+    }
+    smart.putArray("code_challenge_methods_supported").add("S256");
+    com.fasterxml.jackson.databind.node.ArrayNode caps = smart.putArray("capabilities");
+    caps.add("launch-standalone").add("sso-openid-connect").add("client-public")
+        .add("client-confidential-symmetric").add("client-confidential-asymmetric");
+    SmartConfiguration config = SmartConfiguration.parse(Json.write(smart));
+    if (!config.issuer().map(i -> normalizeBase(i).equals(base)).orElse(false)) {
+      throw new HaloParseException("the provider's metadata names issuer "
+          + config.issuer().orElse(null) + ", not " + base);
+    }
+    openIdProviders.put(base, config);
     return config;
   }
 

@@ -137,7 +137,7 @@ public final class SofaServer implements AutoCloseable {
         .build();
     contextManager = ContextManager.builder(cfg.repository, cfg.contexts)
         .audit(cfg.audit).clock(cfg.clock).allowedTypes(cfg.allowedTypes)
-        .timeToLive(cfg.contextTimeToLive).validator(cfg.validator != null ? cfg.validator
+        .timeToLive(cfg.contextTimeToLive).writeScopes(cfg.contextWriteScopes).validator(cfg.validator != null ? cfg.validator
             : ResourceValidator.requiredElements(cfg.fhirContext))
         .build();
     contextManager.addEndListener(c -> authorizationServer.revokeSession(c.sessionId()));
@@ -341,6 +341,7 @@ public final class SofaServer implements AutoCloseable {
     private Duration expirySweepInterval = Duration.ofSeconds(30);
     private Duration accessTokenLifetime = Duration.ofHours(1);
     private boolean requireSameUser = true;
+    private java.util.Set<String> contextWriteScopes = java.util.Set.of("system/Context.write", "user/Context.write");
     private long maxBodyBytes = 5L * 1024 * 1024;
     private int maxContexts = 100_000;
     private int maxThreads = 64;
@@ -374,6 +375,11 @@ public final class SofaServer implements AutoCloseable {
     public Builder expirySweepInterval(Duration v) { this.expirySweepInterval = Objects.requireNonNull(v); return this; }
     public Builder accessTokenLifetime(Duration v) { this.accessTokenLifetime = Objects.requireNonNull(v); return this; }
     public Builder requireSameUser(boolean v) { this.requireSameUser = v; return this; }
+    /**
+     * Scopes, any one of which allows {@code $set-context}; default {@code system/Context.write}
+     * and {@code user/Context.write}. Set it to what the jurisdictional IdP issues.
+     */
+    public Builder contextWriteScopes(java.util.Set<String> v) { this.contextWriteScopes = java.util.Set.copyOf(v); return this; }
     /** Largest accepted FHIR request body. Default 5 MiB. */
     public Builder maxBodyBytes(long v) { this.maxBodyBytes = v; return this; }
     /** Bound on live launch contexts of the default store. Default 100,000. */
