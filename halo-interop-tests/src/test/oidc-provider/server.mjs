@@ -36,9 +36,13 @@ const provider = new Provider(issuer, {
   pkce: { required: () => true },
   scopes: ['openid', 'offline_access', 'context-write'],
   claims: { openid: ['sub', 'fhirUser'] },
+  conformIdTokenClaims: false,
+  enabledJWA: {
+    clientAuthSigningAlgValues: ['RS256', 'RS384', 'PS256', 'ES256', 'ES384'],
+  },
   features: {
     devInteractions: { enabled: true },
-    introspection: { enabled: true },
+    introspection: { enabled: true, allowedPolicy: async () => true },
     revocation: { enabled: true },
     clientCredentials: { enabled: true },
     resourceIndicators: {
@@ -60,7 +64,7 @@ const provider = new Provider(issuer, {
   }),
   issueRefreshToken: async (ctx, client) => client.grantTypeAllowed('refresh_token'),
   rotateRefreshToken: true,
-  ttl: { AccessToken: 300, AuthorizationCode: 60, IdToken: 300, RefreshToken: 3600, ClientCredentials: 300 },
+  ttl: { AccessToken: (ctx, token, client) => (client && client.clientId === 'halo-short' ? 2 : 300), AuthorizationCode: 60, IdToken: 300, RefreshToken: 3600, ClientCredentials: 300 },
 });
 provider.proxy = false;
 provider.listen(port, '127.0.0.1', () => console.log(`oidc-provider listening on ${issuer}`));

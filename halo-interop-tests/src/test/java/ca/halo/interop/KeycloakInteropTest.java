@@ -1,33 +1,8 @@
 package ca.halo.interop;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import ca.halo.core.HaloResponseException;
-import ca.halo.core.SmartConfiguration;
-import ca.halo.core.SmartScopes;
-import ca.halo.core.auth.AccessTokenProvider;
-import ca.halo.server.authz.AuthenticatedUser;
-import ca.halo.server.authz.FormUserAuthenticator;
-import ca.halo.server.authz.InMemoryClientRegistry;
-import ca.halo.server.authz.RegisteredClient;
-import ca.halo.server.authz.UpstreamOidcUserAuthenticator;
-import ca.halo.server.security.IntrospectionTokenValidator;
-import ca.halo.server.sofa.SofaServer;
-import ca.halo.sof.AuthorizationRedirect;
-import ca.halo.sof.ClientAuthentication;
-import ca.halo.sof.SmartAppClient;
-import ca.halo.sof.TokenIntrospection;
-import ca.halo.sof.TokenSet;
-import ca.halo.sofa.SetContextRequest;
-import ca.halo.sofa.SofaClient;
-import ca.halo.sofa.SofaException;
-import com.nimbusds.jose.JWSAlgorithm;
-import com.nimbusds.jose.jwk.Curve;
-import com.nimbusds.jose.jwk.ECKey;
 import com.nimbusds.jose.jwk.JWKSet;
-import com.nimbusds.jose.jwk.gen.ECKeyGenerator;
-import com.nimbusds.jwt.SignedJWT;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -35,36 +10,20 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
-import org.hl7.fhir.r4.model.Patient;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInstance;
 
 /**
  * The SDK against Keycloak 26 (from Maven Central), started in dev mode on loopback with the realm
  * in {@code src/test/resources/keycloak/halo-realm.json}.
  */
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
-class KeycloakInteropTest {
-  private static final URI EMR_REDIRECT = URI.create("http://127.0.0.1:9/emr/callback");
-  private ProviderProcess keycloak;
-  private URI issuer;
-  private ECKey backendKey;
-  private int sofaPort;
-
+class KeycloakInteropTest extends OidcInteropContract {
   @BeforeAll
   void startKeycloak() throws Exception {
+    prepare();
     Path home = Path.of(System.getProperty("keycloak.home", "target/keycloak/missing"));
     Path java = Path.of(System.getProperty("keycloak.java.home", "/usr/lib/jvm/temurin-25-jdk-amd64"));
     assertThat(home.resolve("bin/kc.sh")).as("Keycloak distribution (unpacked by Maven)").exists();
     assertThat(java.resolve("bin/java")).as("a Java 21+ runtime for Keycloak (keycloak.java.home)").exists();
-    backendKey = new ECKeyGenerator(Curve.P_384).keyID("backend-1").algorithm(JWSAlgorithm.ES384)
-        .keyUse(com.nimbusds.jose.jwk.KeyUse.SIGNATURE).generate();
-    sofaPort = ProviderProcess.freePort();
     String realm = Files.readString(Path.of("src/test/resources/keycloak/halo-realm.json"), StandardCharsets.UTF_8)
         .replace("${BACKEND_JWKS}", new JWKSet(backendKey.toPublicJWK()).toString().replace("\"", "\\\""))
         .replace("${SOFA_SIGN_IN}", "http://127.0.0.1:" + sofaPort + "/auth/sign-in");
@@ -73,141 +32,28 @@ class KeycloakInteropTest {
     Files.writeString(imports.resolve("halo-realm.json"), realm, StandardCharsets.UTF_8);
     int port = ProviderProcess.freePort();
     issuer = URI.create("http://127.0.0.1:" + port + "/realms/halo");
-    keycloak = ProviderProcess.start("Keycloak 26.5.6",
+    provider = ProviderProcess.start("Keycloak 26.5.6",
         List.of(home.resolve("bin/kc.sh").toString(), "start-dev", "--http-port=" + port,
-            "--http-host=127.0.0.1", "--import-realm", "--db=dev-mem", "--http-management-port=" + ProviderProcess.freePort()),
+            "--http-host=127.0.0.1", "--import-realm", "--db=dev-mem",
+            "--http-management-port=" + ProviderProcess.freePort()),
         home, Map.of("JAVA_HOME", java.toString(),
-            "JAVA_OPTS_APPEND", "--add-opens=java.base/java.lang=ALL-UNNAMED"), URI.create(issuer + "/.well-known/openid-configuration"),
+            "JAVA_OPTS_APPEND", "--add-opens=java.base/java.lang=ALL-UNNAMED"),
+        URI.create(issuer + "/.well-known/openid-configuration"),
         Duration.ofSeconds(240), Path.of("target/providers/keycloak.log"));
   }
 
-  @AfterAll
-  void stopKeycloak() {
-    if (keycloak != null) {
-      keycloak.close();
-    }
+  @Override
+  protected String[] user() {
+    return new String[] {"clinician", "halo-password"};
   }
 
-  private SmartAppClient publicClient(String id) {
-    SmartAppClient c = SmartAppClient.builder().clientAuthentication(ClientAuthentication.publicClient(id))
-        .redirectUri(EMR_REDIRECT).build();
-    c.discoverOpenIdProvider(issuer);
-    return c;
+  @Override
+  protected URI introspectionEndpoint() {
+    return URI.create(issuer + "/protocol/openid-connect/token/introspect");
   }
 
-  private TokenSet login(SmartAppClient c, String scopes) throws Exception {
-    AuthorizationRedirect r = c.beginStandaloneLaunch(issuer, SmartScopes.parse(scopes));
-    URI back = new FormLogin().login(r.uri(), "clinician", "halo-password", EMR_REDIRECT.toString());
-    return c.completeAuthorization(r.pending(), back);
-  }
-
-  @Test
-  void authorizationCodePkce_idTokenValidated_refreshRotates() throws Exception {
-    try (SmartAppClient emr = publicClient("halo-emr")) {
-      TokenSet t = login(emr, "openid context-write");
-      assertThat(t.idToken()).isPresent();
-      assertThat(t.fhirUser()).contains("Practitioner/kc-clinician");
-      assertThat(t.scopes().contains("context-write")).isTrue();
-      TokenSet refreshed = emr.refresh(issuer, t);
-      assertThat(refreshed.accessToken()).isNotEqualTo(t.accessToken());
-      assertThat(refreshed.refreshToken()).isPresent().isNotEqualTo(t.refreshToken());
-      // rotation: the first refresh token is spent
-      assertThatThrownBy(() -> emr.refresh(issuer, t))
-          .isInstanceOfSatisfying(HaloResponseException.class, e -> assertThat(e.oauthError()).contains("invalid_grant"));
-    }
-  }
-
-  @Test
-  void discovery_keycloakMetadata_usableAndPlainDropped() {
-    try (SmartAppClient emr = publicClient("halo-emr")) {
-      SmartConfiguration c = emr.discover(issuer);
-      assertThat(c.codeChallengeMethodsSupported()).containsExactly("S256");
-      assertThat(c.issuer()).contains(issuer);
-      assertThat(c.introspectionEndpoint()).isPresent();
-    }
-  }
-
-  @Test
-  void backendServices_privateKeyJwtEs384() throws Exception {
-    try (SmartAppClient backend = SmartAppClient.builder()
-        .clientAuthentication(ClientAuthentication.privateKeyJwtFromJwk("halo-backend", backendKey.toJSONString())).build()) {
-      backend.discoverOpenIdProvider(issuer);
-      TokenSet t = backend.clientCredentials(issuer, SmartScopes.empty().with(ca.halo.core.SmartScope.parse("context-write")));
-      assertThat(t.accessToken().value()).isNotBlank();
-      SignedJWT at = SignedJWT.parse(t.accessToken().value());
-      assertThat(at.getJWTClaimsSet().getStringClaim("azp")).isEqualTo("halo-backend");
-    }
-  }
-
-  @Test
-  void introspectionAndRevocation() throws Exception {
-    try (SmartAppClient emr = publicClient("halo-emr");
-        SmartAppClient sofa = SmartAppClient.builder()
-            .clientAuthentication(ClientAuthentication.clientSecretBasic("sofa", "sofa-introspection-secret-01")).build()) {
-      sofa.discoverOpenIdProvider(issuer);
-      TokenSet t = login(emr, "openid context-write");
-      TokenIntrospection live = sofa.introspect(issuer, t.accessToken().value());
-      assertThat(live.active()).isTrue();
-      assertThat(live.scopes().contains("context-write")).isTrue();
-      emr.revoke(issuer, t.refreshToken().orElseThrow(), true);
-      assertThat(sofa.introspect(issuer, t.accessToken().value()).active()).isFalse();
-    }
-  }
-
-  @Test
-  void sofaTokenValidation_acceptsKeycloakTokens_refusesRevokedExpiredWrongAudience() throws Exception {
-    IntrospectionTokenValidator validator = IntrospectionTokenValidator.builder(
-            URI.create(issuer + "/protocol/openid-connect/token/introspect"), "sofa", "sofa-introspection-secret-01")
-        .audience("sofa").cacheTtl(Duration.ZERO).build();
-    try (SofaServer sofa = SofaServer.builder().users(new FormUserAuthenticator()).externalTokenValidator(validator)
-            .contextWriteScopes(Set.of("context-write")).subscriptions(false).build().start();
-        SmartAppClient emr = publicClient("halo-emr");
-        SmartAppClient shortLived = publicClient("halo-short");
-        SmartAppClient other = publicClient("other-app")) {
-      TokenSet good = login(emr, "openid context-write");
-      assertThat(setContext(sofa, good)).isTrue();
-      // revoked at Keycloak
-      emr.revoke(issuer, good.refreshToken().orElseThrow(), true);
-      assertThatThrownBy(() -> setContext(sofa, good)).isInstanceOf(SofaException.Unauthenticated.class);
-      // meant for another audience
-      TokenSet foreign = login(other, "openid context-write");
-      assertThatThrownBy(() -> setContext(sofa, foreign)).isInstanceOf(SofaException.Unauthenticated.class);
-      // expired (2 s lifetime)
-      TokenSet brief = login(shortLived, "openid context-write");
-      assertThat(setContext(sofa, brief)).isTrue();
-      new CountDownLatch(1).await(3, TimeUnit.SECONDS);
-      assertThatThrownBy(() -> setContext(sofa, brief)).isInstanceOf(SofaException.Unauthenticated.class);
-    }
-    validator.close();
-  }
-
-  private static boolean setContext(SofaServer sofa, TokenSet t) {
-    try (SofaClient c = SofaClient.builder().fhirBase(sofa.fhirBase())
-        .tokens(AccessTokenProvider.fixed(t.accessToken())).build()) {
-      Patient p = new Patient();
-      p.setId("kc-p1");
-      p.addName().setFamily("Interop");
-      return !c.setContext(SetContextRequest.builder().patient(p).build()).launchId().isBlank();
-    }
-  }
-
-  @Test
-  void sofaAuthorizationServer_signsClinicianInThroughKeycloak() throws Exception {
-    UpstreamOidcUserAuthenticator users = UpstreamOidcUserAuthenticator.builder(issuer, "sofa-rp",
-        "sofa-rp-secret-0123456789").scope("openid").build();
-    InMemoryClientRegistry clients = new InMemoryClientRegistry().register(RegisteredClient.builder("emr")
-        .redirectUri(EMR_REDIRECT).allowedScopes(SmartScopes.parse("openid fhirUser user/Context.write")).build());
-    try (SofaServer sofa = SofaServer.builder().port(sofaPort).clients(clients).users(users)
-            .subscriptions(false).build().start();
-        SmartAppClient emr = SmartAppClient.builder().clientAuthentication(ClientAuthentication.publicClient("emr"))
-            .redirectUri(EMR_REDIRECT).build()) {
-      AuthorizationRedirect r = emr.beginStandaloneLaunch(sofa.fhirBase(),
-          SmartScopes.parse("openid fhirUser user/Context.write"));
-      URI back = new FormLogin().login(r.uri(), "clinician", "halo-password", EMR_REDIRECT.toString());
-      TokenSet t = emr.completeAuthorization(r.pending(), back);
-      assertThat(t.fhirUser()).contains(sofa.fhirBase() + "/Practitioner/kc-clinician");
-      assertThat(SignedJWT.parse(t.idToken().orElseThrow()).getJWTClaimsSet().getSubject()).isNotBlank();
-    }
-    assertThat(new AuthenticatedUser("x", null, null).subject()).isEqualTo("x");
+  @Override
+  protected String fhirUser() {
+    return "Practitioner/kc-clinician";
   }
 }
