@@ -165,8 +165,13 @@ public final class HaloBench {
       for (Future<SetContextResult> f : fs) {
         f.get();
       }
+      fs.clear(); // the client's results are not the server's memory
       pool.shutdown();
       long after = usedHeap();
+      if (System.getenv("BENCH_HISTOGRAM") != null) {
+        System.out.println("  (pausing 20 s for a heap histogram: jcmd <pid> GC.class_histogram)");
+        Thread.sleep(20_000);
+      }
       System.out.printf("  %d contexts, %d resources: heap +%.1f MiB = %.1f KiB per context%n",
           j.sofa.contexts().size(), 6 * j.sofa.contexts().size(), (after - before) / 1048576.0,
           (after - before) / 1024.0 / 10_000);
