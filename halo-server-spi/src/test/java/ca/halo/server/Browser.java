@@ -146,16 +146,7 @@ public final class Browser {
         p.put(k, v);
       }
     });
-    HttpResponse<String> r = get(URI.create(authorizeEndpoint + "?" + form(p)));
-    if (r.statusCode() == 200 && r.body().contains("name=\"interaction\"")) {
-      Matcher m = Pattern.compile("name=\"interaction\" value=\"([^\"]+)\"").matcher(r.body());
-      Matcher a = Pattern.compile("action=\"([^\"]+)\"").matcher(r.body());
-      if (!m.find() || !a.find()) {
-        throw new IllegalStateException("sign-in form without interaction");
-      }
-      r = postForm(URI.create(a.group(1).replace("&amp;", "&")),
-          Map.of("interaction", m.group(1), "username", username, "password", password), null);
-    }
+    HttpResponse<String> r = signIn(URI.create(authorizeEndpoint + "?" + form(p)), username, password);
     return new Authz(pkce[0], p.get("state"), r);
   }
 }

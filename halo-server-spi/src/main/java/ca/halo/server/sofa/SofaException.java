@@ -1,29 +1,15 @@
 package ca.halo.server.sofa;
 
-import ca.halo.core.HaloException;
+import ca.halo.server.RefusedRequestException;
 
 /**
- * A SoFA operation refused a request. {@link #httpStatus()} is the answer's status and
- * {@link #location()} names the offending parameter or Bundle entry; the HTTP layer turns both
- * into an OperationOutcome.
+ * {@code $set-context} or {@code $clear-context} refused a request; the HTTP layer turns the
+ * status and location into an OperationOutcome.
  */
-public final class SofaException extends HaloException {
+public final class SofaException extends RefusedRequestException {
   private static final long serialVersionUID = 1L;
-  private final int httpStatus;
-  private final String location;
 
   public SofaException(int httpStatus, String location, String message) {
-    super(message);
-    this.httpStatus = httpStatus;
-    this.location = location;
-  }
-
-  public int httpStatus() {
-    return httpStatus;
-  }
-
-  /** The parameter or element at fault, as a FHIRPath-like expression; may be empty. */
-  public String location() {
-    return location == null ? "" : location;
+    super(httpStatus, location, message);
   }
 }

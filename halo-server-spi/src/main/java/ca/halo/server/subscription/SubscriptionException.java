@@ -1,24 +1,12 @@
 package ca.halo.server.subscription;
 
-import ca.halo.core.HaloException;
+import ca.halo.server.RefusedRequestException;
 
-/** A subscription request refused: HTTP status and the element at fault. */
-public final class SubscriptionException extends HaloException {
+/** The subscription engine refused a request (bad Subscription, unknown id, wrong owner). */
+public final class SubscriptionException extends RefusedRequestException {
   private static final long serialVersionUID = 1L;
-  private final int httpStatus;
-  private final String location;
 
   public SubscriptionException(int httpStatus, String location, String message) {
-    super(message);
-    this.httpStatus = httpStatus;
-    this.location = location;
-  }
-
-  public int httpStatus() {
-    return httpStatus;
-  }
-
-  public String location() {
-    return location == null ? "" : location;
+    super(httpStatus, location, message);
   }
 }

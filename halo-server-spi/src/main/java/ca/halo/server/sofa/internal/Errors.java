@@ -1,6 +1,6 @@
 package ca.halo.server.sofa.internal;
 
-import ca.halo.server.sofa.SofaException;
+import ca.halo.server.RefusedRequestException;
 import ca.uhn.fhir.rest.server.exceptions.BaseServerResponseException;
 import org.hl7.fhir.r4.model.OperationOutcome;
 
@@ -45,7 +45,7 @@ public final class Errors {
     return e;
   }
 
-  public static BaseServerResponseException of(SofaException e) {
+  public static BaseServerResponseException of(RefusedRequestException e) {
     return of(e.httpStatus(), e.location(), e.getMessage());
   }
 }

@@ -163,7 +163,7 @@ public final class SessionResourceProvider implements IResourceProvider {
     try {
       stored = repository.create(r);
     } catch (FhirRepositoryException e) {
-      throw Errors.of(e.httpStatus(), e.location(), e.getMessage());
+      throw Errors.of(e);
     }
     String ref = typeName + "/" + stored.getIdElement().getIdPart();
     if (p.sessionId().isPresent()
@@ -197,7 +197,7 @@ public final class SessionResourceProvider implements IResourceProvider {
     try {
       stored = repository.update(r);
     } catch (FhirRepositoryException e) {
-      throw Errors.of(e.httpStatus(), e.location(), e.getMessage());
+      throw Errors.of(e);
     }
     Audits.record(audit, "update", AuditEventAction.U, true, p.clientId(),
         p.subject().orElse(null), typeName + "/" + id.getIdPart(), clock.instant());

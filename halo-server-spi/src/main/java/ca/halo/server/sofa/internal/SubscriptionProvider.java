@@ -63,7 +63,7 @@ public final class SubscriptionProvider implements IResourceProvider {
       mo.setResource(out);
       return mo;
     } catch (SubscriptionException e) {
-      throw Errors.of(e.httpStatus(), e.location(), e.getMessage());
+      throw Errors.of(e);
     }
   }
 
@@ -72,7 +72,7 @@ public final class SubscriptionProvider implements IResourceProvider {
     try {
       return engine.read(id.getIdPart(), owner(rd, Interaction.READ));
     } catch (SubscriptionException e) {
-      throw Errors.of(e.httpStatus(), e.location(), e.getMessage());
+      throw Errors.of(e);
     }
   }
 
@@ -84,7 +84,7 @@ public final class SubscriptionProvider implements IResourceProvider {
       mo.setResource(out);
       return mo;
     } catch (SubscriptionException e) {
-      throw Errors.of(e.httpStatus(), e.location(), e.getMessage());
+      throw Errors.of(e);
     }
   }
 
@@ -94,7 +94,7 @@ public final class SubscriptionProvider implements IResourceProvider {
       engine.delete(id.getIdPart(), owner(rd, Interaction.DELETE));
       return new MethodOutcome();
     } catch (SubscriptionException e) {
-      throw Errors.of(e.httpStatus(), e.location(), e.getMessage());
+      throw Errors.of(e);
     }
   }
 
@@ -108,7 +108,7 @@ public final class SubscriptionProvider implements IResourceProvider {
     try {
       return engine.status(id.getIdPart(), owner(rd, Interaction.READ));
     } catch (SubscriptionException e) {
-      throw Errors.of(e.httpStatus(), e.location(), e.getMessage());
+      throw Errors.of(e);
     }
   }
 
@@ -122,7 +122,7 @@ public final class SubscriptionProvider implements IResourceProvider {
       return engine.events(id.getIdPart(), owner(rd, Interaction.READ), number(since, "eventsSinceNumber"),
           number(until, "eventsUntilNumber"), content == null ? null : content.getValue());
     } catch (SubscriptionException e) {
-      throw Errors.of(e.httpStatus(), e.location(), e.getMessage());
+      throw Errors.of(e);
     }
   }
 
@@ -137,7 +137,7 @@ public final class SubscriptionProvider implements IResourceProvider {
     try {
       return engine.bindingToken(subId, owner(rd, Interaction.READ));
     } catch (SubscriptionException e) {
-      throw Errors.of(e.httpStatus(), e.location(), e.getMessage());
+      throw Errors.of(e);
     }
   }
 
