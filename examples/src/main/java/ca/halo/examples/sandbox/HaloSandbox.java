@@ -15,7 +15,9 @@ import java.util.List;
  *
  * <p>Options: {@code --serve} keeps the jurisdiction running and prints every URL, client and
  * test sign-in; {@code --host H} and {@code --port N} choose where it listens (loopback, free port
- * by default; 8080 with --serve).
+ * by default; 8080 with --serve). With {@code --serve --sofa URL} only the web EMR runs, pointed
+ * at an external SoFA ({@code --catalog URL}, {@code --idp URL} for an OpenID provider,
+ * {@code --client-id}, {@code --client-secret} or {@code none}, {@code --scopes a,b,c}).
  */
 public final class HaloSandbox {
   private HaloSandbox() {}
@@ -57,6 +59,13 @@ public final class HaloSandbox {
     public boolean serve;
     public String host = "127.0.0.1";
     public int port = -1;
+    /** With --serve: an external SoFA FHIR base; only the web EMR then runs here. */
+    public String sofa;
+    public String catalog;
+    public String idp;
+    public String clientId = Jurisdiction.EMR_CLIENT_ID;
+    public String clientSecret = Jurisdiction.EMR_SECRET;
+    public String scopes = Jurisdiction.EMR_SCOPES;
 
     public static Options parse(String[] raw) {
       Options o = new Options();
@@ -68,11 +77,25 @@ public final class HaloSandbox {
           case "--serve": o.serve = true; break;
           case "--host": o.host = args[++i]; break;
           case "--port": o.port = Integer.parseInt(args[++i]); break;
+          case "--sofa": o.sofa = args[++i]; break;
+          case "--catalog": o.catalog = args[++i]; break;
+          case "--idp": o.idp = args[++i]; break;
+          case "--client-id": o.clientId = args[++i]; break;
+          case "--client-secret": {
+            String v = args[++i];
+            o.clientSecret = v.equals("none") ? null : v;
+            break;
+          }
+          case "--scopes": o.scopes = args[++i].replace(',', ' '); break;
           case "": break;
           default:
-            throw new IllegalArgumentException("unknown option " + args[i]
-                + "; use --serve, --host H, --port N");
+            throw new IllegalArgumentException("unknown option " + args[i] + "; use --serve,"
+                + " --host H, --port N, and with --serve: --sofa URL --catalog URL --idp URL"
+                + " --client-id ID --client-secret S|none --scopes a,b,c");
         }
+      }
+      if (o.sofa != null && !o.serve) {
+        throw new IllegalArgumentException("--sofa (an external SoFA) goes with --serve");
       }
       if (o.port < 0) {
         o.port = o.serve ? 8080 : 0;

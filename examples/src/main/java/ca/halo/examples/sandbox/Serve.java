@@ -1,13 +1,17 @@
 package ca.halo.examples.sandbox;
 
 import java.io.PrintStream;
+import java.net.URI;
 import java.util.concurrent.CountDownLatch;
 
 /** {@code --serve}: keeps the jurisdiction running and prints what a stranger's tools need. */
 final class Serve {
   private Serve() {}
 
-  static int run(HaloSandbox.Options o, PrintStream out) throws InterruptedException {
+  static int run(HaloSandbox.Options o, PrintStream out) throws Exception {
+    if (o.sofa != null) {
+      return external(o, out);
+    }
     Jurisdiction j = withWebPages(o.host, o.port);
     CountDownLatch stop = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
@@ -41,11 +45,54 @@ final class Serve {
     return 0;
   }
 
+  /**
+   * Only the web EMR, pointed at an external SoFA, App Catalog and IdP. Register
+   * {@code http://host:port/emr/callback} as the EMR client's redirect URI at the IdP.
+   */
+  static int external(HaloSandbox.Options o, PrintStream out) throws Exception {
+    org.eclipse.jetty.server.Server jetty = startExternal(o, out);
+    CountDownLatch stop = new CountDownLatch(1);
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      try {
+        jetty.stop();
+      } catch (Exception e) {
+        // stopping anyway
+      }
+      stop.countDown();
+    }, "halo-sandbox-shutdown"));
+    stop.await();
+    return 0;
+  }
+
+  /** Starts the web EMR alone, pointed at the external services of {@code o}. */
+  static org.eclipse.jetty.server.Server startExternal(HaloSandbox.Options o, PrintStream out) throws Exception {
+    URI base = URI.create("http://" + (o.host.contains(":") ? "[" + o.host + "]" : o.host) + ":" + o.port);
+    EmrConfig cfg = new EmrConfig(base, URI.create(o.sofa), URI.create(o.catalog == null ? o.sofa : o.catalog),
+        o.idp == null ? null : URI.create(o.idp), o.clientId, o.clientSecret, o.scopes,
+        ca.uhn.fhir.context.FhirContext.forR4Cached());
+    org.eclipse.jetty.server.Server jetty = new org.eclipse.jetty.server.Server();
+    org.eclipse.jetty.server.ServerConnector c = new org.eclipse.jetty.server.ServerConnector(jetty);
+    c.setHost(o.host);
+    c.setPort(o.port);
+    jetty.addConnector(c);
+    org.eclipse.jetty.ee10.servlet.ServletContextHandler h = new org.eclipse.jetty.ee10.servlet.ServletContextHandler("/");
+    h.addServlet(new org.eclipse.jetty.ee10.servlet.ServletHolder(new WebEmrServlet(cfg)), "/emr/*");
+    jetty.setHandler(h);
+    jetty.start();
+    out.println("HALO sandbox web EMR on " + base + "/emr/ (Ctrl-C to stop)");
+    out.println("  SoFA FHIR base        " + cfg.sofaFhirBase());
+    out.println("  App Catalog           " + cfg.catalogBase() + "/apps");
+    out.println("  Clinician sign-in at  " + cfg.loginIss() + (cfg.idpIssuer() == null ? " (the SoFA's SMART configuration)" : " (OpenID provider)"));
+    out.println("  EMR client            id '" + cfg.clientId() + "', redirect " + cfg.redirectUri()
+        + ", rest-hook " + base + "/emr/hook, scopes '" + cfg.scopes() + "'");
+    return jetty;
+  }
+
   /** The jurisdiction plus the web EMR at /emr/ and the sample apps at /apps/{id}/. */
   static Jurisdiction withWebPages(String host, int port) {
     java.util.concurrent.atomic.AtomicReference<Jurisdiction> ref = new java.util.concurrent.atomic.AtomicReference<>();
     Jurisdiction j = new Jurisdiction(host, port, b -> b
-        .mount("/emr/*", WebEmrServlet::new)
+        .mount("/emr/*", s -> new WebEmrServlet(EmrConfig.embedded(s)))
         .mount("/apps/*", s -> new SampleAppServlet(() -> ref.get().catalog, s.fhirContext(),
             s.baseUrl())));
     ref.set(j);

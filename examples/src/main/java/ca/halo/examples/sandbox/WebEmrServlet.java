@@ -7,7 +7,6 @@ import ca.halo.core.catalog.AppListing;
 import ca.halo.core.http.HaloHttp;
 import ca.halo.core.subscription.NotificationEvent;
 import ca.halo.core.subscription.PayloadContent;
-import ca.halo.server.sofa.SofaServer;
 import ca.halo.sof.AuthorizationRedirect;
 import ca.halo.sof.ClientAuthentication;
 import ca.halo.sof.PendingAuthorization;
@@ -46,7 +45,7 @@ public final class WebEmrServlet extends HttpServlet {
   private static final long serialVersionUID = 1L;
   private static final String COOKIE = "emr_session";
 
-  private final transient SofaServer sofa;
+  private final transient EmrConfig cfg;
   private final transient HaloHttp http = HaloHttp.defaults();
   private final transient Map<String, Session> sessions = new ConcurrentHashMap<>();
   private final transient Map<String, Session> bySubscription = new ConcurrentHashMap<>();
@@ -66,16 +65,20 @@ public final class WebEmrServlet extends HttpServlet {
     final List<String> writeBacks = Collections.synchronizedList(new ArrayList<>());
   }
 
-  public WebEmrServlet(SofaServer sofa) {
-    this.sofa = sofa;
+  public WebEmrServlet(EmrConfig cfg) {
+    this.cfg = cfg;
   }
 
   private synchronized SmartAppClient login() {
     if (login == null) {
       login = SmartAppClient.builder().http(http)
-          .clientAuthentication(ClientAuthentication.clientSecretBasic(Jurisdiction.EMR_CLIENT_ID,
-              Jurisdiction.EMR_SECRET))
-          .redirectUri(URI.create(sofa.baseUrl() + "/emr/callback")).build();
+          .clientAuthentication(cfg.clientSecret() == null
+              ? ClientAuthentication.publicClient(cfg.clientId())
+              : ClientAuthentication.clientSecretBasic(cfg.clientId(), cfg.clientSecret()))
+          .redirectUri(cfg.redirectUri()).build();
+      if (cfg.idpIssuer() != null) {
+        login.discoverOpenIdProvider(cfg.idpIssuer());
+      }
     }
     return login;
   }
@@ -84,7 +87,7 @@ public final class WebEmrServlet extends HttpServlet {
     if (hook == null) {
       NotificationConsumer consumer = NotificationConsumer.builder(anyClient, this::onWriteBack)
           .fetchFocus(true).build();
-      hook = RestHookHandler.builder(consumer).fhirContext(sofa.fhirContext())
+      hook = RestHookHandler.builder(consumer).fhirContext(cfg.fhirContext())
           .requireHeader("Authorization", "Bearer " + hookSecret).build();
     }
     return hook;
@@ -110,16 +113,17 @@ public final class WebEmrServlet extends HttpServlet {
       switch (path) {
         case "/callback":
           if (s == null || s.pending == null) {
-            Html.redirect(resp, URI.create(sofa.baseUrl() + "/emr/"));
+            Html.redirect(resp, URI.create(cfg.emrBase() + "/emr/"));
             return;
           }
           s.tokens = login().completeAuthorization(s.pending, Html.fullUrl(req));
           s.pending = null;
-          s.sofa = SofaClient.builder().http(http).fhirContext(sofa.fhirContext()).fhirBase(sofa.fhirBase())
-              .tokens(login().tokenProvider(sofa.fhirBase(), s.tokens)).build();
-          s.subs = SubscriptionClient.builder().http(http).fhirContext(sofa.fhirContext())
-              .fhirBase(sofa.fhirBase()).tokens(login().tokenProvider(sofa.fhirBase(), s.tokens)).build();
-          Html.redirect(resp, URI.create(sofa.baseUrl() + "/emr/"));
+          var tokens = login().tokenProvider(cfg.loginIss(), s.tokens);
+          s.sofa = SofaClient.builder().http(http).fhirContext(cfg.fhirContext())
+              .fhirBase(cfg.sofaFhirBase()).tokens(tokens).build();
+          s.subs = SubscriptionClient.builder().http(http).fhirContext(cfg.fhirContext())
+              .fhirBase(cfg.sofaFhirBase()).tokens(tokens).build();
+          Html.redirect(resp, URI.create(cfg.emrBase() + "/emr/"));
           return;
         case "/write-backs.json":
           resp.setContentType("application/json");
@@ -154,8 +158,8 @@ public final class WebEmrServlet extends HttpServlet {
       s = new Session();
       sessions.put(id, s);
     }
-    AuthorizationRedirect r = login().beginStandaloneLaunch(sofa.fhirBase(),
-        SmartScopes.parse(Jurisdiction.EMR_SCOPES));
+    AuthorizationRedirect r = login().beginStandaloneLaunch(cfg.loginIss(),
+        SmartScopes.parse(cfg.scopes()));
     s.pending = r.pending();
     Html.redirect(resp, r.uri());
   }
@@ -184,7 +188,7 @@ public final class WebEmrServlet extends HttpServlet {
     }
     Session s = session(req);
     if (s == null || s.tokens == null) {
-      Html.redirect(resp, URI.create(sofa.baseUrl() + "/emr/"));
+      Html.redirect(resp, URI.create(cfg.emrBase() + "/emr/"));
       return;
     }
     try {
@@ -200,7 +204,7 @@ public final class WebEmrServlet extends HttpServlet {
           bySubscription.remove(s.subscription);
           s.subscription = null;
         }
-        Html.redirect(resp, URI.create(sofa.baseUrl() + "/emr/"));
+        Html.redirect(resp, URI.create(cfg.emrBase() + "/emr/"));
       } else {
         resp.sendError(404);
       }
@@ -212,7 +216,7 @@ public final class WebEmrServlet extends HttpServlet {
 
   private void launch(Session s, String appId, HttpServletResponse resp) {
     AppListing app;
-    try (AppCatalogClient catalog = AppCatalogClient.builder().http(http).baseUrl(sofa.catalogBase()).build()) {
+    try (AppCatalogClient catalog = AppCatalogClient.builder().http(http).baseUrl(cfg.catalogBase()).build()) {
       app = catalog.get(appId).orElseThrow(() -> new IllegalArgumentException("unknown app " + appId));
     }
     if (s.context != null) {
@@ -231,7 +235,7 @@ public final class WebEmrServlet extends HttpServlet {
       s.subs.delete(s.subscription);
       bySubscription.remove(s.subscription);
     }
-    var sub = s.subs.create(SubscriptionRequest.restHook(URI.create(sofa.baseUrl() + "/emr/hook"))
+    var sub = s.subs.create(SubscriptionRequest.restHook(URI.create(cfg.emrBase() + "/emr/hook"))
         .header("Authorization", "Bearer " + hookSecret).launch(s.context.launchId())
         .payload(PayloadContent.ID_ONLY).build());
     s.subscription = sub.getIdPart();
@@ -243,7 +247,7 @@ public final class WebEmrServlet extends HttpServlet {
   private String chartPage(Session s) {
     SampleChart c = s.chart;
     StringBuilder apps = new StringBuilder();
-    try (AppCatalogClient catalog = AppCatalogClient.builder().http(http).baseUrl(sofa.catalogBase()).build()) {
+    try (AppCatalogClient catalog = AppCatalogClient.builder().http(http).baseUrl(cfg.catalogBase()).build()) {
       for (AppListing a : catalog.list(AppQuery.builder().launchType("ehr").build()).apps()) {
         apps.append("<div class=\"app\"><strong>").append(Html.esc(a.name())).append("</strong> — ")
             .append(Html.esc(a.description().orElse(""))).append("<form method=\"post\" action=\"/emr/launch\">")
