@@ -310,4 +310,20 @@ class SubscriptionLoopbackTest {
     assertThatThrownBy(() -> SubscriptionNotification.parse(new Bundle().setType(Bundle.BundleType.COLLECTION)))
         .isInstanceOf(ca.halo.core.HaloParseException.class);
   }
+
+  @Test
+  void websocket_heartbeatsKeepTheSocket_silenceTriggersReconnect() throws Exception {
+    Subscription beating = subs.create(SubscriptionRequest.websocket().heartbeatPeriod(Duration.ofSeconds(1)).build());
+    Subscription silent = subs.create(SubscriptionRequest.websocket().build());
+    try (WebSocketConsumer alive = WebSocketConsumer.builder(subs, beating.getIdPart(), consumer(false))
+            .heartbeatTimeout(Duration.ofMillis(2500)).build();
+        WebSocketConsumer quiet = WebSocketConsumer.builder(subs, silent.getIdPart(), consumer(false))
+            .heartbeatTimeout(Duration.ofMillis(800)).initialBackoff(Duration.ofMillis(50)).build()) {
+      alive.start();
+      quiet.start();
+      new CountDownLatch(1).await(4, TimeUnit.SECONDS);
+      assertThat(alive.connectCount()).as("heartbeats arrive every second: no reconnect").isEqualTo(1);
+      assertThat(quiet.connectCount()).as("no heartbeat configured: the watchdog reconnects").isGreaterThanOrEqualTo(2);
+    }
+  }
 }
