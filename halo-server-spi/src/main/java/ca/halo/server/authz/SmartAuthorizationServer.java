@@ -380,8 +380,11 @@ public final class SmartAuthorizationServer {
       }
     }
     String code = randomId();
-    codes.put(code, new CodeGrant(it.clientId(), it.redirectUri(), it.codeChallenge(), it.scopes(),
-        user, it.sessionId(), it.nonce(), randomId()), clock.instant().plus(codeLifetime));
+    if (!codes.put(code, new CodeGrant(it.clientId(), it.redirectUri(), it.codeChallenge(), it.scopes(),
+        user, it.sessionId(), it.nonce(), randomId()), clock.instant().plus(codeLifetime))) {
+      return redirectError(it.redirectUri(), it.state(), "temporarily_unavailable",
+          "too many authorizations in progress; try again shortly");
+    }
     LOG.debug("authorization code issued to {}", it.clientId());
     return OAuthHttpResponse.redirect(URI.create(it.redirectUri() + sep(it.redirectUri())
         + "code=" + enc(code) + "&state=" + enc(it.state())));
@@ -539,9 +542,10 @@ public final class SmartAuthorizationServer {
         || scopes.contains(SmartScope.ONLINE_ACCESS);
     if (wantsRefresh && user != null) {
       String rt = randomId();
-      refreshTokens.put(rt, new RefreshGrant(client.clientId(), scopes, user, sessionId, family, true),
-          now.plus(refreshTokenLifetime));
-      body.put("refresh_token", rt);
+      if (refreshTokens.put(rt, new RefreshGrant(client.clientId(), scopes, user, sessionId, family, true),
+          now.plus(refreshTokenLifetime))) {
+        body.put("refresh_token", rt); // at capacity the client simply gets no refresh token
+      }
     }
     if (withIdToken && user != null && scopes.contains(SmartScope.OPENID)) {
       JWTClaimsSet.Builder id = new JWTClaimsSet.Builder()
