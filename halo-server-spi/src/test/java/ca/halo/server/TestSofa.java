@@ -176,6 +176,8 @@ public final class TestSofa implements AutoCloseable {
     add(b, "urn:uuid:55555555-5555-5555-5555-555555555555", c);
     AllergyIntolerance ai = new AllergyIntolerance();
     ai.setPatient(new Reference("urn:uuid:11111111-1111-1111-1111-111111111111"));
+    ai.setClinicalStatus(new CodeableConcept(new Coding(
+        "http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical", "active", "Active")));
     add(b, "urn:uuid:66666666-6666-6666-6666-666666666666", ai);
     Parameters in = new Parameters();
     if (appId != null) {

@@ -147,6 +147,18 @@ public final class HaloBench {
       measure("set-context", 1, 2000, () -> sofa.setContext(sixResources()));
       measure("set-context", 8, 8000, () -> sofa.setContext(sixResources()));
     }
+    System.out.println("\n$set-context with HAPI's instance validator (FhirInstanceResourceValidator):");
+    try (Jurisdiction j = new Jurisdiction("127.0.0.1", 0, b -> b.subscriptions(false).maxContexts(200_000)
+            .validator(new ca.halo.server.sofa.FhirInstanceResourceValidator(
+                ca.uhn.fhir.context.FhirContext.forR4Cached())));
+        HaloHttp http = HaloHttp.defaults(); SmartAppClient emr = emrClient(j, http)) {
+      TokenSet t = login(j, emr, new HeadlessBrowser());
+      SofaClient sofa = SofaClient.builder().http(http).fhirBase(j.sofa.fhirBase())
+          .tokens(AccessTokenProvider.fixed(t.accessToken())).build();
+      measure("warm-up", 8, 500, () -> sofa.setContext(sixResources()));
+      measure("set-context + instance validation", 1, 500, () -> sofa.setContext(sixResources()));
+      measure("set-context + instance validation", 8, 2000, () -> sofa.setContext(sixResources()));
+    }
     System.out.println("\nMemory per 10,000 live contexts (6 resources each, in-memory stores):");
     try (Jurisdiction j = new Jurisdiction("127.0.0.1", 0, b -> b.subscriptions(false));
         HaloHttp http = HaloHttp.defaults(); SmartAppClient emr = emrClient(j, http)) {

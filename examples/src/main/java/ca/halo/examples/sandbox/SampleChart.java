@@ -50,6 +50,8 @@ public final class SampleChart {
 
     allergy.setId("emr-alg-2");
     allergy.setPatient(new Reference("Patient/emr-pat-1001"));
+    allergy.setClinicalStatus(new CodeableConcept(new Coding(
+        "http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical", "active", "Active")));
     allergy.setCode(new CodeableConcept(new Coding("http://snomed.info/sct", "91935009", "Peanut allergy")));
   }
 
