@@ -9,8 +9,8 @@ import java.util.List;
  * it with the SDK's own clients. Exits non-zero if any step fails, so it is also a smoke test.
  *
  * <pre>
- *   mvn -B -q -Psandbox -DskipTests verify                              # run the demo
- *   mvn -B -q -Psandbox -DskipTests verify -Dsandbox.args="--serve"     # keep serving
+ *   mvn -B -q -Psandbox -DskipTests -pl examples -am package                              # run the demo
+ *   mvn -B -q -Psandbox -DskipTests -pl examples -am package -Dsandbox.args="--serve"     # keep serving
  * </pre>
  *
  * <p>Options: {@code --serve} keeps the jurisdiction running and prints every URL, client and
