@@ -3,7 +3,6 @@ package ca.halo.server.security;
 import ca.halo.core.SmartScopes;
 import com.nimbusds.jose.JWSAlgorithm;
 import com.nimbusds.jose.jwk.JWKSet;
-import com.nimbusds.jose.jwk.source.ImmutableJWKSet;
 import com.nimbusds.jose.jwk.source.JWKSource;
 import com.nimbusds.jose.proc.BadJOSEException;
 import com.nimbusds.jose.proc.JWSVerificationKeySelector;
@@ -46,6 +45,7 @@ public final class JwtTokenValidator implements AccessTokenValidator {
   private final String audience;
   private final Predicate<String> revoked;
   private final Clock clock;
+  private final DefaultJWTProcessor<SecurityContext> processor;
 
   private JwtTokenValidator(Builder b) {
     this.keys = b.keys;
@@ -53,19 +53,9 @@ public final class JwtTokenValidator implements AccessTokenValidator {
     this.audience = b.audience;
     this.revoked = b.revoked;
     this.clock = b.clock;
-  }
-
-  /** @param keys supplies the current JWK set (it may refresh it; it is called per token) */
-  public static Builder builder(Supplier<JWKSet> keys) {
-    return new Builder(keys);
-  }
-
-  @Override
-  public Optional<Principal> validate(String token) {
-    if (token == null || token.chars().filter(c -> c == '.').count() != 2) {
-      return Optional.empty();
-    }
-    JWKSource<SecurityContext> src = new ImmutableJWKSet<>(keys.get());
+    // Built once (validate() runs on every FHIR request); the key source asks the supplier each
+    // time, so rotated keys are still picked up.
+    JWKSource<SecurityContext> src = (selector, context) -> selector.select(keys.get());
     DefaultJWTProcessor<SecurityContext> p = new DefaultJWTProcessor<>();
     p.setJWSKeySelector(new JWSVerificationKeySelector<>(ALGS, src));
     p.setJWSTypeVerifier(new com.nimbusds.jose.proc.DefaultJOSEObjectTypeVerifier<>(
@@ -78,9 +68,22 @@ public final class JwtTokenValidator implements AccessTokenValidator {
         return java.util.Date.from(clock.instant());
       }
     });
+    this.processor = p;
+  }
+
+  /** @param keys supplies the current JWK set (it may refresh it; it is called per token) */
+  public static Builder builder(Supplier<JWKSet> keys) {
+    return new Builder(keys);
+  }
+
+  @Override
+  public Optional<Principal> validate(String token) {
+    if (token == null || token.chars().filter(c -> c == '.').count() != 2) {
+      return Optional.empty();
+    }
     JWTClaimsSet claims;
     try {
-      claims = p.process(token, null);
+      claims = processor.process(token, null);
     } catch (ParseException | BadJOSEException | com.nimbusds.jose.JOSEException e) {
       return Optional.empty();
     }
