@@ -53,7 +53,8 @@ import org.hl7.fhir.r4.model.Reference;
  * </pre>
  *
  * <p>Parts: {@code set-context} (requests/s and p50/p99 at 1 and 8 callers with a 6-resource
- * Bundle; memory per 10k live contexts), {@code token} (token endpoint requests/s and p99 for
+ * Bundle; memory per 10k live contexts), {@code set-context-sizes} (1 caller with Bundles of 6,
+ * 1,000 and 5,000 entries, and how long a concurrent read waits meanwhile), {@code token} (token endpoint requests/s and p99 for
  * authorization_code and client_credentials), {@code subscriptions} (events/s and p50/p99 from a
  * resource write to the consumer callback, 1 and 100 subscribers).
  */
@@ -67,6 +68,9 @@ public final class HaloBench {
         + System.getProperty("java.version") + ")");
     if (which.equals("all") || which.equals("set-context")) {
       setContext();
+    }
+    if (which.equals("all") || which.equals("set-context-sizes")) {
+      setContextSizes();
     }
     if (which.equals("all") || which.equals("token")) {
       token();
@@ -187,6 +191,58 @@ public final class HaloBench {
       System.out.printf("  %d contexts, %d resources: heap +%.1f MiB = %.1f KiB per context%n",
           j.sofa.contexts().size(), 6 * j.sofa.contexts().size(), (after - before) / 1048576.0,
           (after - before) / 1024.0 / 10_000);
+    }
+  }
+
+  /** A context with {@code entries} resources: patient, encounter, practitioner, observations. */
+  static SetContextRequest entries(int entries) {
+    SampleChart c = new SampleChart();
+    SetContextRequest.Builder b = SetContextRequest.builder().appId("growth-chart").patient(c.patient)
+        .encounter(c.encounter).fhirUser(c.practitioner);
+    for (int i = 0; i < entries - 3; i++) {
+      Observation o = c.height.copy();
+      o.setId("emr-obs-" + i);
+      o.getValueQuantity().setValue(100 + i % 50);
+      b.addResource(o);
+    }
+    return b.build();
+  }
+
+  static void setContextSizes() throws Exception {
+    System.out.println("\n$set-context by Bundle size, 1 caller (SofaClient -> SoFA over HTTP), and a"
+        + " concurrent FHIR read's latency meanwhile:");
+    try (Jurisdiction j = new Jurisdiction("127.0.0.1", 0, b -> b.subscriptions(false)
+            .maxContexts(200_000).maxBodyBytes(64L << 20));
+        HaloHttp http = HaloHttp.defaults(); SmartAppClient emr = emrClient(j, http)) {
+      TokenSet t = login(j, emr, new HeadlessBrowser());
+      AccessTokenProvider tokens = AccessTokenProvider.fixed(t.accessToken());
+      SofaClient sofa = SofaClient.builder().http(http).fhirBase(j.sofa.fhirBase()).tokens(tokens).build();
+      IGenericClient reader = ca.halo.core.fhir.FhirClients.genericClient(j.sofa.fhirContext(),
+          j.sofa.fhirBase(), http, tokens);
+      SetContextResult seed = sofa.setContext(sixResources());
+      String patient = seed.idMap().get("Patient/emr-pat-1001").id();
+      measure("warm-up", 4, 2000, () -> sofa.setContext(sixResources()));
+      for (int n : new int[] {6, 1000, 5000}) {
+        SetContextRequest req = n == 6 ? sixResources() : entries(n);
+        int total = n == 6 ? 2000 : n == 1000 ? 40 : 8;
+        measure("warm-up " + n, 1, Math.max(2, total / 4), () -> sofa.clearContext(sofa.setContext(req).launchId()));
+        Stats reads = new Stats();
+        java.util.concurrent.atomic.AtomicBoolean running = new java.util.concurrent.atomic.AtomicBoolean(true);
+        Thread r = new Thread(() -> {
+          while (running.get()) {
+            long s = System.nanoTime();
+            reader.read().resource(org.hl7.fhir.r4.model.Patient.class).withId(patient).execute();
+            reads.add(System.nanoTime() - s);
+          }
+        });
+        r.start();
+        measure("set-context, " + n + " entries", 1, total,
+            () -> sofa.clearContext(sofa.setContext(req).launchId()));
+        running.set(false);
+        r.join();
+        System.out.printf("  %-52s concurrent read p50 %7.2f ms   p99 %7.2f ms   max %7.2f ms%n", "",
+            reads.percentileMillis(50), reads.percentileMillis(99), reads.percentileMillis(100));
+      }
     }
   }
 
