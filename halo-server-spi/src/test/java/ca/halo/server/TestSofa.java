@@ -6,6 +6,7 @@ import ca.halo.server.authz.FormUserAuthenticator;
 import ca.halo.server.authz.InMemoryClientRegistry;
 import ca.halo.server.authz.RegisteredClient;
 import ca.halo.server.sofa.SofaServer;
+import ca.halo.server.subscription.EndpointPolicy;
 import ca.uhn.fhir.context.FhirContext;
 import ca.uhn.fhir.rest.client.api.IGenericClient;
 import ca.uhn.fhir.rest.client.api.ServerValidationModeEnum;
@@ -45,6 +46,10 @@ public final class TestSofa implements AutoCloseable {
   public static final FhirContext CTX = FhirContext.forR4Cached();
   static final ObjectMapper JSON = new ObjectMapper();
 
+  /** What the sandbox allows: rest-hooks on loopback, plain http included. */
+  public static final EndpointPolicy LOOPBACK_HOOKS = EndpointPolicy.builder()
+      .allowLoopback(true).unsafeAllowPlainHttp(true).build();
+
   public final SofaServer server;
   public final InMemoryClientRegistry clients = new InMemoryClientRegistry();
   public final ECKey backendKey;
@@ -77,7 +82,9 @@ public final class TestSofa implements AutoCloseable {
         .addUser("dr.tremblay", "password",
             new AuthenticatedUser("dr.tremblay", "Practitioner/dr-1", "Dr. Tremblay"))
         .addUser("dr.roy", "password2", new AuthenticatedUser("dr.roy", "Practitioner/dr-2", "Dr. Roy"));
-    SofaServer.Builder b = SofaServer.builder().clients(clients).users(users).fhirContext(CTX);
+    // rest-hook receivers of the tests listen on loopback over plain http
+    SofaServer.Builder b = SofaServer.builder().clients(clients).users(users).fhirContext(CTX)
+        .subscriptionEndpointPolicy(LOOPBACK_HOOKS);
     customize.accept(b);
     server = b.build().start();
   }
@@ -124,6 +131,40 @@ public final class TestSofa implements AutoCloseable {
         "code", a.callback().get("code"), "redirect_uri", APP_REDIRECT.toString(),
         "code_verifier", a.verifier, "client_id", "app"), null);
     return json(t.body()).get("access_token").asText();
+  }
+
+  /**
+   * The backend client's {@code client_credentials} token (private_key_jwt, ES384): a PoC that
+   * signs in as itself, no user.
+   */
+  public String backendToken(String scope) throws Exception {
+    com.nimbusds.jwt.SignedJWT jwt = new com.nimbusds.jwt.SignedJWT(
+        new com.nimbusds.jose.JWSHeader.Builder(JWSAlgorithm.ES384).keyID("backend-1").build(),
+        new com.nimbusds.jwt.JWTClaimsSet.Builder().issuer("backend").subject("backend")
+            .audience(token().toString()).jwtID(java.util.UUID.randomUUID().toString())
+            .expirationTime(java.util.Date.from(java.time.Instant.now().plusSeconds(120))).build());
+    jwt.sign(new com.nimbusds.jose.crypto.ECDSASigner(backendKey));
+    HttpResponse<String> t = new Browser().postForm(token(), Map.of("grant_type",
+        "client_credentials", "scope", scope,
+        "client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+        "client_assertion", jwt.serialize()), null);
+    if (t.statusCode() != 200) {
+      throw new IllegalStateException("backend token refused: " + t.body());
+    }
+    return json(t.body()).get("access_token").asText();
+  }
+
+  /** {@code $set-context} with the six-resource context; returns the launch id. */
+  public String setContext(String token, String appId) {
+    return launchId(fhir(token).operation().onServer().named("$set-context")
+        .withParameters(sixResourceContext(appId)).execute());
+  }
+
+  /** {@code $clear-context}. */
+  public void clearContext(String token, String launchId) {
+    Parameters clear = new Parameters();
+    clear.addParameter().setName("launchID").setValue(new StringType(launchId));
+    fhir(token).operation().onServer().named("$clear-context").withParameters(clear).execute();
   }
 
   /** A body-weight Observation for {@code patientId}, as an app writes back. */

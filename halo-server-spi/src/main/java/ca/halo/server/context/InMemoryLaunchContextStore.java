@@ -12,12 +12,17 @@ import java.util.concurrent.ConcurrentHashMap;
  * contexts. Expired contexts are invisible to {@code find} at once and removed by
  * {@link #removeExpired(Instant)}, which the SoFA calls on a schedule.
  *
+ * <p>Resources recorded by {@link #addResource} are kept in a set of their own per context (one
+ * insert each, never a copy of the context), returned with the context by {@link #delete} and
+ * {@link #removeExpired}; {@link #find} returns the context as {@code $set-context} stored it.
+ *
  * <p>Thread-safe. Contents are lost on restart (a PoC then sets its context again).
  */
 public final class InMemoryLaunchContextStore implements LaunchContextStore {
   private final int capacity;
   private final Map<String, StoredContext> byLaunch = new ConcurrentHashMap<>();
   private final Map<String, String> launchBySession = new ConcurrentHashMap<>();
+  private final Map<String, java.util.Set<String>> added = new ConcurrentHashMap<>();
 
   public InMemoryLaunchContextStore(int capacity) {
     if (capacity <= 0) {
@@ -35,6 +40,7 @@ public final class InMemoryLaunchContextStore implements LaunchContextStore {
         || launchBySession.containsKey(context.sessionId())) {
       throw new IllegalStateException("launch id or session id already in use");
     }
+    added.put(context.launchId(), ConcurrentHashMap.newKeySet());
     byLaunch.put(context.launchId(), context);
     launchBySession.put(context.sessionId(), context.launchId());
   }
@@ -57,18 +63,25 @@ public final class InMemoryLaunchContextStore implements LaunchContextStore {
     if (launch == null) {
       return false;
     }
-    StoredContext updated = byLaunch.computeIfPresent(launch,
-        (k, c) -> c.isExpired(now) ? c : c.withResource(reference));
-    return updated != null && !updated.isExpired(now);
+    StoredContext c = byLaunch.get(launch);
+    java.util.Set<String> set = added.get(launch);
+    if (c == null || set == null || c.isExpired(now)) {
+      return false;
+    }
+    set.add(reference);
+    // a delete that ran meanwhile took the set away: the caller must undo its write
+    return added.get(launch) == set;
   }
 
   @Override
   public synchronized Optional<StoredContext> delete(String launchId) {
     StoredContext c = byLaunch.remove(launchId);
-    if (c != null) {
-      launchBySession.remove(c.sessionId());
+    java.util.Set<String> more = added.remove(launchId);
+    if (c == null) {
+      return Optional.empty();
     }
-    return Optional.ofNullable(c);
+    launchBySession.remove(c.sessionId());
+    return Optional.of(more == null || more.isEmpty() ? c : c.withResources(more));
   }
 
   @Override

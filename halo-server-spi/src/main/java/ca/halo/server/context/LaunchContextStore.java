@@ -19,14 +19,19 @@ public interface LaunchContextStore {
    */
   void create(StoredContext context);
 
-  /** The live (unexpired) context of a launch id. */
+  /**
+   * The live (unexpired) context of a launch id. Its {@link StoredContext#resources()} may omit
+   * what {@link #addResource} recorded since; {@link #delete} and {@link #removeExpired} return
+   * everything.
+   */
   Optional<StoredContext> find(String launchId, Instant now);
 
   /** The live context of a session id. */
   Optional<StoredContext> findBySession(String sessionId, Instant now);
 
   /**
-   * Records that {@code reference} was created in the session.
+   * Records that {@code reference} was created in the session. Must cost O(1), not a copy of the
+   * session's resources (an app may create many).
    *
    * @return false if the session no longer exists (cleared or expired)
    */

@@ -27,6 +27,7 @@ public final class StoredContext {
   private final Instant createdAt;
   private final Instant expiresAt;
   private final Set<String> resources;
+  private final long sizeBytes;
 
   private StoredContext(Builder b) {
     this.launchId = Objects.requireNonNull(b.launchId, "launchId");
@@ -37,7 +38,8 @@ public final class StoredContext {
     this.context = Objects.requireNonNull(b.context, "context");
     this.createdAt = Objects.requireNonNull(b.createdAt, "createdAt");
     this.expiresAt = Objects.requireNonNull(b.expiresAt, "expiresAt");
-    this.resources = Set.copyOf(b.resources);
+    this.resources = java.util.Collections.unmodifiableSet(new LinkedHashSet<>(b.resources));
+    this.sizeBytes = b.sizeBytes;
   }
 
   public static Builder builder() {
@@ -55,12 +57,23 @@ public final class StoredContext {
     b.createdAt = createdAt;
     b.expiresAt = expiresAt;
     b.resources.addAll(resources);
+    b.sizeBytes = sizeBytes;
     return b;
   }
 
-  /** The same context with one more session resource ({@code Type/id}). */
+  /**
+   * The same context with one more session resource ({@code Type/id}). Copies the set: a store
+   * that records many app writes keeps them apart (see {@link InMemoryLaunchContextStore}).
+   */
   public StoredContext withResource(String reference) {
     return toBuilder().addResource(reference).build();
+  }
+
+  /** The same context with more session resources, in one copy. */
+  public StoredContext withResources(java.util.Collection<String> references) {
+    Builder b = toBuilder();
+    references.forEach(b::addResource);
+    return b.build();
   }
 
   public String launchId() {
@@ -106,6 +119,11 @@ public final class StoredContext {
     return resources;
   }
 
+  /** What the context's upload weighed (request bytes), counted against its owner's budget. */
+  public long sizeBytes() {
+    return sizeBytes;
+  }
+
   public boolean isExpired(Instant now) {
     return !now.isBefore(expiresAt);
   }
@@ -119,7 +137,7 @@ public final class StoredContext {
     return launchId.equals(c.launchId) && sessionId.equals(c.sessionId)
         && ownerKey().equals(c.ownerKey()) && Objects.equals(appId, c.appId)
         && context.equals(c.context) && createdAt.equals(c.createdAt)
-        && expiresAt.equals(c.expiresAt) && resources.equals(c.resources);
+        && expiresAt.equals(c.expiresAt) && resources.equals(c.resources) && sizeBytes == c.sizeBytes;
   }
 
   @Override
@@ -144,6 +162,7 @@ public final class StoredContext {
     private Instant createdAt;
     private Instant expiresAt;
     private final Set<String> resources = new LinkedHashSet<>();
+    private long sizeBytes;
 
     private Builder() {}
 
@@ -156,6 +175,7 @@ public final class StoredContext {
     public Builder createdAt(Instant v) { this.createdAt = v; return this; }
     public Builder expiresAt(Instant v) { this.expiresAt = v; return this; }
     public Builder addResource(String ref) { this.resources.add(Objects.requireNonNull(ref)); return this; }
+    public Builder sizeBytes(long v) { this.sizeBytes = v; return this; }
 
     public StoredContext build() {
       return new StoredContext(this);

@@ -15,6 +15,13 @@ import org.hl7.fhir.r4.model.Resource;
  * <p>Errors: {@link FhirRepositoryException} with the HTTP status the SoFA should answer.
  */
 public interface FhirResourceRepository {
+  /**
+   * The {@code meta.tag} system that marks a resource as stored in one SoFA launch session (the
+   * code is the session id). Repositories keep the tag and can search by it
+   * ({@link SearchCriteria#sessionTag()}).
+   */
+  String SESSION_TAG_SYSTEM = "http://fhir.infoway-inforoute.ca/io/HALO/CodeSystem/sofa-session";
+
   /** The current version, or empty if unknown or deleted. */
   Optional<Resource> read(String type, String id);
 

@@ -38,8 +38,7 @@ import org.hl7.fhir.r4.model.Resource;
  */
 public final class InMemoryFhirRepository implements FhirResourceRepository {
   /** The meta.tag system the SoFA uses to mark a session's resources. */
-  public static final String SESSION_TAG_SYSTEM =
-      "http://fhir.infoway-inforoute.ca/io/HALO/CodeSystem/sofa-session";
+  public static final String SESSION_TAG_SYSTEM = FhirResourceRepository.SESSION_TAG_SYSTEM;
 
   private final FhirContext ctx;
   private final Clock clock;

@@ -100,7 +100,7 @@ public final class RemoteFhirRepository implements FhirResourceRepository {
           .afterOrEquals().millis(Date.from(v))));
       c.lastUpdatedTo().ifPresent(v -> q.where(new DateClientParam("_lastUpdated")
           .beforeOrEquals().millis(Date.from(v))));
-      c.sessionTag().ifPresent(v -> q.withTag(InMemoryFhirRepository.SESSION_TAG_SYSTEM, v));
+      c.sessionTag().ifPresent(v -> q.withTag(FhirResourceRepository.SESSION_TAG_SYSTEM, v));
       List<Resource> out = new ArrayList<>();
       Bundle page = q.execute();
       while (page != null) {

@@ -68,6 +68,15 @@ public final class Principal {
     return Optional.ofNullable(expiresAt);
   }
 
+  /**
+   * Whether the token speaks for a user: it has a subject other than its own client id (a
+   * {@code client_credentials} token of this SoFA names the client as its subject). Tokens of an
+   * external IdP count as a user's whenever their {@code sub} differs from the client id.
+   */
+  public boolean hasUser() {
+    return subject != null && !subject.isBlank() && !subject.equals(clientId);
+  }
+
   /** The binding key of a caller: client id and subject. */
   public String bindingKey() {
     return clientId + "|" + (subject == null ? "" : subject);

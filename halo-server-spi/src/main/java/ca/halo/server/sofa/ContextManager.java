@@ -8,7 +8,6 @@ import ca.halo.server.context.LaunchContextStore;
 import ca.halo.server.context.StoredContext;
 import ca.halo.server.fhir.FhirRepositoryException;
 import ca.halo.server.fhir.FhirResourceRepository;
-import ca.halo.server.fhir.InMemoryFhirRepository;
 import ca.halo.server.fhir.SearchCriteria;
 import ca.halo.server.internal.Audits;
 import ca.halo.server.security.Principal;
@@ -84,6 +83,12 @@ public final class ContextManager {
   private final ResourceValidator validator;
   private final Set<String> writeScopes;
   private final Set<String> adminScopes;
+  private final boolean requireSameUser;
+  private final int maxEntries;
+  private final int maxContextsPerOwner;
+  private final long maxContextBytesPerOwner;
+  private final java.util.function.Predicate<String> appIds;
+  private final Map<String, long[]> usage = new java.util.concurrent.ConcurrentHashMap<>();
   private final SecureRandom random = new SecureRandom();
   private final List<ResourceChangeListener> listeners = new CopyOnWriteArrayList<>();
   private final List<Consumer<StoredContext>> endListeners = new CopyOnWriteArrayList<>();
@@ -98,6 +103,11 @@ public final class ContextManager {
     this.validator = b.validator;
     this.writeScopes = Set.copyOf(b.writeScopes);
     this.adminScopes = Set.copyOf(b.adminScopes);
+    this.requireSameUser = b.requireSameUser;
+    this.maxEntries = b.maxEntries;
+    this.maxContextsPerOwner = b.maxContextsPerOwner;
+    this.maxContextBytesPerOwner = b.maxContextBytesPerOwner;
+    this.appIds = b.appIds;
   }
 
   public static Builder builder(FhirResourceRepository repository, LaunchContextStore store) {
@@ -117,7 +127,10 @@ public final class ContextManager {
     endListeners.add(Objects.requireNonNull(l));
   }
 
-  /** Notifies change listeners; the FHIR layer calls it for app writes. */
+  /**
+   * Notifies change listeners; the FHIR layer calls it for every create and update
+   * ({@code sessionId} null for the server's own data).
+   */
   public void fireChanged(Resource r, boolean created, String sessionId) {
     for (ResourceChangeListener l : listeners) {
       try {
@@ -144,9 +157,22 @@ public final class ContextManager {
    *     422 a resource breaks its profile, 503 store full
    */
   public Parameters setContext(Parameters in, Principal caller) {
+    return setContext(in, caller, 0);
+  }
+
+  /**
+   * {@link #setContext(Parameters, Principal)}, counting {@code sizeBytes} (the request body's
+   * size) against the caller's budget of live context bytes.
+   */
+  public Parameters setContext(Parameters in, Principal caller, long sizeBytes) {
     Objects.requireNonNull(in, "in");
     if (!mayWriteContext(caller)) {
       throw new SofaException(403, "", "$set-context needs one of the scopes " + writeScopes);
+    }
+    if (requireSameUser && !caller.hasUser()) {
+      throw new SofaException(403, "", "this SoFA binds every launch to the clinician who set its"
+          + " context, and this token names no user (a client_credentials token): sign the"
+          + " clinician in (authorization code) and set the context with that token");
     }
     Map<String, ParametersParameterComponent> params = new HashMap<>();
     List<ParametersParameterComponent> fhirContext = new ArrayList<>();
@@ -173,6 +199,10 @@ public final class ContextManager {
       }
     }
     String appId = string(params.get("appID"), "appID");
+    if (appId != null && !appIds.test(appId)) {
+      throw new SofaException(422, "appID", "appID names no active app of this jurisdiction's"
+          + " App Catalog");
+    }
     Boolean banner = null;
     if (params.containsKey("need_patient_banner")) {
       Type v = params.get("need_patient_banner").getValue();
@@ -223,6 +253,10 @@ public final class ContextManager {
           entryTypes));
     }
 
+    // the caller's budget, reserved before anything is written
+    String owner = caller.bindingKey();
+    reserve(owner, sizeBytes);
+
     // write: one atomic transaction
     String sessionId = randomId(16);
     Instant now = clock.instant();
@@ -233,13 +267,17 @@ public final class ContextManager {
       Bundle tagged = bundle.copy();
       for (BundleEntryComponent e : tagged.getEntry()) {
         e.getResource().getMeta().addTag(new Coding(
-            InMemoryFhirRepository.SESSION_TAG_SYSTEM, sessionId, "SoFA session"));
+            FhirResourceRepository.SESSION_TAG_SYSTEM, sessionId, "SoFA session"));
       }
       try {
         response = repository.transaction(tagged);
       } catch (FhirRepositoryException e) {
+        release(owner, sizeBytes);
         throw new SofaException(e.httpStatus() == 503 ? 503 : e.httpStatus(),
             "resources." + e.location(), e.getMessage());
+      } catch (RuntimeException e) {
+        release(owner, sizeBytes);
+        throw e;
       }
       for (int i = 0; i < response.getEntry().size(); i++) {
         String loc = response.getEntry().get(i).getResponse().getLocation();
@@ -269,20 +307,19 @@ public final class ContextManager {
     }
     lc.intent(intent).tenant(tenant);
     String launchId = randomId(32);
-    StoredContext ctx = StoredContext.builder()
+    StoredContext.Builder sb = StoredContext.builder()
         .launchId(launchId).sessionId(sessionId)
         .ownerClientId(caller.clientId()).ownerSubject(caller.subject().orElse(null))
         .appId(appId).context(lc.build()).createdAt(now).expiresAt(now.plus(timeToLive))
-        .build();
-    for (String r : created) {
-      ctx = ctx.withResource(r);
-    }
-    final StoredContext stored = ctx;
+        .sizeBytes(sizeBytes);
+    created.forEach(sb::addResource);
+    StoredContext stored = sb.build();
     try {
       store.create(stored);
     } catch (ContextStoreFullException | IllegalStateException e) {
       deleteAll(created);
-      throw new SofaException(503, "", e.getMessage());
+      release(owner, sizeBytes);
+      throw new SofaException(503, "", "the SoFA holds its maximum of live contexts; retry later");
     }
     Audits.record(audit, "set-context", AuditEventAction.C, true, caller.clientId(),
         caller.subject().orElse(null), null, now);
@@ -299,6 +336,10 @@ public final class ContextManager {
     if (bundle.getType() != Bundle.BundleType.TRANSACTION) {
       throw new SofaException(400, "resources.type",
           "resources must be a Bundle of type transaction, not " + bundle.getType());
+    }
+    if (bundle.getEntry().size() > maxEntries) {
+      throw new SofaException(413, "resources.entry", "resources has " + bundle.getEntry().size()
+          + " entries; this SoFA accepts at most " + maxEntries + " per $set-context");
     }
     for (int i = 0; i < bundle.getEntry().size(); i++) {
       BundleEntryComponent e = bundle.getEntry().get(i);
@@ -434,6 +475,7 @@ public final class ContextManager {
 
   /** Deletes a removed context's resources: those recorded, and any still tagged with it. */
   private int purge(StoredContext c) {
+    release(c.ownerKey(), c.sizeBytes());
     Set<String> refs = new LinkedHashSet<>(c.resources());
     for (String type : allowedTypes) {
       for (Resource r : repository.search(type, SearchCriteria.builder().sessionTag(c.sessionId()).build())) {
@@ -466,6 +508,33 @@ public final class ContextManager {
     return n;
   }
 
+  /** Reserves one live context and {@code bytes} for {@code owner}, or refuses (429). */
+  private void reserve(String owner, long bytes) {
+    boolean[] ok = {false};
+    usage.compute(owner, (k, u) -> {
+      long[] n = u == null ? new long[2] : u;
+      if (n[0] < maxContextsPerOwner && n[1] + bytes <= maxContextBytesPerOwner) {
+        n[0]++;
+        n[1] += bytes;
+        ok[0] = true;
+      }
+      return n[0] == 0 ? null : n;
+    });
+    if (!ok[0]) {
+      throw new SofaException(429, "", "this caller holds its maximum of live contexts ("
+          + maxContextsPerOwner + " contexts, " + maxContextBytesPerOwner + " bytes); clear"
+          + " contexts it no longer needs ($clear-context) and retry");
+    }
+  }
+
+  private void release(String owner, long bytes) {
+    usage.computeIfPresent(owner, (k, n) -> {
+      n[0] = Math.max(0, n[0] - 1);
+      n[1] = Math.max(0, n[1] - bytes);
+      return n[0] == 0 ? null : n;
+    });
+  }
+
   private static String idPart(String ref) {
     int slash = ref.indexOf('/');
     return slash < 0 ? ref : ref.substring(slash + 1);
@@ -492,6 +561,11 @@ public final class ContextManager {
     private ResourceValidator validator = ResourceValidator.none();
     private Set<String> writeScopes = Set.of("system/Context.write", "user/Context.write");
     private Set<String> adminScopes = Set.of("system/Context.admin");
+    private boolean requireSameUser = true;
+    private int maxEntries = 1_000;
+    private int maxContextsPerOwner = 1_000;
+    private long maxContextBytesPerOwner = 256L << 20;
+    private java.util.function.Predicate<String> appIds = id -> true;
 
     private Builder(FhirResourceRepository repository, LaunchContextStore store) {
       this.repository = Objects.requireNonNull(repository, "repository");
@@ -508,10 +582,31 @@ public final class ContextManager {
     public Builder writeScopes(Set<String> v) { this.writeScopes = Set.copyOf(v); return this; }
     /** Scopes that may clear any caller's context. Default {@code system/Context.admin}. */
     public Builder adminScopes(Set<String> v) { this.adminScopes = Set.copyOf(v); return this; }
+    /**
+     * Whether launches are bound to the clinician who set the context (default true). Then a
+     * token that names no user (client_credentials) may not set contexts: nobody could launch
+     * them.
+     */
+    public Builder requireSameUser(boolean v) { this.requireSameUser = v; return this; }
+    /** Entries a {@code resources} Bundle may have. Default 1,000; more is answered 413. */
+    public Builder maxEntries(int v) { this.maxEntries = v; return this; }
+    /** Live contexts one caller (client and user) may hold. Default 1,000; more is answered 429. */
+    public Builder maxContextsPerOwner(int v) { this.maxContextsPerOwner = v; return this; }
+    /** Request bytes of one caller's live contexts. Default 256 MiB; more is answered 429. */
+    public Builder maxContextBytesPerOwner(long v) { this.maxContextBytesPerOwner = v; return this; }
+    /**
+     * Which {@code appID}s are accepted (an active app of the App Catalog, when there is one);
+     * others are answered 422. Default: any.
+     */
+    public Builder appIds(java.util.function.Predicate<String> v) { this.appIds = Objects.requireNonNull(v); return this; }
 
     public ContextManager build() {
       if (timeToLive.isNegative() || timeToLive.isZero()) {
         throw new IllegalStateException("timeToLive must be positive");
+      }
+      if (maxEntries < 1 || maxContextsPerOwner < 1 || maxContextBytesPerOwner < 1) {
+        throw new IllegalStateException("maxEntries, maxContextsPerOwner and"
+            + " maxContextBytesPerOwner must be positive");
       }
       return new ContextManager(this);
     }

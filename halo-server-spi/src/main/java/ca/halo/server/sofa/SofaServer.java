@@ -23,7 +23,15 @@ import ca.halo.server.sofa.internal.SessionResourceProvider;
 import ca.halo.server.sofa.internal.SubscriptionProvider;
 import ca.halo.server.sofa.internal.SubscriptionWebSocketServlet;
 import ca.halo.server.subscription.SubscriptionEngine;
-import ca.halo.core.http.HaloHttp;
+import ca.halo.core.catalog.AppListing;
+import ca.halo.server.security.AccessRules;
+import ca.halo.server.sofa.internal.BearerTokenFilter;
+import ca.halo.server.sofa.internal.WriteBudget;
+import ca.halo.server.subscription.EndpointPolicy;
+import ca.uhn.fhir.rest.server.FifoMemoryPagingProvider;
+import org.eclipse.jetty.server.HttpConfiguration;
+import org.eclipse.jetty.server.HttpConnectionFactory;
+import org.eclipse.jetty.server.handler.ErrorHandler;
 import org.eclipse.jetty.ee10.websocket.server.config.JettyWebSocketServletContainerInitializer;
 import ca.uhn.fhir.context.FhirContext;
 import ca.uhn.fhir.rest.api.EncodingEnum;
@@ -91,7 +99,6 @@ public final class SofaServer implements AutoCloseable {
   private SmartAuthorizationServer authorizationServer;
   private ContextManager contextManager;
   private SubscriptionEngine subscriptions;
-  private HaloHttp subscriptionHttp;
 
   private SofaServer(Builder b) {
     this.cfg = b;
@@ -113,10 +120,14 @@ public final class SofaServer implements AutoCloseable {
     QueuedThreadPool pool = new QueuedThreadPool(cfg.maxThreads, 4);
     pool.setName("halo-sofa");
     jetty = new Server(pool);
-    ServerConnector connector = new ServerConnector(jetty);
+    HttpConfiguration http = new HttpConfiguration();
+    http.setSendServerVersion(false);
+    http.setSendXPoweredBy(false);
+    ServerConnector connector = new ServerConnector(jetty, new HttpConnectionFactory(http));
     connector.setHost(cfg.host);
     connector.setPort(cfg.port);
     jetty.addConnector(connector);
+    jetty.setErrorHandler(quiet(new ErrorHandler()));
     try {
       connector.open();
     } catch (java.io.IOException e) {
@@ -135,55 +146,84 @@ public final class SofaServer implements AutoCloseable {
         .clock(cfg.clock).accessTokenLifetime(cfg.accessTokenLifetime)
         .requireSameUser(cfg.requireSameUser)
         .build();
+    AccessRules access = new AccessRules(cfg.fhirContext, cfg.contexts, cfg.contextWriteScopes,
+        cfg.adminScopes, cfg.clock);
+    AppCatalogRepository catalog = cfg.catalog;
     contextManager = ContextManager.builder(cfg.repository, cfg.contexts)
         .audit(cfg.audit).clock(cfg.clock).allowedTypes(cfg.allowedTypes)
-        .timeToLive(cfg.contextTimeToLive).writeScopes(cfg.contextWriteScopes).validator(cfg.validator != null ? cfg.validator
+        .timeToLive(cfg.contextTimeToLive).writeScopes(cfg.contextWriteScopes)
+        .adminScopes(cfg.adminScopes).requireSameUser(cfg.requireSameUser)
+        .maxEntries(cfg.maxEntries).maxContextsPerOwner(cfg.maxContextsPerOwner)
+        .maxContextBytesPerOwner(cfg.maxContextBytesPerOwner)
+        .appIds(catalog == null ? id -> true
+            : id -> catalog.find(id).map(AppListing::isActive).orElse(false))
+        .validator(cfg.validator != null ? cfg.validator
             : ResourceValidator.requiredElements(cfg.fhirContext))
         .build();
+    WriteBudget budget = new WriteBudget(cfg.maxSessionWriteBytes, cfg.maxSessionWriteResources);
     contextManager.addEndListener(c -> authorizationServer.revokeSession(c.sessionId()));
+    contextManager.addEndListener(c -> budget.forget(c.sessionId()));
     if (cfg.subscriptions) {
-      subscriptionHttp = HaloHttp.builder().userAgent("halo-sofa-notifications/0.1").build();
       SubscriptionEngine.Builder sb = SubscriptionEngine.builder(cfg.fhirContext, cfg.contexts,
-          cfg.repository, subscriptionHttp).clock(cfg.clock).audit(cfg.audit);
+          cfg.repository, access).clock(cfg.clock).audit(cfg.audit)
+          .endpointPolicy(cfg.endpointPolicy);
       cfg.subscriptionCustomizers.forEach(c -> c.accept(sb));
       subscriptions = sb.build();
       subscriptions.websocketUrl(URI.create(baseUrl.toString().replaceFirst("^http", "ws")
           + "/ws/subscriptions"));
       contextManager.addChangeListener(subscriptions::onChange);
+      SubscriptionEngine engine = subscriptions;
+      contextManager.addEndListener(c -> engine.onSessionEnded(c.sessionId()));
     }
-    cfg.contextManagerCustomizers.forEach(c -> c.apply(contextManager));
+    cfg.contextManagerCustomizers.forEach(c -> c.accept(contextManager));
     AccessTokenValidator validator = cfg.externalValidator == null
         ? authorizationServer.tokenValidator()
         : AccessTokenValidator.firstOf(authorizationServer.tokenValidator(), cfg.externalValidator);
 
-    RestfulServer fhir = new RestfulServer(cfg.fhirContext);
+    RestfulServer fhir = new RestfulServer(cfg.fhirContext) {
+      private static final long serialVersionUID = 1L;
+
+      @Override
+      public void addHeadersToResponse(jakarta.servlet.http.HttpServletResponse r) {
+        // no X-Powered-By banner with versions
+      }
+    };
     List<IResourceProvider> providers = new ArrayList<>();
     for (String type : cfg.allowedTypes.stream().sorted().toList()) {
       providers.add(new SessionResourceProvider(type, cfg.fhirContext, cfg.repository,
-          cfg.contexts, contextManager, cfg.audit, cfg.clock));
+          cfg.contexts, contextManager, access, budget, cfg.audit, cfg.clock));
     }
     if (subscriptions != null) {
-      providers.add(new SubscriptionProvider(subscriptions, contextManager));
+      providers.add(new SubscriptionProvider(subscriptions, cfg.fhirContext));
     }
     fhir.setResourceProviders(providers);
     fhir.registerProvider(new OperationsProvider(cfg.fhirContext, contextManager));
-    fhir.registerInterceptor(new AuthInterceptor(validator, cfg.contexts, cfg.clock));
+    fhir.registerInterceptor(new AuthInterceptor());
     fhir.setServerAddressStrategy(new HardcodedServerAddressStrategy(fhirBase.toString()));
     fhir.setDefaultResponseEncoding(EncodingEnum.JSON);
-    fhir.setServerName("HALO SoFA (halo-java-sdk)");
+    fhir.setServerName("HALO SoFA");
+    FifoMemoryPagingProvider paging = new FifoMemoryPagingProvider(100);
+    paging.setDefaultPageSize(100);
+    paging.setMaximumPageSize(1000);
+    fhir.setPagingProvider(paging);
 
     ServletContextHandler handler = new ServletContextHandler("/");
+    handler.setErrorHandler(quiet(new org.eclipse.jetty.ee10.servlet.ErrorHandler()));
     handler.addServlet(new ServletHolder("fhir", fhir), "/fhir/*");
     handler.addServlet(new ServletHolder("smart-configuration",
         new JsonServlet(authorizationServer::smartConfigurationResponse)),
         "/fhir/.well-known/smart-configuration");
     handler.addServlet(new ServletHolder("auth", new OAuthServlet(authorizationServer)), "/auth/*");
-    handler.addFilter(new FilterHolder(new BodyLimitFilter(cfg.maxBodyBytes, cfg.fhirContext)),
-        "/fhir/*", EnumSet.of(DispatcherType.REQUEST));
+    // the token first, so that no body of an unknown caller is read; then the body's bounds
+    handler.addFilter(new FilterHolder(new BearerTokenFilter(validator, cfg.contexts, cfg.clock,
+        cfg.fhirContext)), "/fhir/*", EnumSet.of(DispatcherType.REQUEST));
+    handler.addFilter(new FilterHolder(new BodyLimitFilter(cfg.maxBodyBytes, cfg.maxElements,
+        cfg.fhirContext)), "/fhir/*", EnumSet.of(DispatcherType.REQUEST));
     if (subscriptions != null) {
       JettyWebSocketServletContainerInitializer.configure(handler, null);
       handler.addServlet(new ServletHolder("subscriptions-ws",
-          new SubscriptionWebSocketServlet(subscriptions)), "/ws/subscriptions");
+          new SubscriptionWebSocketServlet(subscriptions, cfg.maxWebSockets,
+              cfg.webSocketBindTimeout)), "/ws/subscriptions");
     }
     if (cfg.catalog != null) {
       handler.addServlet(new ServletHolder("catalog", new AppCatalogServlet(cfg.catalog)),
@@ -223,6 +263,15 @@ public final class SofaServer implements AutoCloseable {
     }, every, every, TimeUnit.MILLISECONDS);
     LOG.debug("SoFA started at {}", baseUrl);
     return this;
+  }
+
+  /** Error pages that name no server, version, servlet or cause. */
+  private static <T extends ErrorHandler> T quiet(T h) {
+    h.setShowStacks(false);
+    h.setShowCauses(false);
+    h.setShowMessageInTitle(false);
+    h.setShowOrigin(false);
+    return h;
   }
 
   private static String hostForUrl(String host) {
@@ -299,10 +348,6 @@ public final class SofaServer implements AutoCloseable {
       subscriptions.close();
       subscriptions = null;
     }
-    if (subscriptionHttp != null) {
-      subscriptionHttp.close();
-      subscriptionHttp = null;
-    }
     if (jetty != null) {
       try {
         jetty.stop();
@@ -342,11 +387,22 @@ public final class SofaServer implements AutoCloseable {
     private Duration accessTokenLifetime = Duration.ofHours(1);
     private boolean requireSameUser = true;
     private java.util.Set<String> contextWriteScopes = java.util.Set.of("system/Context.write", "user/Context.write");
+    private java.util.Set<String> adminScopes = java.util.Set.of("system/Context.admin");
     private long maxBodyBytes = 5L * 1024 * 1024;
+    private long maxElements = 200_000;
+    private int maxEntries = 1_000;
     private int maxContexts = 100_000;
+    private int maxContextsPerOwner = 1_000;
+    private long maxContextBytesPerOwner = 256L << 20;
+    private long maxSessionWriteBytes = 16L << 20;
+    private int maxSessionWriteResources = 1_000;
+    private int maxWebSockets = 1_000;
+    private Duration webSocketBindTimeout = Duration.ofSeconds(30);
+    private EndpointPolicy endpointPolicy = EndpointPolicy.publicHttpsOnly();
     private int maxThreads = 64;
     private final Map<String, Function<SofaServer, HttpServlet>> mounts = new LinkedHashMap<>();
-    private final List<Function<ContextManager, Void>> contextManagerCustomizers = new ArrayList<>();
+    private final List<java.util.function.Consumer<ContextManager>> contextManagerCustomizers =
+        new ArrayList<>();
 
     private Builder() {}
 
@@ -380,10 +436,44 @@ public final class SofaServer implements AutoCloseable {
      * and {@code user/Context.write}. Set it to what the jurisdictional IdP issues.
      */
     public Builder contextWriteScopes(java.util.Set<String> v) { this.contextWriteScopes = java.util.Set.copyOf(v); return this; }
-    /** Largest accepted FHIR request body. Default 5 MiB. */
+    /**
+     * Scopes that may clear any context, see every session and subscribe to everything. Default
+     * {@code system/Context.admin}.
+     */
+    public Builder adminScopes(java.util.Set<String> v) { this.adminScopes = java.util.Set.copyOf(v); return this; }
+    /** Largest accepted FHIR request body. Default 5 MiB; larger is answered 413. */
     public Builder maxBodyBytes(long v) { this.maxBodyBytes = v; return this; }
-    /** Bound on live launch contexts of the default store. Default 100,000. */
+    /**
+     * Most JSON values (or XML elements and attributes) in a FHIR request body, checked before
+     * it is parsed. Default 200,000; more is answered 413.
+     */
+    public Builder maxElements(long v) { this.maxElements = v; return this; }
+    /** Most entries in a {@code $set-context} Bundle. Default 1,000; more is answered 413. */
+    public Builder maxEntries(int v) { this.maxEntries = v; return this; }
+    /** Bound on live launch contexts of the default store. Default 100,000; then 503. */
     public Builder maxContexts(int v) { this.maxContexts = v; return this; }
+    /** Live contexts one caller (client and user) may hold. Default 1,000; then 429. */
+    public Builder maxContextsPerOwner(int v) { this.maxContextsPerOwner = v; return this; }
+    /** Request bytes of one caller's live contexts. Default 256 MiB; then 429. */
+    public Builder maxContextBytesPerOwner(long v) { this.maxContextBytesPerOwner = v; return this; }
+    /**
+     * What one launch may write after launch: request bytes (creates and updates) and new
+     * resources. Defaults 16 MiB and 1,000; past either, 413.
+     */
+    public Builder maxSessionWrites(long bytes, int resources) {
+      this.maxSessionWriteBytes = bytes;
+      this.maxSessionWriteResources = resources;
+      return this;
+    }
+    /** Websockets open at once. Default 1,000; then the upgrade is answered 503. */
+    public Builder maxWebSockets(int v) { this.maxWebSockets = v; return this; }
+    /** How long a websocket may stay open before it binds to a subscription. Default 30 s. */
+    public Builder webSocketBindTimeout(Duration v) { this.webSocketBindTimeout = Objects.requireNonNull(v); return this; }
+    /**
+     * Where rest-hook subscriptions may point, and which headers they may carry. Default
+     * {@link EndpointPolicy#publicHttpsOnly()}.
+     */
+    public Builder subscriptionEndpointPolicy(EndpointPolicy v) { this.endpointPolicy = Objects.requireNonNull(v); return this; }
     public Builder maxThreads(int v) { this.maxThreads = v; return this; }
 
     /**
@@ -409,10 +499,7 @@ public final class SofaServer implements AutoCloseable {
 
     /** Runs once the ContextManager exists (to add change listeners, for one). */
     public Builder onContextManager(java.util.function.Consumer<ContextManager> c) {
-      this.contextManagerCustomizers.add(cm -> {
-        c.accept(cm);
-        return null;
-      });
+      this.contextManagerCustomizers.add(Objects.requireNonNull(c));
       return this;
     }
 
@@ -422,6 +509,11 @@ public final class SofaServer implements AutoCloseable {
       }
       if (maxBodyBytes <= 0 || maxThreads < 8) {
         throw new IllegalStateException("maxBodyBytes must be positive and maxThreads at least 8");
+      }
+      if (maxElements <= 0 || maxEntries <= 0 || maxContextsPerOwner <= 0
+          || maxContextBytesPerOwner <= 0 || maxSessionWriteBytes <= 0
+          || maxSessionWriteResources <= 0 || maxWebSockets <= 0) {
+        throw new IllegalStateException("every limit must be positive");
       }
       if (fhirContext == null) {
         fhirContext = FhirContext.forR4Cached();

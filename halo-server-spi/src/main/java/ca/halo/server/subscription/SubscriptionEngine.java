@@ -1,7 +1,7 @@
 package ca.halo.server.subscription;
 
-import ca.halo.core.http.HaloHttp;
-import ca.halo.core.internal.http.SecureTransportInterceptor;
+import ca.halo.core.Interaction;
+import ca.halo.core.SmartScopes;
 import ca.halo.core.subscription.Backport;
 import ca.halo.core.subscription.NotificationEvent;
 import ca.halo.core.subscription.NotificationType;
@@ -13,9 +13,11 @@ import ca.halo.server.context.StoredContext;
 import ca.halo.server.fhir.FhirResourceRepository;
 import ca.halo.server.fhir.PatientCompartment;
 import ca.halo.server.internal.Audits;
-import ca.halo.server.internal.ExpiringMap;
+import ca.halo.server.security.AccessRules;
+import ca.halo.server.security.Principal;
 import ca.uhn.fhir.context.FhirContext;
 import java.io.IOException;
+import java.net.Proxy;
 import java.net.URI;
 import java.security.SecureRandom;
 import java.time.Clock;
@@ -26,16 +28,22 @@ import java.util.ArrayList;
 import java.util.Base64;
 import java.util.Date;
 import java.util.Deque;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.Executors;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import okhttp3.ConnectionPool;
 import okhttp3.MediaType;
 import okhttp3.OkHttpClient;
 import okhttp3.Request;
@@ -60,14 +68,41 @@ import org.slf4j.LoggerFactory;
  * heartbeats) and websocket (binding tokens), with {@code $status} and {@code $events} for
  * recovery.
  *
- * <p>Delivery is at least once and in order per subscription. A rest-hook subscription whose
- * endpoint keeps failing goes to {@code error} but keeps numbering its events; heartbeats keep
- * probing the endpoint, and the first that succeeds returns it to {@code active} and resumes
- * delivery where it stopped. Events are kept for {@code retention} (default 24 h, at most
- * {@code maxEventsPerSubscription}) so a consumer can always fill a gap with {@code $events}.
+ * <p><b>Who may subscribe, and to what.</b> A subscriber is only ever sent, by any channel, in
+ * any payload, in {@code $events} and in {@code $status}, what its own principal could read at
+ * that moment through the FHIR API ({@link AccessRules#mayRead}); the check runs when a change is
+ * numbered and again when it is delivered (a resource no longer readable is announced by its event
+ * number alone, without focus or body). Creating a subscription is open to:
+ * <ul>
+ *   <li>a context source (the PoC: a Context write scope, not a launch token): it hears of the
+ *       sessions it set (a {@code launch} filter must name one of its own live contexts);</li>
+ *   <li>a launched app (a launch token whose scopes allow creating Subscriptions): it hears of its
+ *       own session only (a {@code launch} filter must be its own launch, a {@code patient}
+ *       filter under {@code patient/} scopes its own patient); the subscription ends with the
+ *       session;</li>
+ *   <li>an administrator ({@link AccessRules#isAdmin}): everything.</li>
+ * </ul>
+ * Anyone else is refused with 403. Each subscription belongs to the principal that created it
+ * (client, user and launch session) and is invisible to everyone else (404).
  *
- * <p>Thread-safe. Deliveries and heartbeats run on {@code halo-subscriptions-N} threads, stopped
- * by {@link #close()}. No servlet types: {@code SofaServer} mounts it on HAPI and Jetty.
+ * <p><b>Delivery.</b> At least once and in order per subscription. Each subscription has at most
+ * one delivery in flight, on a pool of {@code deliveryThreads} workers, so a slow or dead
+ * endpoint delays only itself; every call is bounded (connect timeout, and a total time of the
+ * subscription's {@code backport-timeout}, 1 to {@code maxTimeout} seconds). Rest-hook endpoints
+ * pass the {@link EndpointPolicy} when accepted and at every connection; no redirects, no proxy.
+ * A rest-hook subscription whose endpoint keeps failing goes to {@code error} but keeps numbering
+ * its events; heartbeats keep probing it, and the first that succeeds returns it to
+ * {@code active} and resumes delivery where it stopped.
+ *
+ * <p><b>Bounds.</b> At most {@code maxSubscriptions} subscriptions, {@code maxSubscriptionsPerOwner}
+ * per principal, {@code maxEventsPerSubscription} retained events each (for {@code retention},
+ * default 24 h), {@code maxHeaders} headers of at most 1 KiB, {@code maxWebSocketsPerSubscription}
+ * bound sockets and five live binding tokens per subscription. Past a bound the request is
+ * refused with a clear error; nothing is silently dropped but the oldest retained events.
+ *
+ * <p>Thread-safe. Deliveries run on {@code halo-subscriptions-N} threads, timers on
+ * {@code halo-subscriptions-timer}; {@link #close()} stops both. No servlet types:
+ * {@code SofaServer} mounts it on HAPI and Jetty.
  *
  * <p>Spec: Subscriptions R5 Backport IG (R4 profiles), HALO CA:FSub and our decisions (topic
  * canonical, filters patient/launch/resource-type, default payload id-only).
@@ -75,49 +110,77 @@ import org.slf4j.LoggerFactory;
 public final class SubscriptionEngine implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(SubscriptionEngine.class);
   private static final MediaType FHIR_JSON = MediaType.get("application/fhir+json; charset=utf-8");
+  private static final int MAX_HEADER_CHARS = 1024;
+  private static final int MAX_BINDING_TOKENS_PER_SUBSCRIPTION = 5;
+  private static final String REFUSED_ENDPOINT = "the endpoint is not permitted by this server's"
+      + " endpoint policy (an https URL of a publicly reachable host)";
 
   private final FhirContext ctx;
   private final Clock clock;
   private final LaunchContextStore contexts;
   private final FhirResourceRepository repository;
+  private final AccessRules access;
   private final AuditSink audit;
-  private final HaloHttp http;
+  private final EndpointPolicy policy;
   private final String topic;
+  private final String userAgent;
   private final Duration retention;
   private final int maxEventsPerSubscription;
   private final int maxAttempts;
   private final Duration initialBackoff;
   private final Duration maxBackoff;
-  private final boolean allowInsecureEndpoints;
-  private final ScheduledExecutorService executor;
+  private final long defaultTimeoutSeconds;
+  private final long maxTimeoutSeconds;
+  private final int maxSubscriptions;
+  private final int maxSubscriptionsPerOwner;
+  private final int maxHeaders;
+  private final int maxWebSocketsPerSubscription;
+  private final ScheduledExecutorService timer;
+  private final ThreadPoolExecutor workers;
+  private final OkHttpClient http;
   private final Map<String, Sub> subs = new ConcurrentHashMap<>();
-  private final ExpiringMap<String, String> bindingTokens;
+  private final Map<String, Binding> bindings = new ConcurrentHashMap<>();
+  private final Object createLock = new Object();
   private final SecureRandom random = new SecureRandom();
-  private volatile URI websocketUrl;
   private final AtomicLong delivered = new AtomicLong();
+  private volatile URI websocketUrl;
 
   private record StoredEvent(long number, Instant timestamp, String focus) {}
+
+  private record Binding(String subscriptionId, Instant expires) {}
+
+  private record Header(String name, String value) {}
+
+  private enum Step { HANDSHAKE, DELIVER, HEARTBEAT }
 
   /** Per subscription state; guarded by its own monitor. */
   private final class Sub {
     final String id;
-    final String owner;
+    final String ownerKey;
+    Principal subscriber;
     Subscription resource;
     Filters filters;
     PayloadContent payload;
-    OkHttpClient client;
+    long timeoutSeconds;
+    List<Header> headers = List.of();
     long lastEvent;
     long lastSent;
     int failures;
-    boolean delivering;
+    boolean handshakePending;
+    boolean heartbeatDue;
+    boolean scheduled;
+    boolean waitingForRetry;
+    boolean deleted;
     Instant lastSentAt = Instant.EPOCH;
     ScheduledFuture<?> heartbeat;
     final Deque<StoredEvent> events = new ArrayDeque<>();
+    final Deque<String> bindingTokens = new ArrayDeque<>();
     final List<WebSocketSink> sinks = new CopyOnWriteArrayList<>();
 
-    Sub(String id, String owner) {
+    Sub(String id, String ownerKey, Principal subscriber) {
       this.id = id;
-      this.owner = owner;
+      this.ownerKey = ownerKey;
+      this.subscriber = subscriber;
     }
 
     String ref() {
@@ -126,6 +189,10 @@ public final class SubscriptionEngine implements AutoCloseable {
 
     boolean restHook() {
       return resource.getChannel().getType() == Subscription.SubscriptionChannelType.RESTHOOK;
+    }
+
+    Subscription.SubscriptionStatus status() {
+      return resource.getStatus();
     }
   }
 
@@ -137,27 +204,60 @@ public final class SubscriptionEngine implements AutoCloseable {
     this.clock = b.clock;
     this.contexts = b.contexts;
     this.repository = b.repository;
+    this.access = b.access;
     this.audit = b.audit;
-    this.http = b.http;
+    this.policy = b.policy;
     this.topic = b.topic;
+    this.userAgent = b.userAgent;
     this.retention = b.retention;
     this.maxEventsPerSubscription = b.maxEventsPerSubscription;
     this.maxAttempts = b.maxAttempts;
     this.initialBackoff = b.initialBackoff;
     this.maxBackoff = b.maxBackoff;
-    this.allowInsecureEndpoints = b.allowInsecureEndpoints;
-    this.bindingTokens = new ExpiringMap<>(100_000, clock);
+    this.defaultTimeoutSeconds = b.defaultTimeout.toSeconds();
+    this.maxTimeoutSeconds = b.maxTimeout.toSeconds();
+    this.maxSubscriptions = b.maxSubscriptions;
+    this.maxSubscriptionsPerOwner = b.maxSubscriptionsPerOwner;
+    this.maxHeaders = b.maxHeaders;
+    this.maxWebSocketsPerSubscription = b.maxWebSocketsPerSubscription;
     AtomicLong n = new AtomicLong();
-    this.executor = Executors.newScheduledThreadPool(b.threads, r -> {
-      Thread t = new Thread(r, "halo-subscriptions-" + n.incrementAndGet());
-      t.setDaemon(true);
-      return t;
+    this.workers = new ThreadPoolExecutor(b.deliveryThreads, b.deliveryThreads, 60, TimeUnit.SECONDS,
+        new LinkedBlockingQueue<>(), r -> {
+          Thread t = new Thread(r, "halo-subscriptions-" + n.incrementAndGet());
+          t.setDaemon(true);
+          return t;
+        });
+    this.workers.allowCoreThreadTimeOut(true);
+    ScheduledThreadPoolExecutor t = new ScheduledThreadPoolExecutor(1, r -> {
+      Thread th = new Thread(r, "halo-subscriptions-timer");
+      th.setDaemon(true);
+      return th;
     });
+    t.setRemoveOnCancelPolicy(true);
+    this.timer = t;
+    // Deliveries get a client of their own: the policy's resolver at every connection, no proxy
+    // (a proxy would resolve names itself), no redirects, bounded connect/read/write times; the
+    // total per call is the subscription's timeout.
+    this.http = new OkHttpClient.Builder()
+        .dns(host -> policy.resolve(host))
+        .proxy(Proxy.NO_PROXY)
+        .followRedirects(false)
+        .followSslRedirects(false)
+        .retryOnConnectionFailure(false)
+        .connectionPool(new ConnectionPool(Math.max(5, b.deliveryThreads), 1, TimeUnit.MINUTES))
+        .connectTimeout(b.connectTimeout.toMillis(), TimeUnit.MILLISECONDS)
+        .readTimeout(b.maxTimeout.toMillis(), TimeUnit.MILLISECONDS)
+        .writeTimeout(b.maxTimeout.toMillis(), TimeUnit.MILLISECONDS)
+        .callTimeout(b.maxTimeout.toMillis(), TimeUnit.MILLISECONDS)
+        .build();
   }
 
+  /**
+   * @param access the visibility rule shared with the FHIR endpoints (see {@link AccessRules})
+   */
   public static Builder builder(FhirContext ctx, LaunchContextStore contexts,
-      FhirResourceRepository repository, HaloHttp http) {
-    return new Builder(ctx, contexts, repository, http);
+      FhirResourceRepository repository, AccessRules access) {
+    return new Builder(ctx, contexts, repository, access);
   }
 
   public String topic() {
@@ -174,38 +274,118 @@ public final class SubscriptionEngine implements AutoCloseable {
     return delivered.get();
   }
 
+  /** Subscriptions held now. */
+  public int size() {
+    return subs.size();
+  }
+
+  // ------------------------------------------------------------------ who may subscribe
+
+  /** The owner key of a subscription: client, user and (for launch tokens) launch session. */
+  private static String ownerKey(Principal p) {
+    return p.bindingKey() + "#" + p.sessionId().orElse("");
+  }
+
+  /**
+   * Checks that {@code p} may hold a subscription with {@code filters}; see the class comment.
+   *
+   * @throws SubscriptionException 403 when it may not
+   */
+  private void checkSubscriber(Principal p, Filters f) {
+    if (!access.isLive(p)) {
+      throw new SubscriptionException(401, "", "the launch this token belongs to has ended");
+    }
+    if (access.isAdmin(p)) {
+      return;
+    }
+    if (p.sessionId().isPresent()) {
+      if (p.scopes().access(Interaction.CREATE, "Subscription") == SmartScopes.Access.NONE) {
+        throw forbidden();
+      }
+      if (f.launch() != null && !access.sessionContext(p).map(StoredContext::launchId)
+          .map(f.launch()::equals).orElse(false)) {
+        throw new SubscriptionException(403, "Subscription.criteria.extension",
+            "a launched app may subscribe only to its own launch");
+      }
+      if (f.patient() != null && p.scopes().access(Interaction.READ, "Patient")
+          != SmartScopes.Access.ANY && !p.patient().map(id -> ("Patient/" + id).equals(f.patient()))
+              .orElse(false)) {
+        throw new SubscriptionException(403, "Subscription.criteria.extension",
+            "patient/ scopes may subscribe only to the patient in context");
+      }
+      return;
+    }
+    if (!access.isContextSource(p)) {
+      throw forbidden();
+    }
+    if (f.launch() != null && !contexts.find(f.launch(), clock.instant())
+        .map(c -> c.ownerKey().equals(p.bindingKey())).orElse(false)) {
+      throw new SubscriptionException(403, "Subscription.criteria.extension",
+          "the launch filter must name a live context that this caller set");
+    }
+  }
+
+  private SubscriptionException forbidden() {
+    return new SubscriptionException(403, "Subscription", "subscriptions are for the point of care"
+        + " that set a context (a Context write scope: " + String.join(", ", access.contextWriteScopes())
+        + "), a launched app allowed to create Subscriptions (for its own launch), or an"
+        + " administrator (" + String.join(", ", access.adminScopes()) + ")");
+  }
+
   // ------------------------------------------------------------------ Subscription CRUD
 
   /**
-   * Accepts a Subscription: checks topic, filters, channel and endpoint; answers it with an id and
-   * status {@code requested} (rest-hook: {@code active} after a successful handshake, done in the
-   * background) or {@code active} (websocket: the handshake comes at bind).
+   * Accepts a Subscription: checks who asks, topic, filters, channel and endpoint; answers it
+   * with an id and status {@code requested} (rest-hook: {@code active} after a successful
+   * handshake, done in the background) or {@code active} (websocket: the handshake comes at
+   * bind).
+   *
+   * @throws SubscriptionException 400 bad Subscription, 401 ended launch, 403 not allowed, 429
+   *     the caller holds its maximum, 503 the server holds its maximum
    */
-  public Subscription create(Subscription s, String owner) {
+  public Subscription create(Subscription s, Principal owner) {
+    Objects.requireNonNull(owner, "owner");
     Subscription copy = s.copy();
-    byte[] idBytes = new byte[12];
-    random.nextBytes(idBytes);
-    Sub sub = new Sub(java.util.HexFormat.of().formatHex(idBytes), owner); // a valid FHIR id
-    configure(sub, copy);
-    subs.put(sub.id, sub);
+    Sub sub = new Sub(HexFormat.of().formatHex(randomBytes(12)), ownerKey(owner), owner);
+    synchronized (sub) {
+      configure(sub, copy, owner);
+    }
+    try {
+      synchronized (createLock) {
+        if (subs.size() >= maxSubscriptions) {
+          throw new SubscriptionException(503, "Subscription",
+              "this server holds its maximum of " + maxSubscriptions + " subscriptions; retry later");
+        }
+        long mine = subs.values().stream().filter(x -> x.ownerKey.equals(sub.ownerKey)).count();
+        if (mine >= maxSubscriptionsPerOwner) {
+          throw new SubscriptionException(429, "Subscription", "this caller already holds "
+              + maxSubscriptionsPerOwner + " subscriptions, the most it may; delete one first");
+        }
+        subs.put(sub.id, sub);
+      }
+    } catch (SubscriptionException e) {
+      end(sub, 1000, "refused");
+      throw e;
+    }
     afterConfigure(sub);
-    Audits.record(audit, "subscription-create", AuditEventAction.C, true, owner, null,
-        sub.ref(), clock.instant());
+    Audits.record(audit, "subscription-create", AuditEventAction.C, true, owner.clientId(),
+        owner.subject().orElse(null), sub.ref(), clock.instant());
     return read(sub.id, owner);
   }
 
   /** Replaces a subscription's settings; event numbers carry on. Status requested re-handshakes. */
-  public Subscription update(String id, Subscription s, String owner) {
+  public Subscription update(String id, Subscription s, Principal owner) {
     Sub sub = owned(id, owner);
     synchronized (sub) {
-      configure(sub, s.copy());
+      configure(sub, s.copy(), owner);
       sub.failures = 0;
+      sub.subscriber = owner;
     }
     afterConfigure(sub);
     return read(id, owner);
   }
 
-  public Subscription read(String id, String owner) {
+  public Subscription read(String id, Principal owner) {
     Sub sub = owned(id, owner);
     synchronized (sub) {
       Subscription out = sub.resource.copy();
@@ -214,44 +394,71 @@ public final class SubscriptionEngine implements AutoCloseable {
     }
   }
 
-  public List<Subscription> list(String owner) {
+  public List<Subscription> list(Principal owner) {
+    String key = ownerKey(owner);
     List<Subscription> out = new ArrayList<>();
     for (Sub s : subs.values()) {
-      if (s.owner.equals(owner)) {
-        out.add(read(s.id, owner));
+      if (s.ownerKey.equals(key)) {
+        synchronized (s) {
+          Subscription r = s.resource.copy();
+          r.setId(s.id);
+          out.add(r);
+        }
       }
     }
     return out;
   }
 
-  public void delete(String id, String owner) {
-    Sub sub = owned(id, owner);
-    subs.remove(id);
+  public void delete(String id, Principal owner) {
+    end(owned(id, owner), 1000, "subscription deleted");
+  }
+
+  private void end(Sub sub, int wsCode, String why) {
+    subs.remove(sub.id);
     synchronized (sub) {
+      sub.deleted = true;
       if (sub.heartbeat != null) {
         sub.heartbeat.cancel(false);
       }
       sub.resource.setStatus(Subscription.SubscriptionStatus.OFF);
+      sub.bindingTokens.forEach(bindings::remove);
+      sub.bindingTokens.clear();
+      sub.events.clear();
     }
     for (WebSocketSink w : sub.sinks) {
-      w.close(1000, "subscription deleted");
+      w.close(wsCode, why);
+    }
+    sub.sinks.clear();
+  }
+
+  /** Ends every subscription held by a launch token of {@code sessionId} (its launch ended). */
+  public void onSessionEnded(String sessionId) {
+    for (Sub s : subs.values()) {
+      if (s.subscriber.sessionId().map(sessionId::equals).orElse(false)) {
+        end(s, 1000, "the launch ended");
+      }
     }
   }
 
-  private Sub owned(String id, String owner) {
+  private Sub owned(String id, Principal owner) {
     Sub sub = id == null ? null : subs.get(id);
-    if (sub == null || !sub.owner.equals(owner)) {
+    if (sub == null || !sub.ownerKey.equals(ownerKey(owner))) {
       throw new SubscriptionException(404, "Subscription", "Subscription/" + id + " is not known");
+    }
+    if (!access.isLive(owner)) {
+      throw new SubscriptionException(401, "", "the launch this token belongs to has ended");
     }
     return sub;
   }
 
-  private void configure(Sub sub, Subscription s) {
+  /** Checks and applies a Subscription; the caller holds the sub's monitor. */
+  private void configure(Sub sub, Subscription s, Principal owner) {
     if (!s.hasCriteria() || !topic.equals(s.getCriteria())) {
       throw new SubscriptionException(400, "Subscription.criteria",
           "criteria must be the topic canonical " + topic);
     }
     Filters filters = parseFilters(s);
+    checkSubscriber(owner, filters);
     Subscription.SubscriptionChannelComponent ch = s.getChannel();
     if (ch.getType() == null) {
       throw new SubscriptionException(400, "Subscription.channel.type",
@@ -263,7 +470,8 @@ public final class SubscriptionEngine implements AutoCloseable {
         payload = PayloadContent.fromCode(ch.getPayloadElement()
             .getExtensionByUrl(Backport.PAYLOAD_CONTENT).getValue().primitiveValue());
       } catch (RuntimeException e) {
-        throw new SubscriptionException(400, "Subscription.channel.payload", e.getMessage());
+        throw new SubscriptionException(400, "Subscription.channel.payload",
+            "backport-payload-content must be empty, id-only or full-resource");
       }
     }
     if (!ch.hasPayload()) {
@@ -273,76 +481,102 @@ public final class SubscriptionEngine implements AutoCloseable {
       throw new SubscriptionException(400, "Subscription.channel.payload",
           "payload must be application/fhir+json");
     }
-    long timeout = unsigned(ch, Backport.TIMEOUT, 10);
-    long heartbeat = unsigned(ch, Backport.HEARTBEAT_PERIOD, 0);
+    long timeout = bounded(ch, Backport.TIMEOUT, defaultTimeoutSeconds, 1, maxTimeoutSeconds);
+    long heartbeat = bounded(ch, Backport.HEARTBEAT_PERIOD, 0, 0, 86_400);
+    if (heartbeat > 0 && heartbeat < 10) {
+      throw new SubscriptionException(400, "Subscription.channel.extension",
+          "backport-heartbeat-period must be 0 (none) or at least 10 seconds");
+    }
+    bounded(ch, Backport.MAX_COUNT, 50, 1, 1000);
+    List<Header> headers = new ArrayList<>();
     if (ch.getType() == Subscription.SubscriptionChannelType.RESTHOOK) {
       URI endpoint;
       try {
         endpoint = new URI(ch.getEndpoint());
       } catch (Exception e) {
-        throw new SubscriptionException(400, "Subscription.channel.endpoint",
-            "a rest-hook needs an absolute http(s) endpoint");
+        endpoint = null;
       }
-      if (!endpoint.isAbsolute() || !(endpoint.getScheme().equals("https")
-          || endpoint.getScheme().equals("http"))) {
-        throw new SubscriptionException(400, "Subscription.channel.endpoint",
-            "a rest-hook needs an absolute http(s) endpoint");
+      if (endpoint == null || !policy.permits(endpoint)) {
+        throw new SubscriptionException(400, "Subscription.channel.endpoint", REFUSED_ENDPOINT);
       }
-      if (endpoint.getScheme().equals("http") && !allowInsecureEndpoints
-          && !SecureTransportInterceptor.isLoopback(endpoint.getHost())) {
-        throw new SubscriptionException(400, "Subscription.channel.endpoint",
-            "rest-hook endpoints must use https (plain http only to loopback)");
+      if (ch.getHeader().size() > maxHeaders) {
+        throw new SubscriptionException(400, "Subscription.channel.header",
+            "at most " + maxHeaders + " headers");
       }
       for (StringType h : ch.getHeader()) {
-        if (h.getValue() == null || h.getValue().indexOf(':') < 1) {
+        String v = h.getValue();
+        int c = v == null ? -1 : v.indexOf(':');
+        if (c < 1 || v.length() > MAX_HEADER_CHARS) {
           throw new SubscriptionException(400, "Subscription.channel.header",
-              "each header must read 'Name: value'");
+              "each header must read 'Name: value', at most " + MAX_HEADER_CHARS + " characters");
         }
+        String name = v.substring(0, c).trim();
+        String value = v.substring(c + 1).trim();
+        if (!policy.permitsHeader(name) || value.chars().anyMatch(x -> x < 0x20 && x != '\t' || x == 0x7f)) {
+          throw new SubscriptionException(400, "Subscription.channel.header",
+              "header '" + (name.length() > 40 ? name.substring(0, 40) : name) + "' may not be set"
+                  + " by a subscriber (no Host, Cookie, hop-by-hop, Content-* or forwarding headers,"
+                  + " no control characters)");
+        }
+        headers.add(new Header(name, value));
       }
-    } else if (ch.getType() != Subscription.SubscriptionChannelType.WEBSOCKET) {
+    } else if (ch.getType() == Subscription.SubscriptionChannelType.WEBSOCKET) {
+      if (ch.hasEndpoint() || ch.hasHeader()) {
+        throw new SubscriptionException(400, "Subscription.channel",
+            "a websocket subscription takes no endpoint and no headers");
+      }
+    } else {
       throw new SubscriptionException(400, "Subscription.channel.type",
           "channel.type must be rest-hook or websocket");
     }
     s.getMeta().getProfile().clear();
     s.getMeta().addProfile(Backport.SUBSCRIPTION_PROFILE);
-    s.setStatus(ch.getType() == Subscription.SubscriptionChannelType.WEBSOCKET
-        ? Subscription.SubscriptionStatus.ACTIVE : Subscription.SubscriptionStatus.REQUESTED);
+    boolean rest = ch.getType() == Subscription.SubscriptionChannelType.RESTHOOK;
+    s.setStatus(rest ? Subscription.SubscriptionStatus.REQUESTED : Subscription.SubscriptionStatus.ACTIVE);
     s.setError(null);
     sub.resource = s;
     sub.filters = filters;
     sub.payload = payload;
-    sub.client = http.okHttp().newBuilder().callTimeout(timeout, TimeUnit.SECONDS).build();
+    sub.timeoutSeconds = timeout;
+    sub.headers = List.copyOf(headers);
+    sub.handshakePending = rest;
     if (sub.heartbeat != null) {
       sub.heartbeat.cancel(false);
       sub.heartbeat = null;
     }
     if (heartbeat > 0) {
-      sub.heartbeat = executor.scheduleAtFixedRate(() -> heartbeat(sub), heartbeat, heartbeat,
-          TimeUnit.SECONDS);
+      sub.heartbeat = timer.scheduleAtFixedRate(() -> {
+        synchronized (sub) {
+          sub.heartbeatDue = true;
+        }
+        kick(sub);
+      }, heartbeat, heartbeat, TimeUnit.SECONDS);
     }
   }
 
   private void afterConfigure(Sub sub) {
-    if (sub.restHook()) {
-      executor.execute(() -> handshake(sub));
-    }
+    kick(sub);
   }
 
-  private static long unsigned(Subscription.SubscriptionChannelComponent ch, String url, long dflt) {
+  private static long bounded(Subscription.SubscriptionChannelComponent ch, String url, long dflt,
+      long min, long max) {
     Extension e = ch.getExtensionByUrl(url);
+    String name = url.substring(url.lastIndexOf('/') + 1);
     if (e == null) {
       return dflt;
     }
+    long v;
     try {
-      long v = Long.parseLong(e.getValue().primitiveValue());
-      if (v < 0) {
-        throw new NumberFormatException();
-      }
-      return v;
+      v = Long.parseLong(e.getValue().primitiveValue());
     } catch (RuntimeException ex) {
       throw new SubscriptionException(400, "Subscription.channel.extension",
-          url.substring(url.lastIndexOf('/') + 1) + " must be a non-negative whole number");
+          name + " must be a whole number from " + min + " to " + max);
     }
+    if (v < min || v > max) {
+      throw new SubscriptionException(400, "Subscription.channel.extension",
+          name + " must be from " + min + " to " + max + ", not " + v);
+    }
+    return v;
   }
 
   /** Reads the backport-filter-criteria: {@code [Type]?patient=...&launch=...&resource-type=...}. */
@@ -355,6 +589,9 @@ public final class SubscriptionEngine implements AutoCloseable {
         continue;
       }
       String f = e.getValue() == null ? "" : e.getValue().primitiveValue();
+      if (f == null) {
+        f = "";
+      }
       String query = f;
       int q = f.indexOf('?');
       if (q >= 0) {
@@ -370,10 +607,16 @@ public final class SubscriptionEngine implements AutoCloseable {
         int eq = pair.indexOf('=');
         if (eq <= 0) {
           throw new SubscriptionException(400, "Subscription.criteria.extension",
-              "filter '" + pair + "' must read name=value");
+              "each filter must read name=value");
         }
         String k = pair.substring(0, eq);
-        String v = java.net.URLDecoder.decode(pair.substring(eq + 1), java.nio.charset.StandardCharsets.UTF_8);
+        String v;
+        try {
+          v = java.net.URLDecoder.decode(pair.substring(eq + 1), java.nio.charset.StandardCharsets.UTF_8);
+        } catch (IllegalArgumentException ex) {
+          throw new SubscriptionException(400, "Subscription.criteria.extension",
+              "filter '" + k + "' has a malformed value");
+        }
         switch (k) {
           case "patient":
             patient = v.startsWith("Patient/") ? v : "Patient/" + v;
@@ -387,13 +630,13 @@ public final class SubscriptionEngine implements AutoCloseable {
             break;
           default:
             throw new SubscriptionException(400, "Subscription.criteria.extension",
-                "unknown filter '" + k + "'; the HALO topic filters by patient, launch and resource-type");
+                "unknown filter; the HALO topic filters by patient, launch and resource-type");
         }
       }
     }
-    if (type != null && !type.matches("[A-Z][A-Za-z]+")) {
+    if (type != null && !type.matches("[A-Z][A-Za-z]{1,63}")) {
       throw new SubscriptionException(400, "Subscription.criteria.extension",
-          "resource-type '" + type + "' is not a FHIR resource type");
+          "resource-type must be a FHIR resource type");
     }
     return new Filters(type, patient, launch);
   }
@@ -401,8 +644,9 @@ public final class SubscriptionEngine implements AutoCloseable {
   // ------------------------------------------------------------------ the topic
 
   /**
-   * The topic fires: {@code r} was created or updated in launch session {@code sessionId}. Numbers
-   * an event on every matching subscription and schedules delivery.
+   * The topic fires: {@code r} (as stored) was created or updated in launch session
+   * {@code sessionId} (null for the server's own data). Numbers an event on every matching
+   * subscription whose subscriber may read {@code r}, and schedules delivery.
    */
   public void onChange(Resource r, boolean created, String sessionId) {
     String focus = r.fhirType() + "/" + r.getIdElement().getIdPart();
@@ -428,125 +672,241 @@ public final class SubscriptionEngine implements AutoCloseable {
           continue;
         }
       }
+      if (!access.mayRead(sub.subscriber, r)) {
+        continue; // never numbered for a subscriber that could not read it
+      }
       synchronized (sub) {
-        if (sub.resource.getStatus() == Subscription.SubscriptionStatus.OFF) {
+        if (sub.deleted || sub.status() == Subscription.SubscriptionStatus.OFF) {
           continue;
         }
         sub.lastEvent++;
         sub.events.addLast(new StoredEvent(sub.lastEvent, now, focus));
         trim(sub, now);
       }
-      executor.execute(() -> deliver(sub));
+      kick(sub);
     }
   }
 
   private void trim(Sub sub, Instant now) {
+    Instant oldest = now.minus(retention);
     while (sub.events.size() > maxEventsPerSubscription
-        || (!sub.events.isEmpty() && sub.events.peekFirst().timestamp().isBefore(now.minus(retention)))) {
+        || (!sub.events.isEmpty() && sub.events.peekFirst().timestamp().isBefore(oldest))) {
       sub.events.removeFirst();
     }
   }
 
   // ------------------------------------------------------------------ delivery
 
-  private void handshake(Sub sub) {
-    SubscriptionNotification n;
+  /** Queues the subscription on a worker unless one is on it or it waits for a retry. */
+  private void kick(Sub sub) {
     synchronized (sub) {
-      n = notification(sub, NotificationType.HANDSHAKE, List.of());
-    }
-    if (post(sub, n)) {
-      synchronized (sub) {
-        sub.resource.setStatus(Subscription.SubscriptionStatus.ACTIVE);
-        sub.failures = 0;
-      }
-      LOG.debug("subscription {} active after handshake", sub.id);
-      deliver(sub);
-      return;
-    }
-    synchronized (sub) {
-      sub.failures++;
-      if (sub.failures >= maxAttempts) {
-        toError(sub, "handshake failed " + sub.failures + " times");
+      if (sub.scheduled || sub.deleted || sub.waitingForRetry) {
         return;
       }
+      sub.scheduled = true;
     }
-    executor.schedule(() -> handshake(sub), backoff(sub.failures), TimeUnit.MILLISECONDS);
+    try {
+      workers.execute(() -> run(sub));
+    } catch (RejectedExecutionException e) {
+      synchronized (sub) {
+        sub.scheduled = false; // closing
+      }
+    }
   }
 
-  private void deliver(Sub sub) {
-    List<StoredEvent> batch = new ArrayList<>();
-    SubscriptionNotification n;
-    synchronized (sub) {
-      if (sub.delivering || sub.resource.getStatus() != Subscription.SubscriptionStatus.ACTIVE) {
-        return;
-      }
-      int max = maxCount(sub);
-      for (StoredEvent e : sub.events) {
-        if (e.number() > sub.lastSent && batch.size() < max) {
-          batch.add(e);
+  /** One step of one subscription's work, on a worker; at most one runs per subscription. */
+  private void run(Sub sub) {
+    try {
+      step(sub);
+    } catch (RuntimeException e) {
+      LOG.warn("subscription {} work failed ({}); retrying later", sub.id, e.toString());
+      synchronized (sub) {
+        if (!sub.deleted) {
+          retryLater(sub);
         }
       }
-      if (batch.isEmpty()) {
-        return;
-      }
-      if (!sub.restHook() && sub.sinks.isEmpty()) {
-        return; // websocket consumer not bound: events wait, $events recovers them
-      }
-      sub.delivering = true;
-      n = notification(sub, NotificationType.EVENT_NOTIFICATION, batch);
     }
-    boolean ok = sub.restHook() ? post(sub, n) : pushWs(sub, n);
-    synchronized (sub) {
-      sub.delivering = false;
-      if (ok) {
-        sub.lastSent = batch.get(batch.size() - 1).number();
-        sub.failures = 0;
-        sub.lastSentAt = clock.instant();
-        executor.execute(() -> deliver(sub)); // more may have arrived
-        return;
-      }
-      if (!sub.restHook()) {
-        return; // the sink is gone; the consumer reconnects and recovers
-      }
-      sub.failures++;
-      if (sub.failures >= maxAttempts) {
-        toError(sub, "delivery failed " + sub.failures + " times in a row");
-        return;
-      }
-    }
-    executor.schedule(() -> deliver(sub), backoff(sub.failures), TimeUnit.MILLISECONDS);
   }
 
-  private void heartbeat(Sub sub) {
-    SubscriptionNotification n;
-    boolean error;
+  private void step(Sub sub) {
+    Step step;
+    List<StoredEvent> batch = List.of();
+    Principal subscriber;
+    PayloadContent payload;
     synchronized (sub) {
-      Subscription.SubscriptionStatus st = sub.resource.getStatus();
-      error = st == Subscription.SubscriptionStatus.ERROR;
-      if (st == Subscription.SubscriptionStatus.OFF || st == Subscription.SubscriptionStatus.REQUESTED
-          || sub.delivering) {
+      step = next(sub);
+      if (step == null) {
+        sub.scheduled = false;
         return;
       }
-      n = notification(sub, NotificationType.HEARTBEAT, List.of());
-    }
-    boolean ok = sub.restHook() ? post(sub, n) : pushWs(sub, n);
-    if (ok && error) {
-      synchronized (sub) {
-        sub.resource.setStatus(Subscription.SubscriptionStatus.ACTIVE);
-        sub.resource.setError(null);
-        sub.failures = 0;
+      if (step == Step.DELIVER) {
+        batch = new ArrayList<>();
+        int max = maxCount(sub);
+        for (StoredEvent e : sub.events) {
+          if (e.number() > sub.lastSent && batch.size() < max) {
+            batch.add(e);
+          }
+        }
       }
-      LOG.debug("subscription {} back to active after a heartbeat", sub.id);
-      deliver(sub);
+      subscriber = sub.subscriber;
+      payload = sub.payload;
     }
+    if (!access.isLive(subscriber)) {
+      end(sub, 1000, "the launch ended");
+      return;
+    }
+    NotificationType type = step == Step.HANDSHAKE ? NotificationType.HANDSHAKE
+        : step == Step.HEARTBEAT ? NotificationType.HEARTBEAT : NotificationType.EVENT_NOTIFICATION;
+    List<NotificationEvent> events = visibleEvents(subscriber, batch, payload);
+    String json;
+    synchronized (sub) {
+      json = encode(notification(sub, type, events, payload));
+    }
+    boolean ok = send(sub, json);
+    synchronized (sub) {
+      if (sub.deleted) {
+        sub.scheduled = false;
+        return;
+      }
+      switch (step) {
+        case HANDSHAKE:
+          if (ok) {
+            sub.handshakePending = false;
+            sub.resource.setStatus(Subscription.SubscriptionStatus.ACTIVE);
+            sub.failures = 0;
+            LOG.debug("subscription {} active after handshake", sub.id);
+          } else if (++sub.failures >= maxAttempts) {
+            sub.handshakePending = false;
+            toError(sub, "handshake failed");
+          } else {
+            retryLater(sub);
+            return;
+          }
+          break;
+        case DELIVER:
+          if (ok) {
+            sub.lastSent = batch.get(batch.size() - 1).number();
+            sub.failures = 0;
+            sub.lastSentAt = clock.instant();
+          } else if (sub.restHook()) {
+            if (++sub.failures >= maxAttempts) {
+              toError(sub, "delivery failed");
+            } else {
+              retryLater(sub);
+              return;
+            }
+          }
+          break;
+        default: // HEARTBEAT
+          sub.heartbeatDue = false;
+          if (ok) {
+            sub.lastSentAt = clock.instant();
+            if (sub.status() == Subscription.SubscriptionStatus.ERROR) {
+              sub.resource.setStatus(Subscription.SubscriptionStatus.ACTIVE);
+              sub.resource.setError(null);
+              sub.failures = 0;
+              LOG.debug("subscription {} back to active after a heartbeat", sub.id);
+            }
+          }
+      }
+      if (next(sub) == null) {
+        sub.scheduled = false;
+        return;
+      }
+    }
+    try {
+      workers.execute(() -> run(sub)); // more work: stay scheduled, let others go first
+    } catch (RejectedExecutionException e) {
+      synchronized (sub) {
+        sub.scheduled = false;
+      }
+    }
+  }
+
+  /** What the subscription needs next; the caller holds its monitor. */
+  private Step next(Sub sub) {
+    if (sub.deleted) {
+      return null;
+    }
+    Subscription.SubscriptionStatus st = sub.status();
+    if (sub.restHook() && sub.handshakePending) {
+      return Step.HANDSHAKE;
+    }
+    if (st == Subscription.SubscriptionStatus.ACTIVE && sub.lastSent < sub.lastEvent
+        && sub.events.stream().anyMatch(e -> e.number() > sub.lastSent)
+        && (sub.restHook() || !sub.sinks.isEmpty())) {
+      return Step.DELIVER;
+    }
+    if (sub.lastSent < sub.lastEvent && sub.events.stream().noneMatch(e -> e.number() > sub.lastSent)) {
+      sub.lastSent = sub.lastEvent; // what was pending has aged out; $events cannot bring it back
+    }
+    if (sub.heartbeatDue) {
+      boolean quiet = sub.lastSentAt.isBefore(clock.instant().minusSeconds(heartbeatPeriod(sub) / 2));
+      boolean due = (st == Subscription.SubscriptionStatus.ACTIVE && quiet)
+          || (st == Subscription.SubscriptionStatus.ERROR && sub.restHook());
+      if (due && (sub.restHook() || !sub.sinks.isEmpty())) {
+        return Step.HEARTBEAT;
+      }
+      sub.heartbeatDue = false;
+    }
+    return null;
+  }
+
+  private long heartbeatPeriod(Sub sub) {
+    Extension e = sub.resource.getChannel().getExtensionByUrl(Backport.HEARTBEAT_PERIOD);
+    try {
+      return e == null ? 0 : Long.parseLong(e.getValue().primitiveValue());
+    } catch (RuntimeException ex) {
+      return 0;
+    }
+  }
+
+  private void retryLater(Sub sub) {
+    sub.waitingForRetry = true;
+    sub.scheduled = false;
+    try {
+      timer.schedule(() -> {
+        synchronized (sub) {
+          sub.waitingForRetry = false;
+        }
+        kick(sub);
+      }, backoff(sub.failures), TimeUnit.MILLISECONDS);
+    } catch (RejectedExecutionException e) {
+      // closing
+    }
+  }
+
+  /**
+   * The batch as this subscriber may see it now: a resource it can no longer read (deleted, its
+   * session ended, moved out of its compartment) is announced by number and time only.
+   */
+  private List<NotificationEvent> visibleEvents(Principal subscriber, List<StoredEvent> batch,
+      PayloadContent payload) {
+    List<NotificationEvent> out = new ArrayList<>(batch.size());
+    for (StoredEvent e : batch) {
+      int slash = e.focus().indexOf('/');
+      Optional<Resource> r;
+      try {
+        r = repository.read(e.focus().substring(0, slash), e.focus().substring(slash + 1));
+      } catch (RuntimeException ex) {
+        r = Optional.empty();
+      }
+      if (r.isPresent() && access.mayRead(subscriber, r.get())) {
+        out.add(new NotificationEvent(e.number(), e.timestamp(), e.focus(),
+            payload == PayloadContent.FULL_RESOURCE ? r.get() : null));
+      } else {
+        out.add(new NotificationEvent(e.number(), e.timestamp(), null, null));
+      }
+    }
+    return out;
   }
 
   private void toError(Sub sub, String why) {
     sub.resource.setStatus(Subscription.SubscriptionStatus.ERROR);
     sub.resource.setError(why);
-    LOG.warn("subscription {} set to error: {}; events keep being numbered", sub.id, why);
-    Audits.record(audit, "notification-delivery", AuditEventAction.E, false, sub.owner, null,
-        sub.ref(), clock.instant());
+    LOG.info("subscription {} set to error ({}); events keep being numbered", sub.id, why);
+    Audits.record(audit, "notification-delivery", AuditEventAction.E, false,
+        sub.subscriber.clientId(), sub.subscriber.subject().orElse(null), sub.ref(), clock.instant());
   }
 
   private int maxCount(Sub sub) {
@@ -563,44 +923,56 @@ public final class SubscriptionEngine implements AutoCloseable {
     return Math.min(ms, maxBackoff.toMillis());
   }
 
-  /** Builds a notification; caller holds the sub's monitor. */
-  private SubscriptionNotification notification(Sub sub, NotificationType type, List<StoredEvent> events) {
+  /** Builds a notification; the caller holds the sub's monitor. */
+  private SubscriptionNotification notification(Sub sub, NotificationType type,
+      List<NotificationEvent> events, PayloadContent payload) {
     SubscriptionNotification.Builder b = SubscriptionNotification.builder(sub.ref(), type)
-        .topic(topic).status(sub.resource.getStatus().toCode())
-        .eventsSinceSubscriptionStart(sub.lastEvent).payload(sub.payload);
-    for (StoredEvent e : events) {
-      Resource r = null;
-      if (sub.payload == PayloadContent.FULL_RESOURCE) {
-        String[] p = e.focus().split("/");
-        r = repository.read(p[0], p[1]).orElse(null);
-      }
-      b.addEvent(new NotificationEvent(e.number(), e.timestamp(), e.focus(), r));
-    }
+        .topic(topic).status(sub.status().toCode())
+        .eventsSinceSubscriptionStart(sub.lastEvent).payload(payload);
+    events.forEach(b::addEvent);
     return b.build();
   }
 
-  private boolean post(Sub sub, SubscriptionNotification n) {
-    String json = ctx.newJsonParser().encodeResourceToString(n.toBundle());
-    Request.Builder rb = new Request.Builder().url(sub.resource.getChannel().getEndpoint())
-        .post(RequestBody.create(json, FHIR_JSON));
-    for (StringType h : sub.resource.getChannel().getHeader()) {
-      int c = h.getValue().indexOf(':');
-      rb.header(h.getValue().substring(0, c).trim(), h.getValue().substring(c + 1).trim());
+  private String encode(SubscriptionNotification n) {
+    return ctx.newJsonParser().encodeResourceToString(n.toBundle());
+  }
+
+  private boolean send(Sub sub, String json) {
+    return sub.restHook() ? post(sub, json) : pushWs(sub, json);
+  }
+
+  private boolean post(Sub sub, String json) {
+    String endpoint;
+    List<Header> headers;
+    long timeout;
+    synchronized (sub) {
+      endpoint = sub.resource.getChannel().getEndpoint();
+      headers = sub.headers;
+      timeout = sub.timeoutSeconds;
     }
-    try (Response r = sub.client.newCall(rb.build()).execute()) {
-      boolean ok = r.isSuccessful();
-      if (ok) {
-        delivered.incrementAndGet();
+    try {
+      Request.Builder rb = new Request.Builder().url(endpoint)
+          .post(RequestBody.create(json, FHIR_JSON));
+      for (Header h : headers) {
+        rb.header(h.name(), h.value());
       }
-      return ok;
+      rb.header("User-Agent", userAgent);
+      okhttp3.Call call = http.newCall(rb.build());
+      call.timeout().timeout(timeout, TimeUnit.SECONDS);
+      try (Response r = call.execute()) {
+        boolean ok = r.isSuccessful();
+        if (ok) {
+          delivered.incrementAndGet();
+        }
+        return ok;
+      }
     } catch (IOException | RuntimeException e) {
       LOG.debug("rest-hook delivery for {} failed: {}", sub.id, e.getClass().getSimpleName());
       return false;
     }
   }
 
-  private boolean pushWs(Sub sub, SubscriptionNotification n) {
-    String json = ctx.newJsonParser().encodeResourceToString(n.toBundle());
+  private boolean pushWs(Sub sub, String json) {
     boolean any = false;
     for (WebSocketSink s : sub.sinks) {
       if (s.send(json)) {
@@ -608,6 +980,7 @@ public final class SubscriptionEngine implements AutoCloseable {
         delivered.incrementAndGet();
       } else {
         sub.sinks.remove(s);
+        s.close(1011, "delivery failed");
       }
     }
     return any;
@@ -616,56 +989,81 @@ public final class SubscriptionEngine implements AutoCloseable {
   // ------------------------------------------------------------------ $status, $events, websocket
 
   /** {@code $status}: a query-status notification (no events). */
-  public Bundle status(String id, String owner) {
+  public Bundle status(String id, Principal owner) {
     Sub sub = owned(id, owner);
     synchronized (sub) {
-      return notification(sub, NotificationType.QUERY_STATUS, List.of()).toBundle();
+      return notification(sub, NotificationType.QUERY_STATUS, List.of(), sub.payload).toBundle();
     }
   }
 
   /**
    * {@code $events}: the retained events numbered {@code since..until} (inclusive; either may be
-   * null), as a query-event notification.
+   * null), as a query-event notification, each as its subscriber may see it now.
    */
-  public Bundle events(String id, String owner, Long since, Long until, String content) {
+  public Bundle events(String id, Principal owner, Long since, Long until, String content) {
     Sub sub = owned(id, owner);
     PayloadContent payload;
     try {
       payload = content == null ? null : PayloadContent.fromCode(content);
     } catch (IllegalArgumentException e) {
-      throw new SubscriptionException(400, "content", e.getMessage());
+      throw new SubscriptionException(400, "content", "content must be empty, id-only or full-resource");
     }
+    List<StoredEvent> out = new ArrayList<>();
+    PayloadContent p;
     synchronized (sub) {
-      List<StoredEvent> out = new ArrayList<>();
       for (StoredEvent e : sub.events) {
         if ((since == null || e.number() >= since) && (until == null || e.number() <= until)) {
           out.add(e);
+          if (out.size() >= maxEventsPerSubscription) {
+            break;
+          }
         }
       }
-      PayloadContent saved = sub.payload;
-      if (payload != null) {
-        sub.payload = payload;
-      }
-      try {
-        return notification(sub, NotificationType.QUERY_EVENT, out).toBundle();
-      } finally {
-        sub.payload = saved;
-      }
+      p = payload != null ? payload : sub.payload;
+    }
+    List<NotificationEvent> events = visibleEvents(owner, out, p);
+    synchronized (sub) {
+      return notification(sub, NotificationType.QUERY_EVENT, events, p).toBundle();
     }
   }
 
-  /** {@code $get-ws-binding-token}: a short-lived token to bind a websocket to the subscription. */
-  public Parameters bindingToken(String id, String owner) {
-    Sub sub = owned(id, owner);
+  /**
+   * {@code $get-ws-binding-token}: a short-lived token (five minutes) to bind a websocket to the
+   * subscriptions named; at most five live tokens per subscription (the oldest is dropped).
+   */
+  public Parameters bindingToken(List<String> ids, Principal owner) {
+    if (ids.isEmpty()) {
+      throw new SubscriptionException(400, "id", "name the subscription");
+    }
+    if (ids.size() > 1) {
+      throw new SubscriptionException(400, "id", "this server binds one subscription per token;"
+          + " ask once per subscription");
+    }
+    Sub sub = owned(ids.get(0), owner);
     if (sub.restHook()) {
-      throw new SubscriptionException(400, "id", "Subscription/" + id + " is not a websocket subscription");
+      throw new SubscriptionException(400, "id", "Subscription/" + sub.id
+          + " is not a websocket subscription");
     }
     if (websocketUrl == null) {
       throw new SubscriptionException(501, "", "this server has no websocket endpoint");
     }
-    String token = randomId(32);
+    String token = Base64.getUrlEncoder().withoutPadding().encodeToString(randomBytes(32));
     Instant exp = clock.instant().plus(Duration.ofMinutes(5));
-    bindingTokens.put(token, sub.id, exp);
+    synchronized (sub) {
+      sub.bindingTokens.removeIf(t -> {
+        Binding b = bindings.get(t);
+        if (b == null || !clock.instant().isBefore(b.expires())) {
+          bindings.remove(t);
+          return true;
+        }
+        return false;
+      });
+      while (sub.bindingTokens.size() >= MAX_BINDING_TOKENS_PER_SUBSCRIPTION) {
+        bindings.remove(sub.bindingTokens.removeFirst());
+      }
+      sub.bindingTokens.addLast(token);
+      bindings.put(token, new Binding(sub.id, exp));
+    }
     Parameters p = new Parameters();
     p.addParameter().setName("token").setValue(new StringType(token));
     p.addParameter().setName("expiration").setValue(new DateTimeType(Date.from(exp)));
@@ -674,9 +1072,14 @@ public final class SubscriptionEngine implements AutoCloseable {
     return p;
   }
 
+  /** One subscription: {@link #bindingToken(List, Principal)}. */
+  public Parameters bindingToken(String id, Principal owner) {
+    return bindingToken(id == null ? List.of() : List.of(id), owner);
+  }
+
   /**
    * A websocket sent {@code text}: {@code bind-with-token <token>} binds it (answered by a
-   * handshake); anything else is refused. Returns false if the socket should be closed.
+   * handshake); anything else closes it. Returns false if the socket was closed.
    */
   public boolean onWebSocketText(WebSocketSink sink, String text) {
     String t = text == null ? "" : text.trim();
@@ -684,19 +1087,31 @@ public final class SubscriptionEngine implements AutoCloseable {
       sink.close(1008, "send bind-with-token <token>");
       return false;
     }
-    String subId = bindingTokens.remove(t.substring(16).trim());
-    Sub sub = subId == null ? null : subs.get(subId);
-    if (sub == null) {
+    String token = t.substring(16).trim();
+    Binding b = bindings.remove(token);
+    Sub sub = b == null || !clock.instant().isBefore(b.expires()) ? null : subs.get(b.subscriptionId());
+    if (sub == null || !access.isLive(sub.subscriber)) {
       sink.close(1008, "unknown or expired binding token");
       return false;
     }
-    SubscriptionNotification hs;
+    String hs;
     synchronized (sub) {
+      sub.bindingTokens.remove(token);
+      if (sub.deleted) {
+        sink.close(1008, "unknown or expired binding token");
+        return false;
+      }
+      if (sub.sinks.size() >= maxWebSocketsPerSubscription) {
+        sink.close(1008, "this subscription has its maximum of " + maxWebSocketsPerSubscription
+            + " websockets");
+        return false;
+      }
       sub.sinks.add(sink);
-      hs = notification(sub, NotificationType.HANDSHAKE, List.of());
+      hs = encode(notification(sub, NotificationType.HANDSHAKE, List.of(), sub.payload));
     }
-    sink.send(ctx.newJsonParser().encodeResourceToString(hs.toBundle()));
-    executor.execute(() -> deliver(sub));
+    sink.bound();
+    sink.send(hs);
+    kick(sub);
     return true;
   }
 
@@ -706,20 +1121,23 @@ public final class SubscriptionEngine implements AutoCloseable {
     }
   }
 
-  private String randomId(int bytes) {
-    byte[] b = new byte[bytes];
+  private byte[] randomBytes(int n) {
+    byte[] b = new byte[n];
     random.nextBytes(b);
-    return Base64.getUrlEncoder().withoutPadding().encodeToString(b);
+    return b;
   }
 
   @Override
   public void close() {
-    executor.shutdownNow();
+    timer.shutdownNow();
+    workers.shutdownNow();
     for (Sub s : subs.values()) {
       for (WebSocketSink w : s.sinks) {
         w.close(1001, "server stopping");
       }
     }
+    http.dispatcher().executorService().shutdown();
+    http.connectionPool().evictAll();
   }
 
   /** Builds a {@link SubscriptionEngine}. */
@@ -727,44 +1145,80 @@ public final class SubscriptionEngine implements AutoCloseable {
     private final FhirContext ctx;
     private final LaunchContextStore contexts;
     private final FhirResourceRepository repository;
-    private final HaloHttp http;
+    private final AccessRules access;
     private Clock clock = Clock.systemUTC();
     private AuditSink audit = e -> { };
+    private EndpointPolicy policy = EndpointPolicy.publicHttpsOnly();
     private String topic = Backport.HALO_TOPIC;
+    private String userAgent = "halo-sofa-notifications/0.1";
     private Duration retention = Duration.ofHours(24);
-    private int maxEventsPerSubscription = 10_000;
+    private int maxEventsPerSubscription = 1_000;
     private int maxAttempts = 5;
     private Duration initialBackoff = Duration.ofMillis(200);
     private Duration maxBackoff = Duration.ofSeconds(30);
-    private boolean allowInsecureEndpoints;
-    private int threads = 4;
+    private Duration connectTimeout = Duration.ofSeconds(5);
+    private Duration defaultTimeout = Duration.ofSeconds(10);
+    private Duration maxTimeout = Duration.ofSeconds(30);
+    private int deliveryThreads = 32;
+    private int maxSubscriptions = 10_000;
+    private int maxSubscriptionsPerOwner = 20;
+    private int maxHeaders = 8;
+    private int maxWebSocketsPerSubscription = 4;
 
     private Builder(FhirContext ctx, LaunchContextStore contexts, FhirResourceRepository repository,
-        HaloHttp http) {
+        AccessRules access) {
       this.ctx = Objects.requireNonNull(ctx);
       this.contexts = Objects.requireNonNull(contexts);
       this.repository = Objects.requireNonNull(repository);
-      this.http = Objects.requireNonNull(http);
+      this.access = Objects.requireNonNull(access);
     }
 
     public Builder clock(Clock v) { this.clock = Objects.requireNonNull(v); return this; }
     public Builder audit(AuditSink v) { this.audit = Objects.requireNonNull(v); return this; }
+    /** Where rest-hooks may point. Default {@link EndpointPolicy#publicHttpsOnly()}. */
+    public Builder endpointPolicy(EndpointPolicy v) { this.policy = Objects.requireNonNull(v); return this; }
     /** The topic canonical. Default {@link Backport#HALO_TOPIC}. */
     public Builder topic(String v) { this.topic = Objects.requireNonNull(v); return this; }
+    public Builder userAgent(String v) { this.userAgent = Objects.requireNonNull(v); return this; }
     /** How long events stay answerable by {@code $events}. Default 24 hours. */
     public Builder retention(Duration v) { this.retention = Objects.requireNonNull(v); return this; }
+    /** Events kept per subscription for {@code $events}. Default 1,000. */
     public Builder maxEventsPerSubscription(int v) { this.maxEventsPerSubscription = v; return this; }
     /** Failed deliveries in a row before {@code error}. Default 5. */
     public Builder maxAttempts(int v) { this.maxAttempts = v; return this; }
     public Builder initialBackoff(Duration v) { this.initialBackoff = Objects.requireNonNull(v); return this; }
     public Builder maxBackoff(Duration v) { this.maxBackoff = Objects.requireNonNull(v); return this; }
-    /** Accept plain-http rest-hook endpoints off loopback. Unsafe; closed test networks only. */
-    public Builder unsafeAllowInsecureEndpoints(boolean v) { this.allowInsecureEndpoints = v; return this; }
-    public Builder threads(int v) { this.threads = v; return this; }
+    /** Connect timeout of each delivery. Default 5 s. */
+    public Builder connectTimeout(Duration v) { this.connectTimeout = Objects.requireNonNull(v); return this; }
+    /** Total time of a delivery when the subscription names no {@code backport-timeout}. Default 10 s. */
+    public Builder defaultTimeout(Duration v) { this.defaultTimeout = Objects.requireNonNull(v); return this; }
+    /** The largest {@code backport-timeout} accepted. Default 30 s. */
+    public Builder maxTimeout(Duration v) { this.maxTimeout = Objects.requireNonNull(v); return this; }
+    /** Deliveries in flight at once (one per subscription at most). Default 32. */
+    public Builder deliveryThreads(int v) { this.deliveryThreads = v; return this; }
+    /** Same as {@link #deliveryThreads(int)}. */
+    public Builder threads(int v) { return deliveryThreads(v); }
+    /** Subscriptions held at once. Default 10,000. */
+    public Builder maxSubscriptions(int v) { this.maxSubscriptions = v; return this; }
+    /** Subscriptions one principal may hold. Default 20. */
+    public Builder maxSubscriptionsPerOwner(int v) { this.maxSubscriptionsPerOwner = v; return this; }
+    /** Headers a rest-hook subscription may carry. Default 8. */
+    public Builder maxHeaders(int v) { this.maxHeaders = v; return this; }
+    /** Websockets bound to one subscription at once. Default 4. */
+    public Builder maxWebSocketsPerSubscription(int v) { this.maxWebSocketsPerSubscription = v; return this; }
 
     public SubscriptionEngine build() {
-      if (maxAttempts < 1 || threads < 1 || maxEventsPerSubscription < 1) {
-        throw new IllegalStateException("maxAttempts, threads and maxEventsPerSubscription must be positive");
+      if (maxAttempts < 1 || deliveryThreads < 1 || maxEventsPerSubscription < 1
+          || maxSubscriptions < 1 || maxSubscriptionsPerOwner < 1 || maxHeaders < 0
+          || maxWebSocketsPerSubscription < 1) {
+        throw new IllegalStateException("maxAttempts, deliveryThreads, maxEventsPerSubscription,"
+            + " maxSubscriptions, maxSubscriptionsPerOwner and maxWebSocketsPerSubscription must be"
+            + " positive");
+      }
+      if (defaultTimeout.toSeconds() < 1 || maxTimeout.compareTo(defaultTimeout) < 0
+          || connectTimeout.isNegative() || connectTimeout.isZero()) {
+        throw new IllegalStateException("timeouts must be positive, defaultTimeout at least 1 s"
+            + " and at most maxTimeout");
       }
       return new SubscriptionEngine(this);
     }

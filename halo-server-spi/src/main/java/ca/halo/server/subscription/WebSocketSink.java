@@ -9,4 +9,7 @@ public interface WebSocketSink {
   boolean send(String text);
 
   void close(int code, String reason);
+
+  /** The socket was bound to a subscription: it may now stay open longer than an unbound one. */
+  default void bound() {}
 }

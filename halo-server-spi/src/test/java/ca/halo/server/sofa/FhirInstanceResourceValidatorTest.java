@@ -23,6 +23,9 @@ class FhirInstanceResourceValidatorTest {
 
   @BeforeAll
   static void start() throws Exception {
+    // the validator loads the R4 definitions on first use (seconds on a busy machine): do it here,
+    // not inside the first HTTP call and its client's read timeout
+    VALIDATOR.validate(new Patient());
     sofa = new TestSofa(b -> b.validator(VALIDATOR));
     emr = sofa.emrToken(new Browser(), "dr.tremblay", "password");
   }

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import ca.halo.core.SmartConfiguration;
 import ca.halo.server.Browser;
 import ca.halo.server.TestSofa;
+import ca.halo.server.fhir.FhirResourceRepository;
 import ca.halo.server.fhir.InMemoryFhirRepository;
 import ca.uhn.fhir.rest.client.api.IGenericClient;
 import ca.uhn.fhir.rest.server.exceptions.AuthenticationException;
@@ -118,7 +119,7 @@ class SofaLaunchFlowTest {
     wb.setSubject(new Reference("Patient/" + patientId));
     String wbId = app.create().resource(wb).execute().getId().getIdPart();
     assertThat(sofa.server.repository().read("Observation", wbId).orElseThrow().getMeta().getTag())
-        .anyMatch(c -> c.getSystem().equals(InMemoryFhirRepository.SESSION_TAG_SYSTEM));
+        .anyMatch(c -> c.getSystem().equals(FhirResourceRepository.SESSION_TAG_SYSTEM));
 
     // $clear-context: everything of the session goes, the app's write-back included
     Parameters clearIn = new Parameters();

@@ -1,6 +1,10 @@
 package ca.halo.server.sofa.internal;
 
 import ca.uhn.fhir.context.FhirContext;
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.core.StreamReadConstraints;
 import jakarta.servlet.Filter;
 import jakarta.servlet.FilterChain;
 import jakarta.servlet.ReadListener;
@@ -18,17 +22,31 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
+import javax.xml.stream.XMLInputFactory;
+import javax.xml.stream.XMLStreamConstants;
+import javax.xml.stream.XMLStreamException;
+import javax.xml.stream.XMLStreamReader;
 
 /**
  * Refuses FHIR request bodies over the configured size with 413 and an OperationOutcome, whether
- * or not the client sent Content-Length (chunked bodies are read up to the limit only).
+ * or not the client sent Content-Length (chunked bodies are read up to the limit only), and
+ * bodies with more than {@code maxElements} JSON values or XML elements and attributes, or nested
+ * deeper than {@value #MAX_DEPTH}, before HAPI builds a single object of them. XML with a DOCTYPE
+ * is refused (400). Runs after {@link BearerTokenFilter}: no body of an unknown caller is read.
  */
 public final class BodyLimitFilter implements Filter {
+  static final int MAX_DEPTH = 100;
+  private static final JsonFactory JSON = JsonFactory.builder()
+      .streamReadConstraints(StreamReadConstraints.builder().maxNestingDepth(MAX_DEPTH).build())
+      .build();
+
   private final long maxBytes;
+  private final long maxElements;
   private final FhirContext ctx;
 
-  public BodyLimitFilter(long maxBytes, FhirContext ctx) {
+  public BodyLimitFilter(long maxBytes, long maxElements, FhirContext ctx) {
     this.maxBytes = maxBytes;
+    this.maxElements = maxElements;
     this.ctx = ctx;
   }
 
@@ -60,6 +78,14 @@ public final class BodyLimitFilter implements Filter {
       }
     }
     byte[] body = buf.toByteArray();
+    String ct = req.getContentType() == null ? "" : req.getContentType().toLowerCase(java.util.Locale.ROOT);
+    String refusal = ct.contains("xml") ? checkXml(body) : ct.contains("form-urlencoded") ? null
+        : checkJson(body);
+    if (refusal != null) {
+      refuse((HttpServletResponse) response, refusal.startsWith("!") ? 400 : 413,
+          refusal.startsWith("!") ? refusal.substring(1) : refusal);
+      return;
+    }
     chain.doFilter(new HttpServletRequestWrapper(req) {
       @Override
       public ServletInputStream getInputStream() {
@@ -111,10 +137,72 @@ public final class BodyLimitFilter implements Filter {
     }
   }
 
+  /** Null when the JSON body is within bounds (or not JSON at all: HAPI answers that). */
+  private String checkJson(byte[] body) {
+    long n = 0;
+    try (JsonParser p = JSON.createParser(body)) {
+      JsonToken t;
+      while ((t = p.nextToken()) != null) {
+        if (t != JsonToken.FIELD_NAME && t != JsonToken.END_OBJECT && t != JsonToken.END_ARRAY
+            && ++n > maxElements) {
+          return tooManyElements();
+        }
+      }
+    } catch (com.fasterxml.jackson.core.exc.StreamConstraintsException e) {
+      return "the request body is nested deeper than " + MAX_DEPTH + " levels";
+    } catch (IOException e) {
+      return null;
+    }
+    return null;
+  }
+
+  private String checkXml(byte[] body) {
+    XMLInputFactory f = XMLInputFactory.newFactory();
+    f.setProperty(XMLInputFactory.SUPPORT_DTD, false);
+    f.setProperty(XMLInputFactory.IS_SUPPORTING_EXTERNAL_ENTITIES, false);
+    long n = 0;
+    int depth = 0;
+    try {
+      XMLStreamReader r = f.createXMLStreamReader(new ByteArrayInputStream(body));
+      try {
+        while (r.hasNext()) {
+          int e = r.next();
+          if (e == XMLStreamConstants.DTD || e == XMLStreamConstants.ENTITY_REFERENCE) {
+            return "!XML with a DOCTYPE or entity references is not accepted";
+          }
+          if (e == XMLStreamConstants.START_ELEMENT) {
+            n += 1 + r.getAttributeCount();
+            if (++depth > MAX_DEPTH) {
+              return "the request body is nested deeper than " + MAX_DEPTH + " levels";
+            }
+            if (n > maxElements) {
+              return tooManyElements();
+            }
+          } else if (e == XMLStreamConstants.END_ELEMENT) {
+            depth--;
+          }
+        }
+      } finally {
+        r.close();
+      }
+    } catch (XMLStreamException e) {
+      return null;
+    }
+    return null;
+  }
+
+  private String tooManyElements() {
+    return "the request body has more than " + maxElements + " elements";
+  }
+
   private void tooLarge(HttpServletResponse resp) throws IOException {
-    resp.setStatus(413);
+    refuse(resp, 413, "the request body is larger than " + maxBytes + " bytes");
+  }
+
+  private void refuse(HttpServletResponse resp, int status, String why) throws IOException {
+    resp.setStatus(status);
     resp.setContentType("application/fhir+json;charset=utf-8");
     resp.getWriter().write(ctx.newJsonParser().encodeResourceToString(
-        Errors.outcome(413, "", "the request body is larger than " + maxBytes + " bytes")));
+        Errors.outcome(status, "", why)));
   }
 }

@@ -25,7 +25,9 @@ public final class OperationsProvider {
   @Operation(name = "$set-context", idempotent = false, manualRequest = true)
   public Parameters setContext(RequestDetails rd) {
     try {
-      return manager.setContext(body(rd), AuthInterceptor.principal(rd));
+      byte[] raw = rd.loadRequestContents();
+      return manager.setContext(body(rd), AuthInterceptor.principal(rd),
+          raw == null ? 0 : raw.length);
     } catch (SofaException e) {
       throw Errors.of(e);
     }
@@ -45,6 +47,11 @@ public final class OperationsProvider {
     if (bytes == null || bytes.length == 0) {
       throw Errors.of(400, "", "the request body must be a Parameters resource");
     }
+    return parseParameters(ctx, rd, bytes);
+  }
+
+  /** Parses a Parameters body strictly (JSON, or XML by Content-Type); 400 otherwise. */
+  static Parameters parseParameters(FhirContext ctx, RequestDetails rd, byte[] bytes) {
     String ct = rd.getHeader("Content-Type");
     boolean xml = ct != null && ct.contains("xml");
     IParser parser = xml ? ctx.newXmlParser() : ctx.newJsonParser();
@@ -55,6 +62,9 @@ public final class OperationsProvider {
     } catch (DataFormatException e) {
       throw Errors.of(400, "", "the body is not a valid FHIR " + (xml ? "XML" : "JSON")
           + " resource: " + e.getMessage());
+    } catch (RuntimeException e) {
+      throw Errors.of(400, "", "the body is not a valid FHIR " + (xml ? "XML" : "JSON")
+          + " resource");
     }
     if (!(r instanceof Parameters)) {
       throw Errors.of(400, "", "the body must be a Parameters resource, not " + r.fhirType());

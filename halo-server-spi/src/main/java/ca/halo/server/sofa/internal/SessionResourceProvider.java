@@ -6,10 +6,10 @@ import ca.halo.server.audit.AuditSink;
 import ca.halo.server.context.LaunchContextStore;
 import ca.halo.server.fhir.FhirRepositoryException;
 import ca.halo.server.fhir.FhirResourceRepository;
-import ca.halo.server.fhir.InMemoryFhirRepository;
 import ca.halo.server.fhir.PatientCompartment;
 import ca.halo.server.fhir.SearchCriteria;
 import ca.halo.server.internal.Audits;
+import ca.halo.server.security.AccessRules;
 import ca.halo.server.security.Principal;
 import ca.halo.server.sofa.ContextManager;
 import ca.uhn.fhir.context.FhirContext;
@@ -30,7 +30,9 @@ import ca.uhn.fhir.rest.server.IResourceProvider;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import org.hl7.fhir.instance.model.api.IBaseResource;
 import org.hl7.fhir.r4.model.AuditEvent.AuditEventAction;
 import org.hl7.fhir.r4.model.Coding;
@@ -39,36 +41,51 @@ import org.hl7.fhir.r4.model.Resource;
 
 /**
  * The FHIR endpoints SMART apps use after launch, for one resource type, with SMART scopes
- * enforced per request:
+ * enforced per request by {@link AccessRules} (the same rule the subscription engine applies):
  * <ul>
  *   <li>{@code patient/} scopes reach only the launch patient's compartment;</li>
  *   <li>no token reaches the resources of another launch session (a launch token sees its own
- *       session's, the PoC that set a context sees that session's, and all see the server's own
- *       untagged data);</li>
+ *       session's, the PoC that set a context sees that session's, an administrator sees all, and
+ *       all see the server's own untagged data);</li>
  *   <li>{@code c r u d s} are honoured per interaction;</li>
- *   <li>what an app creates is tagged with its session, recorded in the context, and announced to
- *       the change listeners (subscriptions).</li>
+ *   <li>searches take {@code _id}, {@code patient}, {@code subject}, {@code encounter},
+ *       {@code identifier}, {@code _lastUpdated} (and HAPI's {@code _count}, {@code _format},
+ *       {@code _pretty}, {@code _summary}, {@code _elements}); anything else, a modifier, an OR
+ *       list or a repeated parameter is refused with 400 rather than answered as another
+ *       question;</li>
+ *   <li>what an app creates is tagged with its session, counted against the session's write
+ *       budget ({@link WriteBudget}), recorded in the context, and announced to the change
+ *       listeners (subscriptions).</li>
  * </ul>
  */
 public final class SessionResourceProvider implements IResourceProvider {
+  private static final Set<String> SEARCH_PARAMS = Set.of("_id", "patient", "subject",
+      "encounter", "identifier", "_lastUpdated");
+  private static final Set<String> CONTROL_PARAMS = Set.of("_count", "_format", "_pretty",
+      "_summary", "_elements");
+
   private final Class<? extends IBaseResource> type;
   private final String typeName;
   private final FhirContext ctx;
   private final FhirResourceRepository repository;
   private final LaunchContextStore contexts;
   private final ContextManager manager;
+  private final AccessRules access;
+  private final WriteBudget budget;
   private final AuditSink audit;
   private final Clock clock;
 
   public SessionResourceProvider(String typeName, FhirContext ctx,
       FhirResourceRepository repository, LaunchContextStore contexts, ContextManager manager,
-      AuditSink audit, Clock clock) {
+      AccessRules access, WriteBudget budget, AuditSink audit, Clock clock) {
     this.typeName = typeName;
     this.type = ctx.getResourceDefinition(typeName).getImplementingClass();
     this.ctx = ctx;
     this.repository = repository;
     this.contexts = contexts;
     this.manager = manager;
+    this.access = access;
+    this.budget = budget;
     this.audit = audit;
     this.clock = clock;
   }
@@ -81,11 +98,11 @@ public final class SessionResourceProvider implements IResourceProvider {
   @Read(version = true)
   public IBaseResource read(@IdParam IdType id, RequestDetails rd) {
     Principal p = AuthInterceptor.principal(rd);
-    SmartScopes.Access access = require(p, Interaction.READ);
+    SmartScopes.Access a = require(p, Interaction.READ);
     Optional<Resource> r = id.hasVersionIdPart()
         ? repository.vread(typeName, id.getIdPart(), id.getVersionIdPart())
         : repository.read(typeName, id.getIdPart());
-    if (r.isEmpty() || !visible(p, access, r.get())) {
+    if (r.isEmpty() || !access.visible(p, a, r.get())) {
       // not found and not yours answer alike: ids of other sessions are not revealed
       throw Errors.of(404, typeName, typeName + "/" + id.getIdPart() + " is not known");
     }
@@ -94,7 +111,7 @@ public final class SessionResourceProvider implements IResourceProvider {
     return r.get();
   }
 
-  @Search(allowUnknownParams = false)
+  @Search(allowUnknownParams = true)
   public List<IBaseResource> search(
       @OptionalParam(name = "_id") TokenParam id,
       @OptionalParam(name = "patient") ReferenceParam patient,
@@ -104,23 +121,38 @@ public final class SessionResourceProvider implements IResourceProvider {
       @OptionalParam(name = "_lastUpdated") DateRangeParam lastUpdated,
       RequestDetails rd) {
     Principal p = AuthInterceptor.principal(rd);
-    SmartScopes.Access access = require(p, Interaction.SEARCH);
+    SmartScopes.Access a = require(p, Interaction.SEARCH);
+    checkParameters(rd.getParameters());
     SearchCriteria.Builder c = SearchCriteria.builder();
-    if (id != null) {
-      c.id(id.getValue());
+    String patientRef = patient != null ? ref(patient, "Patient") : null;
+    String subjectRef = subject != null ? ref(subject, "Patient") : null;
+    if (patientRef != null && subjectRef != null && !patientRef.equals(subjectRef)) {
+      return List.of(); // both must hold: no resource has two subjects
     }
-    String patientRef = patient != null ? ref(patient, "Patient")
-        : subject != null ? ref(subject, "Patient") : null;
-    if (access == SmartScopes.Access.PATIENT_COMPARTMENT) {
+    if (patientRef == null) {
+      patientRef = subjectRef;
+    }
+    String idValue = id == null ? null : id.getValue();
+    if (a == SmartScopes.Access.PATIENT_COMPARTMENT) {
       String own = "Patient/" + p.patient().orElseThrow(() ->
           Errors.of(403, "", "patient/ scopes need a launch with a patient in context"));
-      if (patientRef != null && !patientRef.equals(own)) {
-        throw Errors.of(403, "patient", "patient/ scopes reach only the patient in context");
-      }
-      patientRef = typeName.equals("Patient") ? null : own;
       if (typeName.equals("Patient")) {
-        c.id(own.substring(8));
+        if (patientRef != null) {
+          throw Errors.of(400, "patient", "Patient has no search parameter patient here; use _id");
+        }
+        if (idValue != null && !idValue.equals(own.substring(8))) {
+          return List.of(); // another patient: not visible under patient/ scopes
+        }
+        idValue = own.substring(8);
+      } else {
+        if (patientRef != null && !patientRef.equals(own)) {
+          throw Errors.of(403, "patient", "patient/ scopes reach only the patient in context");
+        }
+        patientRef = own;
       }
+    }
+    if (idValue != null) {
+      c.id(idValue);
     }
     if (patientRef != null) {
       c.patient(patientRef);
@@ -129,6 +161,9 @@ public final class SessionResourceProvider implements IResourceProvider {
       c.encounter(ref(encounter, "Encounter"));
     }
     if (identifier != null) {
+      if (identifier.getValue() == null || identifier.getValue().isEmpty()) {
+        throw Errors.of(400, "identifier", "identifier needs a value (system|value or value)");
+      }
       c.identifier(identifier.getSystem(), identifier.getValue());
     }
     if (lastUpdated != null) {
@@ -141,7 +176,7 @@ public final class SessionResourceProvider implements IResourceProvider {
     }
     List<IBaseResource> out = new ArrayList<>();
     for (Resource r : repository.search(typeName, c.build())) {
-      if (visible(p, access, r)) {
+      if (access.visible(p, a, r)) {
         out.add(r);
       }
     }
@@ -150,30 +185,76 @@ public final class SessionResourceProvider implements IResourceProvider {
     return out;
   }
 
+  /**
+   * Refuses what this server does not implement instead of ignoring it: unknown parameters
+   * ({@code _has}, {@code _include}, {@code _sort}, chains...), modifiers other than a type on a
+   * reference, OR lists, and repeated parameters.
+   */
+  private static void checkParameters(Map<String, String[]> params) {
+    for (Map.Entry<String, String[]> e : params.entrySet()) {
+      String name = e.getKey();
+      int colon = name.indexOf(':');
+      String base = colon < 0 ? name : name.substring(0, colon);
+      if (CONTROL_PARAMS.contains(name)) {
+        continue;
+      }
+      if (!SEARCH_PARAMS.contains(base)) {
+        throw Errors.of(400, name, "search parameter '" + abbreviate(name) + "' is not supported"
+            + " here; use _id, patient, subject, encounter, identifier or _lastUpdated");
+      }
+      if (colon >= 0) {
+        String modifier = name.substring(colon + 1);
+        boolean typeModifier = (base.equals("patient") || base.equals("subject"))
+            && modifier.equals("Patient") || base.equals("encounter") && modifier.equals("Encounter");
+        if (!typeModifier) {
+          throw Errors.of(400, name, "modifier :" + abbreviate(modifier) + " is not supported on "
+              + base);
+        }
+      }
+      int max = base.equals("_lastUpdated") ? 2 : 1;
+      if (e.getValue().length > max) {
+        throw Errors.of(400, name, "search parameter " + base + " may appear "
+            + (max == 1 ? "once" : "at most twice"));
+      }
+      for (String v : e.getValue()) {
+        if (v != null && v.replace("\\,", "").contains(",")) {
+          throw Errors.of(400, name, "OR lists (a,b) are not supported; search once per value");
+        }
+      }
+    }
+  }
+
   @Create
   public MethodOutcome create(@ResourceParam IBaseResource resource, RequestDetails rd) {
     Principal p = AuthInterceptor.principal(rd);
-    SmartScopes.Access access = require(p, Interaction.CREATE);
+    SmartScopes.Access a = require(p, Interaction.CREATE);
     Resource r = (Resource) resource;
-    checkCompartment(p, access, r);
+    checkCompartment(p, a, r);
     r.setId((String) null);
-    r.getMeta().getTag().removeIf(c -> InMemoryFhirRepository.SESSION_TAG_SYSTEM.equals(c.getSystem()));
+    r.getMeta().getTag().removeIf(c -> FhirResourceRepository.SESSION_TAG_SYSTEM.equals(c.getSystem()));
     p.sessionId().ifPresent(s -> tag(r, s));
+    String session = p.sessionId().orElse(null);
+    long bytes = bodyBytes(rd);
+    if (session != null) {
+      budget.charge(session, bytes, 1);
+    }
     Resource stored;
     try {
       stored = repository.create(r);
     } catch (FhirRepositoryException e) {
+      if (session != null) {
+        budget.refund(session, bytes, 1);
+      }
       throw Errors.of(e);
     }
     String ref = typeName + "/" + stored.getIdElement().getIdPart();
-    if (p.sessionId().isPresent()
-        && !contexts.addResource(p.sessionId().get(), ref, clock.instant())) {
+    if (session != null && !contexts.addResource(session, ref, clock.instant())) {
       repository.delete(typeName, stored.getIdElement().getIdPart());
       throw Errors.of(401, "", "the launch this token belongs to has ended");
     }
     Audits.record(audit, "create", AuditEventAction.C, true, p.clientId(),
         p.subject().orElse(null), ref, clock.instant());
-    p.sessionId().ifPresent(s -> manager.fireChanged(stored, true, s));
+    manager.fireChanged(stored, true, session);
     MethodOutcome mo = new MethodOutcome(stored.getIdElement(), true);
     mo.setResource(stored);
     return mo;
@@ -183,25 +264,33 @@ public final class SessionResourceProvider implements IResourceProvider {
   public MethodOutcome update(@IdParam IdType id, @ResourceParam IBaseResource resource,
       RequestDetails rd) {
     Principal p = AuthInterceptor.principal(rd);
-    SmartScopes.Access access = require(p, Interaction.UPDATE);
+    SmartScopes.Access a = require(p, Interaction.UPDATE);
     Resource r = (Resource) resource;
     Optional<Resource> existing = repository.read(typeName, id.getIdPart());
-    if (existing.isEmpty() || !visible(p, access, existing.get())) {
+    if (existing.isEmpty() || !access.visible(p, a, existing.get())) {
       throw Errors.of(404, typeName, typeName + "/" + id.getIdPart() + " is not known;"
           + " create new resources with POST");
     }
-    checkCompartment(p, access, r);
+    checkCompartment(p, a, r);
     r.setId(id.getIdPart());
     r.getMeta().setTag(existing.get().getMeta().getTag());
+    String session = AccessRules.sessionOf(existing.get()).orElse(null);
+    long bytes = bodyBytes(rd);
+    if (session != null) {
+      budget.charge(session, bytes, 0);
+    }
     Resource stored;
     try {
       stored = repository.update(r);
     } catch (FhirRepositoryException e) {
+      if (session != null) {
+        budget.refund(session, bytes, 0);
+      }
       throw Errors.of(e);
     }
     Audits.record(audit, "update", AuditEventAction.U, true, p.clientId(),
         p.subject().orElse(null), typeName + "/" + id.getIdPart(), clock.instant());
-    sessionOf(stored).ifPresent(s -> manager.fireChanged(stored, false, s));
+    manager.fireChanged(stored, false, session);
     MethodOutcome mo = new MethodOutcome(stored.getIdElement(), false);
     mo.setResource(stored);
     return mo;
@@ -210,9 +299,9 @@ public final class SessionResourceProvider implements IResourceProvider {
   @Delete
   public MethodOutcome delete(@IdParam IdType id, RequestDetails rd) {
     Principal p = AuthInterceptor.principal(rd);
-    SmartScopes.Access access = require(p, Interaction.DELETE);
+    SmartScopes.Access a = require(p, Interaction.DELETE);
     Optional<Resource> existing = repository.read(typeName, id.getIdPart());
-    if (existing.isEmpty() || !visible(p, access, existing.get())) {
+    if (existing.isEmpty() || !access.visible(p, a, existing.get())) {
       throw Errors.of(404, typeName, typeName + "/" + id.getIdPart() + " is not known");
     }
     repository.delete(typeName, id.getIdPart());
@@ -232,27 +321,8 @@ public final class SessionResourceProvider implements IResourceProvider {
     return a;
   }
 
-  /**
-   * Never in another launch session: a launch token sees its own session's resources, the caller
-   * that set a context (the PoC) sees that session's resources, and everyone sees the server's own
-   * untagged data. For patient/ scopes, only the launch patient's compartment.
-   */
-  private boolean visible(Principal p, SmartScopes.Access access, Resource r) {
-    Optional<String> session = sessionOf(r);
-    if (session.isPresent() && !session.equals(p.sessionId())
-        && !contexts.findBySession(session.get(), clock.instant())
-            .map(c -> c.ownerKey().equals(p.bindingKey())).orElse(false)) {
-      return false;
-    }
-    if (access == SmartScopes.Access.PATIENT_COMPARTMENT) {
-      return p.patient().isPresent()
-          && PatientCompartment.patientOf(ctx, r).equals(Optional.of("Patient/" + p.patient().get()));
-    }
-    return true;
-  }
-
-  private void checkCompartment(Principal p, SmartScopes.Access access, Resource r) {
-    if (access == SmartScopes.Access.PATIENT_COMPARTMENT) {
+  private void checkCompartment(Principal p, SmartScopes.Access a, Resource r) {
+    if (a == SmartScopes.Access.PATIENT_COMPARTMENT) {
       Optional<String> target = PatientCompartment.patientOf(ctx, r);
       if (p.patient().isEmpty() || !target.equals(Optional.of("Patient/" + p.patient().get()))) {
         throw Errors.of(403, typeName + ".subject",
@@ -261,21 +331,26 @@ public final class SessionResourceProvider implements IResourceProvider {
     }
   }
 
-  private static Optional<String> sessionOf(Resource r) {
-    for (Coding c : r.getMeta().getTag()) {
-      if (InMemoryFhirRepository.SESSION_TAG_SYSTEM.equals(c.getSystem())) {
-        return Optional.ofNullable(c.getCode());
-      }
-    }
-    return Optional.empty();
+  private static long bodyBytes(RequestDetails rd) {
+    byte[] b = rd.loadRequestContents();
+    return b == null ? 0 : b.length;
   }
 
   private static void tag(Resource r, String session) {
-    r.getMeta().addTag(new Coding(InMemoryFhirRepository.SESSION_TAG_SYSTEM, session, "SoFA session"));
+    r.getMeta().addTag(new Coding(FhirResourceRepository.SESSION_TAG_SYSTEM, session, "SoFA session"));
   }
 
   private static String ref(ReferenceParam p, String defaultType) {
     String type = p.getResourceType() != null ? p.getResourceType() : defaultType;
-    return type + "/" + p.getIdPart();
+    String id = p.getIdPart();
+    if (id == null || id.isEmpty()) {
+      throw Errors.of(400, defaultType.toLowerCase(java.util.Locale.ROOT),
+          "a reference search needs an id (Type/id or id)");
+    }
+    return type + "/" + id;
+  }
+
+  private static String abbreviate(String s) {
+    return s.length() > 40 ? s.substring(0, 40) + "..." : s;
   }
 }

@@ -1,11 +1,8 @@
 package ca.halo.server.sofa.internal;
 
-import ca.halo.core.Interaction;
-import ca.halo.core.SmartScopes;
-import ca.halo.server.security.Principal;
-import ca.halo.server.sofa.ContextManager;
 import ca.halo.server.subscription.SubscriptionEngine;
 import ca.halo.server.subscription.SubscriptionException;
+import ca.uhn.fhir.context.FhirContext;
 import ca.uhn.fhir.rest.annotation.Create;
 import ca.uhn.fhir.rest.annotation.Delete;
 import ca.uhn.fhir.rest.annotation.IdParam;
@@ -18,26 +15,29 @@ import ca.uhn.fhir.rest.annotation.Update;
 import ca.uhn.fhir.rest.api.MethodOutcome;
 import ca.uhn.fhir.rest.api.server.RequestDetails;
 import ca.uhn.fhir.rest.server.IResourceProvider;
+import java.util.ArrayList;
 import java.util.List;
 import org.hl7.fhir.instance.model.api.IBaseResource;
 import org.hl7.fhir.r4.model.Bundle;
 import org.hl7.fhir.r4.model.CodeType;
 import org.hl7.fhir.r4.model.IdType;
 import org.hl7.fhir.r4.model.Parameters;
+import org.hl7.fhir.r4.model.PrimitiveType;
 import org.hl7.fhir.r4.model.StringType;
 import org.hl7.fhir.r4.model.Subscription;
 
 /**
  * Subscription CRUD, {@code $status}, {@code $events} and {@code $get-ws-binding-token} for the
- * Subscription Requester (PoC). Each caller sees only its own subscriptions.
+ * Subscription Requester. Who may subscribe, to what, and what each subscriber is sent is the
+ * engine's rule ({@link SubscriptionEngine}); each caller sees only its own subscriptions.
  */
 public final class SubscriptionProvider implements IResourceProvider {
   private final SubscriptionEngine engine;
-  private final ContextManager contexts;
+  private final FhirContext ctx;
 
-  public SubscriptionProvider(SubscriptionEngine engine, ContextManager contexts) {
+  public SubscriptionProvider(SubscriptionEngine engine, FhirContext ctx) {
     this.engine = engine;
-    this.contexts = contexts;
+    this.ctx = ctx;
   }
 
   @Override
@@ -45,20 +45,10 @@ public final class SubscriptionProvider implements IResourceProvider {
     return Subscription.class;
   }
 
-  private String owner(RequestDetails rd, Interaction i) {
-    Principal p = AuthInterceptor.principal(rd);
-    if (!contexts.mayWriteContext(p)
-        && p.scopes().access(i, "Subscription") == SmartScopes.Access.NONE) {
-      throw Errors.of(403, "Subscription", "managing subscriptions needs user/Context.write,"
-          + " system/Context.write or a Subscription scope");
-    }
-    return p.bindingKey();
-  }
-
   @Create
   public MethodOutcome create(@ResourceParam Subscription s, RequestDetails rd) {
     try {
-      Subscription out = engine.create(s, owner(rd, Interaction.CREATE));
+      Subscription out = engine.create(s, AuthInterceptor.principal(rd));
       MethodOutcome mo = new MethodOutcome(new IdType("Subscription", out.getIdElement().getIdPart()), true);
       mo.setResource(out);
       return mo;
@@ -70,7 +60,7 @@ public final class SubscriptionProvider implements IResourceProvider {
   @Read
   public Subscription read(@IdParam IdType id, RequestDetails rd) {
     try {
-      return engine.read(id.getIdPart(), owner(rd, Interaction.READ));
+      return engine.read(id.getIdPart(), AuthInterceptor.principal(rd));
     } catch (SubscriptionException e) {
       throw Errors.of(e);
     }
@@ -79,7 +69,7 @@ public final class SubscriptionProvider implements IResourceProvider {
   @Update
   public MethodOutcome update(@IdParam IdType id, @ResourceParam Subscription s, RequestDetails rd) {
     try {
-      Subscription out = engine.update(id.getIdPart(), s, owner(rd, Interaction.UPDATE));
+      Subscription out = engine.update(id.getIdPart(), s, AuthInterceptor.principal(rd));
       MethodOutcome mo = new MethodOutcome(new IdType("Subscription", id.getIdPart()), false);
       mo.setResource(out);
       return mo;
@@ -91,7 +81,7 @@ public final class SubscriptionProvider implements IResourceProvider {
   @Delete
   public MethodOutcome delete(@IdParam IdType id, RequestDetails rd) {
     try {
-      engine.delete(id.getIdPart(), owner(rd, Interaction.DELETE));
+      engine.delete(id.getIdPart(), AuthInterceptor.principal(rd));
       return new MethodOutcome();
     } catch (SubscriptionException e) {
       throw Errors.of(e);
@@ -100,13 +90,13 @@ public final class SubscriptionProvider implements IResourceProvider {
 
   @Search
   public List<Subscription> list(RequestDetails rd) {
-    return engine.list(owner(rd, Interaction.SEARCH));
+    return engine.list(AuthInterceptor.principal(rd));
   }
 
   @Operation(name = "$status", idempotent = true)
   public Bundle status(@IdParam IdType id, RequestDetails rd) {
     try {
-      return engine.status(id.getIdPart(), owner(rd, Interaction.READ));
+      return engine.status(id.getIdPart(), AuthInterceptor.principal(rd));
     } catch (SubscriptionException e) {
       throw Errors.of(e);
     }
@@ -119,23 +109,45 @@ public final class SubscriptionProvider implements IResourceProvider {
       @OperationParam(name = "content") CodeType content,
       RequestDetails rd) {
     try {
-      return engine.events(id.getIdPart(), owner(rd, Interaction.READ), number(since, "eventsSinceNumber"),
-          number(until, "eventsUntilNumber"), content == null ? null : content.getValue());
+      return engine.events(id.getIdPart(), AuthInterceptor.principal(rd),
+          number(since, "eventsSinceNumber"), number(until, "eventsUntilNumber"),
+          content == null ? null : content.getValue());
     } catch (SubscriptionException e) {
       throw Errors.of(e);
     }
   }
 
-  @Operation(name = "$get-ws-binding-token", idempotent = false)
-  public Parameters bindingToken(@IdParam(optional = true) IdType id,
-      @OperationParam(name = "id") StringType idParam, RequestDetails rd) {
-    String subId = id != null && id.hasIdPart() ? id.getIdPart()
-        : idParam == null ? null : new IdType(idParam.getValue()).getIdPart();
-    if (subId == null) {
+  /**
+   * {@code $get-ws-binding-token}, at instance level ({@code Subscription/{id}/$get...}) or type
+   * level with the Backport IG's {@code id} parameter (type {@code id}; {@code valueString} and a
+   * {@code Subscription/} prefix are accepted too).
+   */
+  @Operation(name = "$get-ws-binding-token", idempotent = false, manualRequest = true)
+  public Parameters bindingToken(@IdParam(optional = true) IdType id, RequestDetails rd) {
+    List<String> ids = new ArrayList<>();
+    if (id != null && id.hasIdPart()) {
+      ids.add(id.getIdPart());
+    }
+    byte[] body = rd.loadRequestContents();
+    if (body != null && body.length > 0) {
+      Parameters in = OperationsProvider.parseParameters(ctx, rd, body);
+      for (Parameters.ParametersParameterComponent p : in.getParameter()) {
+        if (!"id".equals(p.getName())) {
+          throw Errors.of(400, String.valueOf(p.getName()),
+              "$get-ws-binding-token takes only the parameter id");
+        }
+        if (!(p.getValue() instanceof PrimitiveType) || !p.getValue().hasPrimitiveValue()) {
+          throw Errors.of(400, "id", "id must be a valueId (or valueString)");
+        }
+        String v = p.getValue().primitiveValue();
+        ids.add(v.startsWith("Subscription/") ? new IdType(v).getIdPart() : v);
+      }
+    }
+    if (ids.isEmpty()) {
       throw Errors.of(400, "id", "name the subscription: Subscription/{id}/$get-ws-binding-token or id");
     }
     try {
-      return engine.bindingToken(subId, owner(rd, Interaction.READ));
+      return engine.bindingToken(ids.stream().distinct().toList(), AuthInterceptor.principal(rd));
     } catch (SubscriptionException e) {
       throw Errors.of(e);
     }

@@ -1,0 +1,125 @@
+package ca.halo.server.security;
+
+import ca.halo.core.Interaction;
+import ca.halo.core.SmartScopes;
+import ca.halo.server.context.LaunchContextStore;
+import ca.halo.server.context.StoredContext;
+import ca.halo.server.fhir.FhirResourceRepository;
+import ca.halo.server.fhir.PatientCompartment;
+import ca.uhn.fhir.context.FhirContext;
+import java.time.Clock;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import org.hl7.fhir.r4.model.Coding;
+import org.hl7.fhir.r4.model.Resource;
+
+/**
+ * Who may see which stored resource on the SoFA: the one rule behind FHIR reads, searches and
+ * writes <em>and</em> behind subscription notifications, so that a subscriber is never sent what
+ * its own principal could not read through the FHIR API at that moment.
+ *
+ * <p>The rule, for a principal {@code p} and a resource {@code r}:
+ * <ol>
+ *   <li>a token bound to a launch session stands only while that session lives;</li>
+ *   <li>{@code p}'s scopes must grant the interaction on {@code r}'s type;</li>
+ *   <li>a resource tagged with a launch session is visible to tokens of that session, to the
+ *       caller that set the context (same client and user), and to an administrator
+ *       ({@link #isAdmin}); the server's own untagged data is visible to any scope that grants it;</li>
+ *   <li>{@code patient/} scopes reach only the launch patient's compartment.</li>
+ * </ol>
+ *
+ * <p>It also names the callers: an administrator holds one of {@code adminScopes} (default
+ * {@code system/Context.admin}); a context source (the PoC) holds one of
+ * {@code contextWriteScopes} and is not a launch token.
+ *
+ * <p>Immutable and thread-safe.
+ */
+public final class AccessRules {
+  private final FhirContext ctx;
+  private final LaunchContextStore contexts;
+  private final Set<String> contextWriteScopes;
+  private final Set<String> adminScopes;
+  private final Clock clock;
+
+  public AccessRules(FhirContext ctx, LaunchContextStore contexts, Set<String> contextWriteScopes,
+      Set<String> adminScopes, Clock clock) {
+    this.ctx = Objects.requireNonNull(ctx, "ctx");
+    this.contexts = Objects.requireNonNull(contexts, "contexts");
+    this.contextWriteScopes = Set.copyOf(contextWriteScopes);
+    this.adminScopes = Set.copyOf(adminScopes);
+    this.clock = Objects.requireNonNull(clock, "clock");
+  }
+
+  /** Holds an administrator scope: may clear any context and see every session. */
+  public boolean isAdmin(Principal p) {
+    return adminScopes.stream().anyMatch(p.scopes()::contains);
+  }
+
+  /** Holds a scope that allows {@code $set-context} (or an administrator scope). */
+  public boolean mayWriteContext(Principal p) {
+    return isAdmin(p) || contextWriteScopes.stream().anyMatch(p.scopes()::contains);
+  }
+
+  /** A context source: may set contexts and is not itself a launch token. */
+  public boolean isContextSource(Principal p) {
+    return p.sessionId().isEmpty() && mayWriteContext(p);
+  }
+
+  public Set<String> contextWriteScopes() {
+    return contextWriteScopes;
+  }
+
+  public Set<String> adminScopes() {
+    return adminScopes;
+  }
+
+  /** Whether the principal still stands: a launch token's session has not ended. */
+  public boolean isLive(Principal p) {
+    return p.sessionId().isEmpty()
+        || contexts.findBySession(p.sessionId().get(), clock.instant()).isPresent();
+  }
+
+  /** The live context {@code p} launched in, when it is a launch token. */
+  public Optional<StoredContext> sessionContext(Principal p) {
+    return p.sessionId().flatMap(s -> contexts.findBySession(s, clock.instant()));
+  }
+
+  /** Rule 1 to 4 for a read: whether {@code p} could read {@code r} through the FHIR API now. */
+  public boolean mayRead(Principal p, Resource r) {
+    SmartScopes.Access a = p.scopes().access(Interaction.READ, r.fhirType());
+    return a != SmartScopes.Access.NONE && isLive(p) && visible(p, a, r);
+  }
+
+  /**
+   * Rules 3 and 4, once the scopes granted {@code access}: the session and the compartment.
+   */
+  public boolean visible(Principal p, SmartScopes.Access access, Resource r) {
+    Optional<String> session = sessionOf(r);
+    if (session.isPresent() && !session.equals(p.sessionId()) && !isAdmin(p)
+        && !contexts.findBySession(session.get(), clock.instant())
+            .map(c -> c.ownerKey().equals(p.bindingKey())).orElse(false)) {
+      return false;
+    }
+    if (access == SmartScopes.Access.PATIENT_COMPARTMENT) {
+      return p.patient().isPresent()
+          && PatientCompartment.patientOf(ctx, r).equals(Optional.of("Patient/" + p.patient().get()));
+    }
+    return true;
+  }
+
+  /** The launch session a resource was stored in, from its session tag. */
+  public static Optional<String> sessionOf(Resource r) {
+    for (Coding c : r.getMeta().getTag()) {
+      if (FhirResourceRepository.SESSION_TAG_SYSTEM.equals(c.getSystem())) {
+        return Optional.ofNullable(c.getCode());
+      }
+    }
+    return Optional.empty();
+  }
+
+  @Override
+  public String toString() {
+    return "AccessRules{contextWriteScopes=" + contextWriteScopes + ", adminScopes=" + adminScopes + "}";
+  }
+}

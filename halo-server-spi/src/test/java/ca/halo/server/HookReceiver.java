@@ -1,0 +1,106 @@
+package ca.halo.server;
+
+import ca.halo.core.subscription.SubscriptionNotification;
+import com.sun.net.httpserver.HttpServer;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
+import org.hl7.fhir.r4.model.Bundle;
+
+/**
+ * A rest-hook receiver on loopback (the JDK's HTTP server): records every notification it is
+ * sent, with the headers and the time it arrived, and answers with a status the test sets.
+ */
+public final class HookReceiver implements AutoCloseable {
+  /** One request as received. */
+  public record Received(SubscriptionNotification notification, String body,
+      Map<String, List<String>> headers, long arrivedNanos, int answered) {}
+
+  private final HttpServer server;
+  private final List<Received> received = new CopyOnWriteArrayList<>();
+  private volatile int status = 200;
+
+  public HookReceiver() throws IOException {
+    server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+    server.setExecutor(Executors.newFixedThreadPool(4));
+    server.createContext("/", ex -> {
+      try (InputStream in = ex.getRequestBody()) {
+        String body = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        SubscriptionNotification n = null;
+        try {
+          n = SubscriptionNotification.parse((Bundle) TestSofa.CTX.newJsonParser().parseResource(body));
+        } catch (RuntimeException e) {
+          // recorded with a null notification: the test decides
+        }
+        int answer = status;
+        ex.sendResponseHeaders(answer, -1);
+        received.add(new Received(n, body, Map.copyOf(ex.getRequestHeaders()), System.nanoTime(),
+            answer));
+        synchronized (this) {
+          notifyAll();
+        }
+      } finally {
+        ex.close();
+      }
+    });
+    server.start();
+  }
+
+  public URI url() {
+    return URI.create("http://127.0.0.1:" + server.getAddress().getPort() + "/hook");
+  }
+
+  public int port() {
+    return server.getAddress().getPort();
+  }
+
+  public void answer(int status) {
+    this.status = status;
+  }
+
+  public List<Received> received() {
+    return new ArrayList<>(received);
+  }
+
+  /** Every event notification's events that were accepted (answered 2xx), in arrival order. */
+  public List<ca.halo.core.subscription.NotificationEvent> events() {
+    List<ca.halo.core.subscription.NotificationEvent> out = new ArrayList<>();
+    for (Received r : received) {
+      if (r.notification() != null && r.answered() < 300 && r.notification().type()
+          .equals(ca.halo.core.subscription.NotificationType.EVENT_NOTIFICATION)) {
+        out.addAll(r.notification().events());
+      }
+    }
+    return out;
+  }
+
+  /** Waits until {@code p} holds for what was received; false on timeout. */
+  public synchronized boolean await(Predicate<HookReceiver> p, Duration timeout)
+      throws InterruptedException {
+    long end = System.nanoTime() + timeout.toNanos();
+    while (!p.test(this)) {
+      long left = end - System.nanoTime();
+      if (left <= 0) {
+        return false;
+      }
+      TimeUnit.NANOSECONDS.timedWait(this, left);
+    }
+    return true;
+  }
+
+  @Override
+  public void close() {
+    server.stop(0);
+    ((java.util.concurrent.ExecutorService) server.getExecutor()).shutdownNow();
+  }
+}
