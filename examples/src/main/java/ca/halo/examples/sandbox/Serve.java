@@ -94,7 +94,7 @@ final class Serve {
     Jurisdiction j = new Jurisdiction(host, port, b -> b
         .mount("/emr/*", s -> new WebEmrServlet(EmrConfig.embedded(s)))
         .mount("/apps/*", s -> new SampleAppServlet(() -> ref.get().catalog, s.fhirContext(),
-            s.baseUrl())));
+            s.baseUrl(), java.util.Set.of(s.fhirBase())))); // the apps trust this SoFA only
     ref.set(j);
     return j;
   }
