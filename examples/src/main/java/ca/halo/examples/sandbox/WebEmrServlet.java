@@ -84,7 +84,7 @@ public final class WebEmrServlet extends HttpServlet {
       + "  const ul = document.getElementById('write-backs');\n"
       + "  const shown = [...ul.children].map(li => li.textContent);\n"
       + "  if (JSON.stringify(shown) === JSON.stringify(a)) return;\n"
-      + "  // textContent, never innerHTML: the text comes from apps\n"
+      + "  // as text (textContent), never as HTML: apps write it\n"
       + "  ul.replaceChildren(...a.map(t => { const li = document.createElement('li'); li.textContent = t; return li; }));\n"
       + "}, 1000);\n";
 
