@@ -9,7 +9,8 @@ import java.util.Objects;
  * Where the web EMR finds the jurisdiction: the SoFA's FHIR base, the App Catalog, the IdP the
  * clinician signs in at, and the EMR's own client registration there.
  *
- * @param emrBase the EMR's own base URL ({@code /emr/callback} and {@code /emr/hook} hang off it)
+ * @param emrBase the EMR's own base URL ({@code /emr/callback} and the
+ *     rest-hooks {@code /emr/hook/{route}} hang off it; https here marks the session cookie Secure)
  * @param idpIssuer an OpenID provider to sign in at, or null to use the SoFA's own authorization
  *     server (found through its SMART configuration)
  */

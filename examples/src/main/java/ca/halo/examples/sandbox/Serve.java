@@ -84,7 +84,9 @@ final class Serve {
     out.println("  App Catalog           " + cfg.catalogBase() + "/apps");
     out.println("  Clinician sign-in at  " + cfg.loginIss() + (cfg.idpIssuer() == null ? " (the SoFA's SMART configuration)" : " (OpenID provider)"));
     out.println("  EMR client            id '" + cfg.clientId() + "', redirect " + cfg.redirectUri()
-        + ", rest-hook " + base + "/emr/hook, scopes '" + cfg.scopes() + "'");
+        + ", scopes '" + cfg.scopes() + "'");
+    out.println("  Rest-hooks            " + base + "/emr/hook/{route}, a route and secret per launch"
+        + " (the EMR creates the subscriptions; the SoFA must reach this address)");
     return jetty;
   }
 
@@ -94,7 +96,7 @@ final class Serve {
     Jurisdiction j = new Jurisdiction(host, port, b -> b
         .mount("/emr/*", s -> new WebEmrServlet(EmrConfig.embedded(s)))
         .mount("/apps/*", s -> new SampleAppServlet(() -> ref.get().catalog, s.fhirContext(),
-            s.baseUrl())));
+            s.baseUrl(), java.util.Set.of(s.fhirBase())))); // the apps trust this SoFA only
     ref.set(j);
     return j;
   }

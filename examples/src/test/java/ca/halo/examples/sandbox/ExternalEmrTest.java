@@ -47,9 +47,12 @@ class ExternalEmrTest {
         r = http.send(HttpRequest.newBuilder(URI.create(r.headers().firstValue("Location").orElseThrow())).build(),
             HttpResponse.BodyHandlers.ofString());
         assertThat(r.body()).contains("id=\"launch-growth-chart\"").contains("Élodie Bouchard");
+        // the Launch form as the page has it (with its CSRF token)
+        String form = SandboxBrowser.encode(SandboxBrowser.form(r.body(), "/emr/launch",
+            java.util.Map.of("app", "growth-chart")));
         r = http.send(HttpRequest.newBuilder(URI.create(emrBase + "/emr/launch"))
             .header("Content-Type", "application/x-www-form-urlencoded")
-            .POST(HttpRequest.BodyPublishers.ofString("app=growth-chart")).build(), HttpResponse.BodyHandlers.ofString());
+            .POST(HttpRequest.BodyPublishers.ofString(form)).build(), HttpResponse.BodyHandlers.ofString());
         assertThat(r.statusCode()).isEqualTo(302);
         String launchUrl = r.headers().firstValue("Location").orElseThrow();
         Matcher m = Pattern.compile("iss=([^&]+)").matcher(launchUrl);
