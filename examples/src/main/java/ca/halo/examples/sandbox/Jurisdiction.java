@@ -7,6 +7,7 @@ import ca.halo.server.authz.InMemoryClientRegistry;
 import ca.halo.server.authz.RegisteredClient;
 import ca.halo.server.catalog.InMemoryAppCatalogRepository;
 import ca.halo.server.sofa.SofaServer;
+import ca.halo.server.subscription.EndpointPolicy;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.URI;
@@ -27,6 +28,13 @@ public final class Jurisdiction implements AutoCloseable {
   public static final String EMR_SECRET = "sandbox-emr-secret-change-me";
   public static final String EMR_SCOPES = "openid fhirUser user/Context.write user/*.rs";
 
+  /**
+   * The sandbox's rest-hook policy: its own web EMR listens on loopback over plain http, so
+   * loopback is allowed here. A deployed SoFA keeps the default (https to public addresses only).
+   */
+  public static final EndpointPolicy SANDBOX_HOOKS = EndpointPolicy.builder()
+      .allowLoopback(true).unsafeAllowPlainHttp(true).build();
+
   public final SofaServer sofa;
   public final InMemoryAppCatalogRepository catalog;
   /** The jurisdiction's own client registry (the EMR; apps come from the catalog). */
@@ -40,7 +48,8 @@ public final class Jurisdiction implements AutoCloseable {
     FormUserAuthenticator users = new FormUserAuthenticator().addUser(CLINICIAN, CLINICIAN_PASSWORD,
         new AuthenticatedUser(CLINICIAN, CLINICIAN_FHIR_USER, "Dr. Sandbox Clinician"));
     SofaServer.Builder b = SofaServer.builder().host(host).port(port)
-        .clients(clients).users(users).catalog(catalog);
+        .clients(clients).users(users).catalog(catalog)
+        .subscriptionEndpointPolicy(SANDBOX_HOOKS);
     customize.accept(b);
     sofa = b.build().start();
     String base = sofa.baseUrl().toString();

@@ -28,6 +28,9 @@ final class Serve {
     out.println("  OpenID configuration  " + j.sofa.authorizationServer().issuer() + "/.well-known/openid-configuration");
     out.println("  Authorize / token     " + j.sofa.authorizationServer().authorizationEndpoint()
         + "  " + j.sofa.authorizationServer().tokenEndpoint());
+    out.println("  Subscriptions         " + j.sofa.fhirBase() + "/Subscription (websocket "
+        + j.sofa.baseUrl().toString().replaceFirst("^http", "ws") + "/ws/subscriptions); rest-hooks"
+        + " allowed to loopback over http in this sandbox only (" + Jurisdiction.SANDBOX_HOOKS + ")");
     out.println();
     out.println("  Test sign-in          user '" + Jurisdiction.CLINICIAN + "', password '"
         + Jurisdiction.CLINICIAN_PASSWORD + "' (" + Jurisdiction.CLINICIAN_FHIR_USER + ")");

@@ -483,10 +483,6 @@ public final class SubscriptionEngine implements AutoCloseable {
     }
     long timeout = bounded(ch, Backport.TIMEOUT, defaultTimeoutSeconds, 1, maxTimeoutSeconds);
     long heartbeat = bounded(ch, Backport.HEARTBEAT_PERIOD, 0, 0, 86_400);
-    if (heartbeat > 0 && heartbeat < 10) {
-      throw new SubscriptionException(400, "Subscription.channel.extension",
-          "backport-heartbeat-period must be 0 (none) or at least 10 seconds");
-    }
     bounded(ch, Backport.MAX_COUNT, 50, 1, 1000);
     List<Header> headers = new ArrayList<>();
     if (ch.getType() == Subscription.SubscriptionChannelType.RESTHOOK) {
