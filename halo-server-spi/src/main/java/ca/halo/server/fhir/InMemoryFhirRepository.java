@@ -4,19 +4,25 @@ import ca.uhn.fhir.context.FhirContext;
 import ca.uhn.fhir.parser.DataFormatException;
 import ca.uhn.fhir.parser.IParser;
 import ca.uhn.fhir.util.FhirTerser;
+import java.io.ByteArrayInputStream;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.Instant;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Date;
+import java.util.Deque;
 import java.util.HashMap;
+import java.util.HashSet;
+import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.locks.ReadWriteLock;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 import org.hl7.fhir.r4.model.Bundle;
@@ -32,9 +38,15 @@ import org.hl7.fhir.r4.model.Resource;
  * JSON (so a stored resource can never be changed through a returned object), with indexes for
  * the patient compartment, encounter and session tag.
  *
- * <p>Thread-safe: reads run in parallel; writes and transactions take one write lock, which is
- * what makes a transaction atomic. Bounded to {@code maxResources} live resources; past that a
- * write fails with 503. Contents are lost on restart.
+ * <p>Bounded three ways: {@code maxResources} live resources, {@code maxBytes} of stored JSON
+ * (every kept version counts), and {@code maxVersions} versions per resource (older ones are
+ * dropped; {@code vread} of a dropped version finds nothing). A write past a bound fails with 503
+ * and changes nothing.
+ *
+ * <p>Thread-safe: reads run in parallel; writes take one write lock, which is what makes a
+ * transaction atomic. A transaction's new resources are checked, linked and encoded before the
+ * lock is taken, so readers wait only for the insert itself (linear in the Bundle's size).
+ * Contents are lost on restart.
  */
 public final class InMemoryFhirRepository implements FhirResourceRepository {
   /** The meta.tag system the SoFA uses to mark a session's resources. */
@@ -43,6 +55,8 @@ public final class InMemoryFhirRepository implements FhirResourceRepository {
   private final FhirContext ctx;
   private final Clock clock;
   private final int maxResources;
+  private final long maxBytes;
+  private final int maxVersions;
   private final SecureRandom random = new SecureRandom();
   private final ReadWriteLock lock = new ReentrantReadWriteLock();
   private final Map<String, Stored> byKey = new HashMap<>();
@@ -50,33 +64,45 @@ public final class InMemoryFhirRepository implements FhirResourceRepository {
   private final Map<String, Set<String>> byPatient = new HashMap<>();
   private final Map<String, Set<String>> bySession = new HashMap<>();
   private final ThreadLocal<IParser> parsers;
+  private long totalBytes;
 
-  public InMemoryFhirRepository(FhirContext ctx, Clock clock, int maxResources) {
+  /**
+   * @param maxResources live resources at most
+   * @param maxBytes stored JSON bytes at most, every kept version counted
+   * @param maxVersions versions kept per resource (at least 1)
+   */
+  public InMemoryFhirRepository(FhirContext ctx, Clock clock, int maxResources, long maxBytes,
+      int maxVersions) {
     this.ctx = Objects.requireNonNull(ctx, "ctx");
     this.clock = Objects.requireNonNull(clock, "clock");
-    if (maxResources <= 0) {
-      throw new IllegalArgumentException("maxResources must be positive");
+    if (maxResources <= 0 || maxBytes <= 0 || maxVersions <= 0) {
+      throw new IllegalArgumentException("maxResources, maxBytes and maxVersions must be positive");
     }
     this.maxResources = maxResources;
+    this.maxBytes = maxBytes;
+    this.maxVersions = maxVersions;
     this.parsers = ThreadLocal.withInitial(ctx::newJsonParser);
+  }
+
+  /** Bounded to {@code maxResources}, 1 GiB of JSON and 20 versions per resource. */
+  public InMemoryFhirRepository(FhirContext ctx, Clock clock, int maxResources) {
+    this(ctx, clock, maxResources, 1L << 30, 20);
   }
 
   public InMemoryFhirRepository(FhirContext ctx) {
     this(ctx, Clock.systemUTC(), 1_000_000);
   }
 
-  /** One stored resource: every version's JSON, plus what the indexes need. */
+  /** One stored resource: its kept versions' JSON, plus what the indexes need. */
   private static final class Stored {
     final String type;
     final String id;
-    /** Every version as UTF-8 JSON: about half the size of a String for accented names. */
-    final List<byte[]> versions = new ArrayList<>(1);
+    /** Kept versions as UTF-8 JSON, oldest first; the last is version {@code lastVersion}. */
+    final Deque<byte[]> versions = new ArrayDeque<>(1);
+    int lastVersion;
+    long bytes;
     Instant lastUpdated;
-    boolean deleted;
-    String patient;
-    String encounter;
-    List<String> identifiers = List.of();
-    List<String> sessions = List.of();
+    Index index = Index.EMPTY;
 
     Stored(String type, String id) {
       this.type = type;
@@ -84,15 +110,22 @@ public final class InMemoryFhirRepository implements FhirResourceRepository {
     }
   }
 
+  /** What the searches index, computed from a resource before the lock is taken. */
+  private record Index(String patient, String encounter, List<String> identifiers,
+      List<String> sessions) {
+    static final Index EMPTY = new Index(null, null, List.of(), List.of());
+  }
+
+  /** A version ready to insert: encoded and indexed outside the lock. */
+  private record Prepared(String type, String id, int version, Instant lastUpdated, byte[] json,
+      Index index) {}
+
   @Override
   public Optional<Resource> read(String type, String id) {
     lock.readLock().lock();
     try {
       Stored s = byKey.get(type + "/" + id);
-      if (s == null || s.deleted) {
-        return Optional.empty();
-      }
-      return Optional.of(parse(s.versions.get(s.versions.size() - 1)));
+      return s == null ? Optional.empty() : Optional.of(parse(s.versions.peekLast()));
     } finally {
       lock.readLock().unlock();
     }
@@ -100,19 +133,26 @@ public final class InMemoryFhirRepository implements FhirResourceRepository {
 
   @Override
   public Optional<Resource> vread(String type, String id, String version) {
+    int v;
+    try {
+      v = Integer.parseInt(version);
+    } catch (NumberFormatException e) {
+      return Optional.empty();
+    }
     lock.readLock().lock();
     try {
       Stored s = byKey.get(type + "/" + id);
-      int v;
-      try {
-        v = Integer.parseInt(version);
-      } catch (NumberFormatException e) {
+      int first = s == null ? 0 : s.lastVersion - s.versions.size() + 1;
+      if (s == null || v < first || v > s.lastVersion) {
         return Optional.empty();
       }
-      if (s == null || v < 1 || v > s.versions.size()) {
-        return Optional.empty();
+      int skip = v - first;
+      for (byte[] json : s.versions) {
+        if (skip-- == 0) {
+          return Optional.of(parse(json));
+        }
       }
-      return Optional.of(parse(s.versions.get(v - 1)));
+      return Optional.empty();
     } finally {
       lock.readLock().unlock();
     }
@@ -120,15 +160,17 @@ public final class InMemoryFhirRepository implements FhirResourceRepository {
 
   @Override
   public Resource create(Resource resource) {
+    Resource copy = resource.copy();
+    copy.setId(newId());
+    Prepared p = prepare(copy, 1, clock.instant());
     lock.writeLock().lock();
     try {
-      checkCapacity(1);
-      Resource copy = resource.copy();
-      copy.setId(newId());
-      return put(copy);
+      checkCapacity(1, p.json().length);
+      install(p);
     } finally {
       lock.writeLock().unlock();
     }
+    return parse(p.json());
   }
 
   @Override
@@ -136,33 +178,26 @@ public final class InMemoryFhirRepository implements FhirResourceRepository {
     if (!resource.getIdElement().hasIdPart()) {
       throw new FhirRepositoryException(400, resource.fhirType(), "update needs a resource id");
     }
+    Resource copy = resource.copy();
+    copy.setId(resource.getIdElement().getIdPart());
     lock.writeLock().lock();
+    Prepared p;
     try {
-      if (!byKey.containsKey(key(resource))) {
-        checkCapacity(1);
-      }
-      Resource copy = resource.copy();
-      copy.setId(resource.getIdElement().getIdPart());
-      return put(copy);
+      Stored s = byKey.get(key(copy));
+      p = prepare(copy, s == null ? 1 : s.lastVersion + 1, clock.instant());
+      checkCapacity(s == null ? 1 : 0, p.json().length);
+      install(p);
     } finally {
       lock.writeLock().unlock();
     }
+    return parse(p.json());
   }
 
   @Override
   public boolean delete(String type, String id) {
     lock.writeLock().lock();
     try {
-      Stored s = byKey.remove(type + "/" + id);
-      if (s == null) {
-        return false;
-      }
-      unindex(s);
-      Map<String, Stored> t = byType.get(type);
-      if (t != null) {
-        t.remove(id);
-      }
-      return true;
+      return remove(type, id);
     } finally {
       lock.writeLock().unlock();
     }
@@ -170,6 +205,7 @@ public final class InMemoryFhirRepository implements FhirResourceRepository {
 
   @Override
   public List<Resource> search(String type, SearchCriteria c) {
+    List<byte[]> hits = new ArrayList<>();
     lock.readLock().lock();
     try {
       Iterable<Stored> candidates;
@@ -183,16 +219,19 @@ public final class InMemoryFhirRepository implements FhirResourceRepository {
       } else {
         candidates = byType.getOrDefault(type, Map.of()).values();
       }
-      List<Resource> out = new ArrayList<>();
       for (Stored s : candidates) {
-        if (s.type.equals(type) && !s.deleted && matches(s, c)) {
-          out.add(parse(s.versions.get(s.versions.size() - 1)));
+        if (s.type.equals(type) && matches(s, c)) {
+          hits.add(s.versions.peekLast());
         }
       }
-      return out;
     } finally {
       lock.readLock().unlock();
     }
+    List<Resource> out = new ArrayList<>(hits.size());
+    for (byte[] json : hits) {
+      out.add(parse(json)); // parsing needs no lock: the bytes never change
+    }
+    return out;
   }
 
   private List<Stored> lookup(Set<String> keys) {
@@ -209,22 +248,23 @@ public final class InMemoryFhirRepository implements FhirResourceRepository {
   }
 
   private static boolean matches(Stored s, SearchCriteria c) {
+    Index x = s.index;
     if (c.id().isPresent() && !c.id().get().equals(s.id)) {
       return false;
     }
-    if (c.patient().isPresent() && !c.patient().get().equals(s.patient)) {
+    if (c.patient().isPresent() && !c.patient().get().equals(x.patient())) {
       return false;
     }
-    if (c.encounter().isPresent() && !c.encounter().get().equals(s.encounter)) {
+    if (c.encounter().isPresent() && !c.encounter().get().equals(x.encounter())) {
       return false;
     }
-    if (c.sessionTag().isPresent() && !s.sessions.contains(c.sessionTag().get())) {
+    if (c.sessionTag().isPresent() && !x.sessions().contains(c.sessionTag().get())) {
       return false;
     }
     if (c.identifierValue().isPresent()) {
       String v = c.identifierValue().get();
       String sys = c.identifierSystem().orElse(null);
-      boolean hit = s.identifiers.stream().anyMatch(i -> sys == null
+      boolean hit = x.identifiers().stream().anyMatch(i -> sys == null
           ? i.endsWith("|" + v) : i.equals(sys + "|" + v));
       if (!hit) {
         return false;
@@ -243,99 +283,119 @@ public final class InMemoryFhirRepository implements FhirResourceRepository {
           "expected a Bundle of type transaction, got " + tx.getType());
     }
     Bundle work = tx.copy();
+    // 1. outside the lock: check every entry, give new resources ids, link references, encode
+    Map<String, String> newRefs = new LinkedHashMap<>();
+    Set<String> targets = new HashSet<>();
+    for (int i = 0; i < work.getEntry().size(); i++) {
+      BundleEntryComponent e = work.getEntry().get(i);
+      String where = "Bundle.entry[" + i + "]";
+      if (!e.hasRequest() || e.getRequest().getMethod() == null) {
+        throw new FhirRepositoryException(400, where + ".request", "entry has no request.method");
+      }
+      HTTPVerb m = e.getRequest().getMethod();
+      if ((m == HTTPVerb.POST || m == HTTPVerb.PUT) && !e.hasResource()) {
+        throw new FhirRepositoryException(400, where + ".resource", "entry has no resource");
+      }
+      if (m == HTTPVerb.POST) {
+        Resource r = e.getResource();
+        String id = newId();
+        if (e.hasFullUrl()) {
+          if (newRefs.containsKey(e.getFullUrl())) {
+            throw new FhirRepositoryException(400, where + ".fullUrl",
+                "fullUrl " + e.getFullUrl() + " appears twice");
+          }
+          newRefs.put(e.getFullUrl(), r.fhirType() + "/" + id);
+        }
+        r.setId(id);
+      } else if (m == HTTPVerb.PUT) {
+        String url = e.getRequest().getUrl();
+        String[] parts = url == null ? new String[0] : url.split("/");
+        if (parts.length != 2 || !parts[0].equals(e.getResource().fhirType())) {
+          throw new FhirRepositoryException(400, where + ".request.url",
+              "PUT needs request.url Type/id matching the resource");
+        }
+        e.getResource().setId(parts[1]);
+        if (!targets.add(url)) {
+          throw new FhirRepositoryException(400, where + ".request.url",
+              "two entries of one transaction name the same resource");
+        }
+      } else if (m == HTTPVerb.DELETE) {
+        String url = e.getRequest().getUrl();
+        if (url == null || url.split("/").length != 2) {
+          throw new FhirRepositoryException(400, where + ".request.url",
+              "DELETE needs request.url Type/id");
+        }
+        if (!targets.add(url)) {
+          throw new FhirRepositoryException(400, where + ".request.url",
+              "two entries of one transaction name the same resource");
+        }
+      } else {
+        throw new FhirRepositoryException(400, where + ".request.method",
+            "method " + m.toCode() + " is not supported in a transaction here");
+      }
+    }
+    FhirTerser terser = ctx.newTerser();
+    Instant now = clock.instant();
+    Prepared[] prepared = new Prepared[work.getEntry().size()];
+    long newBytes = 0;
+    int creates = 0;
+    for (int i = 0; i < work.getEntry().size(); i++) {
+      BundleEntryComponent e = work.getEntry().get(i);
+      if (!e.hasResource()) {
+        continue;
+      }
+      for (Reference ref : terser.getAllPopulatedChildElementsOfType(e.getResource(), Reference.class)) {
+        String target = ref.getReference();
+        if (target == null) {
+          continue;
+        }
+        if (newRefs.containsKey(target)) {
+          ref.setReference(newRefs.get(target));
+          ref.setResource(null); // the parser links entries; a linked resource would be contained
+        } else if (target.startsWith("urn:uuid:") || target.startsWith("urn:oid:")) {
+          throw new FhirRepositoryException(400, "Bundle.entry[" + i + "].resource",
+              "reference " + target + " names no entry of this Bundle");
+        }
+      }
+      if (e.getRequest().getMethod() == HTTPVerb.POST) {
+        prepared[i] = prepare(e.getResource(), 1, now);
+        newBytes += prepared[i].json().length;
+        creates++;
+      }
+    }
+    // 2. under the lock: what depends on what is stored (PUT versions, capacity), then insert
     lock.writeLock().lock();
     try {
-      // 1. validate every entry and assign ids before anything is written
-      Map<String, String> newRefs = new LinkedHashMap<>();
-      int creates = 0;
       for (int i = 0; i < work.getEntry().size(); i++) {
         BundleEntryComponent e = work.getEntry().get(i);
-        String where = "Bundle.entry[" + i + "]";
-        if (!e.hasRequest() || e.getRequest().getMethod() == null) {
-          throw new FhirRepositoryException(400, where + ".request", "entry has no request.method");
-        }
-        HTTPVerb m = e.getRequest().getMethod();
-        if (m == HTTPVerb.POST || m == HTTPVerb.PUT) {
-          if (!e.hasResource()) {
-            throw new FhirRepositoryException(400, where + ".resource", "entry has no resource");
-          }
-        }
-        if (m == HTTPVerb.POST) {
-          creates++;
-          Resource r = e.getResource();
-          String id = newId();
-          String ref = r.fhirType() + "/" + id;
-          if (e.hasFullUrl()) {
-            if (newRefs.containsKey(e.getFullUrl())) {
-              throw new FhirRepositoryException(400, where + ".fullUrl",
-                  "fullUrl " + e.getFullUrl() + " appears twice");
-            }
-            newRefs.put(e.getFullUrl(), ref);
-          }
-          r.setId(id);
-        } else if (m == HTTPVerb.PUT) {
-          String url = e.getRequest().getUrl();
-          String[] parts = url == null ? new String[0] : url.split("/");
-          if (parts.length != 2 || !parts[0].equals(e.getResource().fhirType())) {
-            throw new FhirRepositoryException(400, where + ".request.url",
-                "PUT needs request.url Type/id matching the resource");
-          }
-          e.getResource().setId(parts[1]);
-          if (!byKey.containsKey(url)) {
+        if (e.getRequest().getMethod() == HTTPVerb.PUT) {
+          Stored s = byKey.get(key(e.getResource()));
+          prepared[i] = prepare(e.getResource(), s == null ? 1 : s.lastVersion + 1, now);
+          newBytes += prepared[i].json().length;
+          if (s == null) {
             creates++;
           }
-        } else if (m == HTTPVerb.DELETE) {
-          String url = e.getRequest().getUrl();
-          if (url == null || url.split("/").length != 2) {
-            throw new FhirRepositoryException(400, where + ".request.url",
-                "DELETE needs request.url Type/id");
-          }
-        } else {
-          throw new FhirRepositoryException(400, where + ".request.method",
-              "method " + m.toCode() + " is not supported in a transaction here");
         }
       }
-      checkCapacity(creates);
-      // 2. rewrite references to entries of this Bundle; refuse dangling urn:uuid references
-      FhirTerser terser = ctx.newTerser();
-      for (int i = 0; i < work.getEntry().size(); i++) {
-        BundleEntryComponent e = work.getEntry().get(i);
-        if (!e.hasResource()) {
-          continue;
-        }
-        for (Reference ref : terser.getAllPopulatedChildElementsOfType(e.getResource(), Reference.class)) {
-          String target = ref.getReference();
-          if (target == null) {
-            continue;
-          }
-          if (newRefs.containsKey(target)) {
-            ref.setReference(newRefs.get(target));
-            ref.setResource(null); // the parser links entries; a linked resource would be contained
-          } else if (target.startsWith("urn:uuid:") || target.startsWith("urn:oid:")) {
-            throw new FhirRepositoryException(400, "Bundle.entry[" + i + "].resource",
-                "reference " + target + " names no entry of this Bundle");
-          }
-        }
-      }
-      // 3. write: nothing below can fail for a reason the checks above did not cover
+      checkCapacity(creates, newBytes);
+      // nothing below can fail for a reason the checks above did not cover
       Bundle response = new Bundle();
       response.setType(Bundle.BundleType.TRANSACTIONRESPONSE);
-      for (BundleEntryComponent e : work.getEntry()) {
+      for (int i = 0; i < work.getEntry().size(); i++) {
+        BundleEntryComponent e = work.getEntry().get(i);
         Bundle.BundleEntryResponseComponent rc = response.addEntry().getResponse();
-        HTTPVerb m = e.getRequest().getMethod();
-        if (m == HTTPVerb.DELETE) {
+        if (e.getRequest().getMethod() == HTTPVerb.DELETE) {
           String[] parts = e.getRequest().getUrl().split("/");
-          boolean existed = delete(parts[0], parts[1]);
-          rc.setStatus(existed ? "204 No Content" : "404 Not Found");
+          rc.setStatus(remove(parts[0], parts[1]) ? "204 No Content" : "404 Not Found");
           continue;
         }
-        boolean existed = m == HTTPVerb.PUT && byKey.containsKey(key(e.getResource()));
-        Resource stored = put(e.getResource());
+        Prepared p = prepared[i];
+        boolean existed = byKey.containsKey(p.type() + "/" + p.id());
+        install(p);
         rc.setStatus(existed ? "200 OK" : "201 Created");
-        rc.setLocation(stored.fhirType() + "/" + stored.getIdElement().getIdPart() + "/_history/"
-            + stored.getMeta().getVersionId());
-        rc.setEtag("W/\"" + stored.getMeta().getVersionId() + "\"");
-        rc.setLastModified(stored.getMeta().getLastUpdated());
+        rc.setLocation(p.type() + "/" + p.id() + "/_history/" + p.version());
+        rc.setEtag("W/\"" + p.version() + "\"");
+        rc.setLastModified(Date.from(p.lastUpdated()));
       }
       return response;
     } finally {
@@ -353,21 +413,22 @@ public final class InMemoryFhirRepository implements FhirResourceRepository {
     }
   }
 
-  // ---- internals: callers hold the write lock
+  /** Stored JSON bytes, every kept version counted. */
+  public long bytes() {
+    lock.readLock().lock();
+    try {
+      return totalBytes;
+    } finally {
+      lock.readLock().unlock();
+    }
+  }
 
-  private Resource put(Resource r) {
+  // ---- internals
+
+  /** Sets id, version and lastUpdated, encodes and indexes. Needs no lock. */
+  private Prepared prepare(Resource r, int version, Instant now) {
     String type = r.fhirType();
     String id = r.getIdElement().getIdPart();
-    Stored s = byKey.get(type + "/" + id);
-    if (s == null) {
-      s = new Stored(type, id);
-      byKey.put(type + "/" + id, s);
-      byType.computeIfAbsent(type, k -> new HashMap<>()).put(id, s);
-    } else {
-      unindex(s);
-    }
-    Instant now = clock.instant();
-    int version = s.versions.size() + 1;
     r.setIdElement(r.getIdElement().withVersion(null));
     r.setId(type + "/" + id);
     r.getMeta().setVersionId(Integer.toString(version));
@@ -378,11 +439,6 @@ public final class InMemoryFhirRepository implements FhirResourceRepository {
     } catch (DataFormatException e) {
       throw new FhirRepositoryException(422, type, "cannot store resource: " + e.getMessage());
     }
-    s.versions.add(json.getBytes(java.nio.charset.StandardCharsets.UTF_8));
-    s.lastUpdated = now;
-    s.deleted = false;
-    s.patient = PatientCompartment.patientOf(ctx, r).orElse(null);
-    s.encounter = PatientCompartment.encounterOf(ctx, r).orElse(null);
     List<String> ids = new ArrayList<>();
     if (ctx.getResourceDefinition(r).getChildByName("identifier") != null) {
       for (Object o : ctx.getResourceDefinition(r).getChildByName("identifier").getAccessor()
@@ -391,38 +447,76 @@ public final class InMemoryFhirRepository implements FhirResourceRepository {
         ids.add((i.hasSystem() ? i.getSystem() : "") + "|" + i.getValue());
       }
     }
-    s.identifiers = ids;
-    List<String> sessions = new ArrayList<>();
+    List<String> sessions = new ArrayList<>(1);
     for (Coding tag : r.getMeta().getTag()) {
       if (SESSION_TAG_SYSTEM.equals(tag.getSystem())) {
         sessions.add(tag.getCode());
       }
     }
-    s.sessions = sessions;
+    Index index = new Index(PatientCompartment.patientOf(ctx, r).orElse(null),
+        PatientCompartment.encounterOf(ctx, r).orElse(null), List.copyOf(ids), List.copyOf(sessions));
+    return new Prepared(type, id, version, now, json.getBytes(StandardCharsets.UTF_8), index);
+  }
+
+  /** Inserts a prepared version; the caller holds the write lock and checked capacity. */
+  private void install(Prepared p) {
+    String k = p.type() + "/" + p.id();
+    Stored s = byKey.get(k);
+    if (s == null) {
+      s = new Stored(p.type(), p.id());
+      byKey.put(k, s);
+      byType.computeIfAbsent(p.type(), x -> new HashMap<>()).put(p.id(), s);
+    } else {
+      unindex(s);
+    }
+    s.versions.addLast(p.json());
+    s.bytes += p.json().length;
+    totalBytes += p.json().length;
+    while (s.versions.size() > maxVersions) {
+      byte[] dropped = s.versions.removeFirst();
+      s.bytes -= dropped.length;
+      totalBytes -= dropped.length;
+    }
+    s.lastVersion = p.version();
+    s.lastUpdated = p.lastUpdated();
+    s.index = p.index();
     index(s);
-    Resource out = parse(json);
-    return out;
+  }
+
+  /** The caller holds the write lock. */
+  private boolean remove(String type, String id) {
+    Stored s = byKey.remove(type + "/" + id);
+    if (s == null) {
+      return false;
+    }
+    unindex(s);
+    totalBytes -= s.bytes;
+    Map<String, Stored> t = byType.get(type);
+    if (t != null) {
+      t.remove(id);
+    }
+    return true;
   }
 
   private void index(Stored s) {
     String k = s.type + "/" + s.id;
-    if (s.patient != null) {
-      byPatient.computeIfAbsent(s.patient, x -> new java.util.HashSet<>(4)).add(k);
+    if (s.index.patient() != null) {
+      byPatient.computeIfAbsent(s.index.patient(), x -> new HashSet<>(4)).add(k);
     }
-    for (String session : s.sessions) {
-      bySession.computeIfAbsent(session, x -> new java.util.HashSet<>(8)).add(k);
+    for (String session : s.index.sessions()) {
+      bySession.computeIfAbsent(session, x -> new HashSet<>(8)).add(k);
     }
   }
 
   private void unindex(Stored s) {
     String k = s.type + "/" + s.id;
-    if (s.patient != null) {
-      Set<String> set = byPatient.get(s.patient);
+    if (s.index.patient() != null) {
+      Set<String> set = byPatient.get(s.index.patient());
       if (set != null && set.remove(k) && set.isEmpty()) {
-        byPatient.remove(s.patient);
+        byPatient.remove(s.index.patient());
       }
     }
-    for (String session : s.sessions) {
+    for (String session : s.index.sessions()) {
       Set<String> set = bySession.get(session);
       if (set != null && set.remove(k) && set.isEmpty()) {
         bySession.remove(session);
@@ -430,10 +524,14 @@ public final class InMemoryFhirRepository implements FhirResourceRepository {
     }
   }
 
-  private void checkCapacity(int more) {
+  private void checkCapacity(int more, long moreBytes) {
     if (byKey.size() + more > maxResources) {
       throw new FhirRepositoryException(503, "repository",
           "the SoFA holds its maximum of " + maxResources + " resources; retry later");
+    }
+    if (totalBytes + moreBytes > maxBytes) {
+      throw new FhirRepositoryException(503, "repository",
+          "the SoFA holds its maximum of " + maxBytes + " bytes of resources; retry later");
     }
   }
 
@@ -445,15 +543,11 @@ public final class InMemoryFhirRepository implements FhirResourceRepository {
   private String newId() {
     byte[] b = new byte[12];
     random.nextBytes(b);
-    return java.util.HexFormat.of().formatHex(b);
-  }
-
-  private Resource parse(String json) {
-    return (Resource) parsers.get().parseResource(json);
+    return HexFormat.of().formatHex(b);
   }
 
   private Resource parse(byte[] json) {
     return (Resource) parsers.get().parseResource(
-        new java.io.InputStreamReader(new java.io.ByteArrayInputStream(json), java.nio.charset.StandardCharsets.UTF_8));
+        new InputStreamReader(new ByteArrayInputStream(json), StandardCharsets.UTF_8));
   }
 }
