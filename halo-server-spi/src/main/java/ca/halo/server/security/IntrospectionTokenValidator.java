@@ -36,6 +36,12 @@ import java.util.Optional;
  *     .audience("https://sofa.example.ca/fhir").build();
  * }</pre>
  *
+ * <p>Every unknown token costs a call to the IdP, and the SoFA validates tokens of callers it
+ * does not know yet: at most {@code maxConcurrentCalls} introspections run at once (default 16),
+ * and a validation that cannot get a turn within a second fails like an unreachable IdP. Negative
+ * answers go to a cache of their own, so a flood of invented tokens cannot push the valid ones
+ * out.
+ *
  * <p>Thread-safe. An unreachable IdP raises {@link ca.halo.core.HaloTransportException} (the
  * SoFA answers 503), never a silent accept.
  */
@@ -49,6 +55,8 @@ public final class IntrospectionTokenValidator implements AccessTokenValidator, 
   private final String audience;
   private final Clock clock;
   private final Map<String, CacheEntry> cache;
+  private final Map<String, CacheEntry> negative;
+  private final java.util.concurrent.Semaphore calls;
 
   private record CacheEntry(Optional<Principal> principal, Instant until) {}
 
@@ -61,12 +69,18 @@ public final class IntrospectionTokenValidator implements AccessTokenValidator, 
     this.cacheSize = b.cacheSize;
     this.audience = b.audience;
     this.clock = b.clock;
-    this.cache = new LinkedHashMap<>(16, 0.75f, true) {
+    this.cache = lru(cacheSize);
+    this.negative = lru(Math.max(100, cacheSize / 10));
+    this.calls = new java.util.concurrent.Semaphore(b.maxConcurrentCalls);
+  }
+
+  private static Map<String, CacheEntry> lru(int capacity) {
+    return new LinkedHashMap<>(16, 0.75f, true) {
       private static final long serialVersionUID = 1L;
 
       @Override
       protected boolean removeEldestEntry(Map.Entry<String, CacheEntry> eldest) {
-        return size() > cacheSize;
+        return size() > capacity;
       }
     };
   }
@@ -84,13 +98,32 @@ public final class IntrospectionTokenValidator implements AccessTokenValidator, 
     Instant now = clock.instant();
     synchronized (cache) {
       CacheEntry e = cache.get(key);
+      if (e == null) {
+        e = negative.get(key);
+      }
       if (e != null && now.isBefore(e.until())) {
         return e.principal();
       }
     }
-    HTTPResponse r = NimbusHttp.send(http,
-        new TokenIntrospectionRequest(endpoint, auth, new TypelessAccessToken(token))
-            .toHTTPRequest(), "token introspection");
+    boolean turn;
+    try {
+      turn = calls.tryAcquire(1, java.util.concurrent.TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      turn = false;
+    }
+    if (!turn) {
+      throw new ca.halo.core.HaloTransportException("token introspection: too many calls to the"
+          + " IdP in flight; retry shortly");
+    }
+    HTTPResponse r;
+    try {
+      r = NimbusHttp.send(http,
+          new TokenIntrospectionRequest(endpoint, auth, new TypelessAccessToken(token))
+              .toHTTPRequest(), "token introspection");
+    } finally {
+      calls.release();
+    }
     if (r.getStatusCode() != 200) {
       throw new HaloResponseException("the IdP's introspection endpoint answered HTTP "
           + r.getStatusCode() + ": check the SoFA's introspection credentials",
@@ -103,7 +136,7 @@ public final class IntrospectionTokenValidator implements AccessTokenValidator, 
       until = p.get().expiresAt().get();
     }
     synchronized (cache) {
-      cache.put(key, new CacheEntry(p, until));
+      (p.isPresent() ? cache : negative).put(key, new CacheEntry(p, until));
     }
     return p;
   }
@@ -171,6 +204,7 @@ public final class IntrospectionTokenValidator implements AccessTokenValidator, 
     private HaloHttp http;
     private Duration cacheTtl = Duration.ofSeconds(30);
     private int cacheSize = 10_000;
+    private int maxConcurrentCalls = 16;
     private String audience;
     private Clock clock = Clock.systemUTC();
 
@@ -188,6 +222,14 @@ public final class IntrospectionTokenValidator implements AccessTokenValidator, 
         throw new IllegalArgumentException("cacheSize must be positive");
       }
       this.cacheSize = v;
+      return this;
+    }
+    /** Introspection calls in flight at once. Default 16. */
+    public Builder maxConcurrentCalls(int v) {
+      if (v <= 0) {
+        throw new IllegalArgumentException("maxConcurrentCalls must be positive");
+      }
+      this.maxConcurrentCalls = v;
       return this;
     }
     /** When set, the introspection answer's {@code aud} must contain it. */

@@ -107,9 +107,9 @@ public final class AppCatalogServlet extends HttpServlet {
     body.put("page", page);
     body.put("count", count);
     ArrayNode apps = body.putArray("apps");
-    int from = (page - 1) * count;
-    for (int i = from; i < Math.min(hits.size(), from + count); i++) {
-      apps.add(Json.MAPPER.readTree(hits.get(i).toJson()));
+    long from = (long) (page - 1) * count; // page may be huge: no int overflow
+    for (long i = from; i < Math.min(hits.size(), from + count); i++) {
+      apps.add(Json.MAPPER.readTree(hits.get((int) i).toJson()));
     }
     if (from + count < hits.size()) {
       StringBuilder next = new StringBuilder(req.getRequestURL()).append("?");
