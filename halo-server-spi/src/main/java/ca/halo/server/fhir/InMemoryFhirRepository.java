@@ -222,6 +222,9 @@ public final class InMemoryFhirRepository implements FhirResourceRepository {
       for (Stored s : candidates) {
         if (s.type.equals(type) && matches(s, c)) {
           hits.add(s.versions.peekLast());
+          if (hits.size() >= c.limit()) {
+            break;
+          }
         }
       }
     } finally {

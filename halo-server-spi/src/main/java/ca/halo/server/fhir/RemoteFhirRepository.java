@@ -101,10 +101,18 @@ public final class RemoteFhirRepository implements FhirResourceRepository {
       c.lastUpdatedTo().ifPresent(v -> q.where(new DateClientParam("_lastUpdated")
           .beforeOrEquals().millis(Date.from(v))));
       c.sessionTag().ifPresent(v -> q.withTag(FhirResourceRepository.SESSION_TAG_SYSTEM, v));
+      if (c.limit() < Integer.MAX_VALUE) {
+        q.count(Math.min(c.limit(), 1000));
+      }
       List<Resource> out = new ArrayList<>();
       Bundle page = q.execute();
       while (page != null) {
-        page.getEntry().forEach(e -> out.add(e.getResource()));
+        for (Bundle.BundleEntryComponent e : page.getEntry()) {
+          if (out.size() >= c.limit()) {
+            return out;
+          }
+          out.add(e.getResource());
+        }
         page = page.getLink(Bundle.LINK_NEXT) != null ? client.loadPage().next(page).execute() : null;
       }
       return out;

@@ -20,6 +20,7 @@ public final class SearchCriteria {
   private final Instant lastUpdatedFrom;
   private final Instant lastUpdatedTo;
   private final String sessionTag;
+  private final int limit;
 
   private SearchCriteria(Builder b) {
     this.id = b.id;
@@ -30,6 +31,7 @@ public final class SearchCriteria {
     this.lastUpdatedFrom = b.lastUpdatedFrom;
     this.lastUpdatedTo = b.lastUpdatedTo;
     this.sessionTag = b.sessionTag;
+    this.limit = b.limit;
   }
 
   public static Builder builder() {
@@ -51,6 +53,11 @@ public final class SearchCriteria {
   public Optional<Instant> lastUpdatedTo() { return Optional.ofNullable(lastUpdatedTo); }
   /** Only resources tagged with this SoFA session. */
   public Optional<String> sessionTag() { return Optional.ofNullable(sessionTag); }
+  /**
+   * The most resources a repository returns for this search (it stops there); callers ask one
+   * more than they accept to tell "exactly" from "too many". Default: no limit.
+   */
+  public int limit() { return limit; }
 
   @Override
   public boolean equals(Object o) {
@@ -64,13 +71,13 @@ public final class SearchCriteria {
         && Objects.equals(identifierValue, c.identifierValue)
         && Objects.equals(lastUpdatedFrom, c.lastUpdatedFrom)
         && Objects.equals(lastUpdatedTo, c.lastUpdatedTo)
-        && Objects.equals(sessionTag, c.sessionTag);
+        && Objects.equals(sessionTag, c.sessionTag) && limit == c.limit;
   }
 
   @Override
   public int hashCode() {
     return Objects.hash(id, patient, encounter, identifierSystem, identifierValue,
-        lastUpdatedFrom, lastUpdatedTo, sessionTag);
+        lastUpdatedFrom, lastUpdatedTo, sessionTag, limit);
   }
 
   @Override
@@ -90,6 +97,7 @@ public final class SearchCriteria {
     private Instant lastUpdatedFrom;
     private Instant lastUpdatedTo;
     private String sessionTag;
+    private int limit = Integer.MAX_VALUE;
 
     private Builder() {}
 
@@ -104,6 +112,13 @@ public final class SearchCriteria {
     public Builder lastUpdatedFrom(Instant v) { this.lastUpdatedFrom = v; return this; }
     public Builder lastUpdatedTo(Instant v) { this.lastUpdatedTo = v; return this; }
     public Builder sessionTag(String v) { this.sessionTag = v; return this; }
+    public Builder limit(int v) {
+      if (v < 1) {
+        throw new IllegalArgumentException("limit must be positive");
+      }
+      this.limit = v;
+      return this;
+    }
 
     public SearchCriteria build() {
       return new SearchCriteria(this);

@@ -31,6 +31,7 @@ import ca.halo.server.subscription.EndpointPolicy;
 import ca.uhn.fhir.rest.server.FifoMemoryPagingProvider;
 import org.eclipse.jetty.server.HttpConfiguration;
 import org.eclipse.jetty.server.HttpConnectionFactory;
+import org.eclipse.jetty.server.NetworkConnectionLimit;
 import org.eclipse.jetty.server.handler.ErrorHandler;
 import org.eclipse.jetty.ee10.websocket.server.config.JettyWebSocketServletContainerInitializer;
 import ca.uhn.fhir.context.FhirContext;
@@ -127,6 +128,7 @@ public final class SofaServer implements AutoCloseable {
     connector.setHost(cfg.host);
     connector.setPort(cfg.port);
     jetty.addConnector(connector);
+    jetty.addBean(new NetworkConnectionLimit(cfg.maxConnections, connector));
     jetty.setErrorHandler(quiet(new ErrorHandler()));
     try {
       connector.open();
@@ -191,7 +193,7 @@ public final class SofaServer implements AutoCloseable {
     List<IResourceProvider> providers = new ArrayList<>();
     for (String type : cfg.allowedTypes.stream().sorted().toList()) {
       providers.add(new SessionResourceProvider(type, cfg.fhirContext, cfg.repository,
-          cfg.contexts, contextManager, access, budget, cfg.audit, cfg.clock));
+          cfg.contexts, contextManager, access, budget, cfg.audit, cfg.clock, cfg.maxSearchResults));
     }
     if (subscriptions != null) {
       providers.add(new SubscriptionProvider(subscriptions, cfg.fhirContext));
@@ -202,7 +204,7 @@ public final class SofaServer implements AutoCloseable {
     fhir.setServerAddressStrategy(new HardcodedServerAddressStrategy(fhirBase.toString()));
     fhir.setDefaultResponseEncoding(EncodingEnum.JSON);
     fhir.setServerName("HALO SoFA");
-    FifoMemoryPagingProvider paging = new FifoMemoryPagingProvider(100);
+    FifoMemoryPagingProvider paging = new FifoMemoryPagingProvider(20);
     paging.setDefaultPageSize(100);
     paging.setMaximumPageSize(1000);
     fhir.setPagingProvider(paging);
@@ -397,6 +399,8 @@ public final class SofaServer implements AutoCloseable {
     private long maxSessionWriteBytes = 16L << 20;
     private int maxSessionWriteResources = 1_000;
     private int maxWebSockets = 1_000;
+    private int maxSearchResults = 1_000;
+    private int maxConnections = 10_000;
     private Duration webSocketBindTimeout = Duration.ofSeconds(30);
     private EndpointPolicy endpointPolicy = EndpointPolicy.publicHttpsOnly();
     private int maxThreads = 64;
@@ -465,6 +469,13 @@ public final class SofaServer implements AutoCloseable {
       this.maxSessionWriteResources = resources;
       return this;
     }
+    /**
+     * Stored resources one FHIR search may match (before the session rule filters them).
+     * Default 1,000; more is answered 422 (narrow the search).
+     */
+    public Builder maxSearchResults(int v) { this.maxSearchResults = v; return this; }
+    /** TCP connections open at once; past it new ones wait to be accepted. Default 10,000. */
+    public Builder maxConnections(int v) { this.maxConnections = v; return this; }
     /** Websockets open at once. Default 1,000; then the upgrade is answered 503. */
     public Builder maxWebSockets(int v) { this.maxWebSockets = v; return this; }
     /** How long a websocket may stay open before it binds to a subscription. Default 30 s. */
@@ -512,7 +523,8 @@ public final class SofaServer implements AutoCloseable {
       }
       if (maxElements <= 0 || maxEntries <= 0 || maxContextsPerOwner <= 0
           || maxContextBytesPerOwner <= 0 || maxSessionWriteBytes <= 0
-          || maxSessionWriteResources <= 0 || maxWebSockets <= 0) {
+          || maxSessionWriteResources <= 0 || maxWebSockets <= 0 || maxSearchResults <= 0
+          || maxConnections <= 0) {
         throw new IllegalStateException("every limit must be positive");
       }
       if (fhirContext == null) {

@@ -144,6 +144,22 @@ class FhirServerHardeningTest {
   }
 
   @Test
+  void search_matchingMoreThanTheBound_422InsteadOfLoadingAll_item11() throws Exception {
+    try (TestSofa sofa = new TestSofa(b -> b.maxSearchResults(5))) {
+      String emr = sofa.emrToken(new Browser(), "dr.tremblay", "password");
+      for (int i = 0; i < 5; i++) {
+        sofa.setContext(emr, null);
+      }
+      assertThat(sofa.fhir(emr).search().byUrl("Patient").returnBundle(Bundle.class).execute()
+          .getEntry()).hasSize(5);
+      sofa.setContext(emr, null);
+      HttpResponse<String> r = send(sofa, "GET", "/Patient", emr, null);
+      assertThat(r.statusCode()).as(r.body()).isEqualTo(422);
+      assertThat(r.body()).contains("more than 5");
+    }
+  }
+
+  @Test
   void repository_boundedInBytesAndVersions_item11() {
     InMemoryFhirRepository repo = new InMemoryFhirRepository(TestSofa.CTX,
         java.time.Clock.systemUTC(), 1_000, 200_000, 3);

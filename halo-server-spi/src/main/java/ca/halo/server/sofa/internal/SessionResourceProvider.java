@@ -52,7 +52,8 @@ import org.hl7.fhir.r4.model.Resource;
  *       {@code identifier}, {@code _lastUpdated} (and HAPI's {@code _count}, {@code _format},
  *       {@code _pretty}, {@code _summary}, {@code _elements}); anything else, a modifier, an OR
  *       list or a repeated parameter is refused with 400 rather than answered as another
- *       question;</li>
+ *       question; a search matching more than {@code maxSearchResults} stored resources is
+ *       refused with 422 (narrow it) rather than loaded whole;</li>
  *   <li>what an app creates is tagged with its session, counted against the session's write
  *       budget ({@link WriteBudget}), recorded in the context, and announced to the change
  *       listeners (subscriptions).</li>
@@ -74,10 +75,11 @@ public final class SessionResourceProvider implements IResourceProvider {
   private final WriteBudget budget;
   private final AuditSink audit;
   private final Clock clock;
+  private final int maxSearchResults;
 
   public SessionResourceProvider(String typeName, FhirContext ctx,
       FhirResourceRepository repository, LaunchContextStore contexts, ContextManager manager,
-      AccessRules access, WriteBudget budget, AuditSink audit, Clock clock) {
+      AccessRules access, WriteBudget budget, AuditSink audit, Clock clock, int maxSearchResults) {
     this.typeName = typeName;
     this.type = ctx.getResourceDefinition(typeName).getImplementingClass();
     this.ctx = ctx;
@@ -88,6 +90,7 @@ public final class SessionResourceProvider implements IResourceProvider {
     this.budget = budget;
     this.audit = audit;
     this.clock = clock;
+    this.maxSearchResults = maxSearchResults;
   }
 
   @Override
@@ -174,8 +177,13 @@ public final class SessionResourceProvider implements IResourceProvider {
         c.lastUpdatedTo(lastUpdated.getUpperBoundAsInstant().toInstant());
       }
     }
+    List<Resource> found = repository.search(typeName, c.limit(maxSearchResults + 1).build());
+    if (found.size() > maxSearchResults) {
+      throw Errors.of(422, "", "the search matches more than " + maxSearchResults
+          + " resources; narrow it (patient, encounter, identifier, _lastUpdated)");
+    }
     List<IBaseResource> out = new ArrayList<>();
-    for (Resource r : repository.search(typeName, c.build())) {
+    for (Resource r : found) {
       if (access.visible(p, a, r)) {
         out.add(r);
       }
