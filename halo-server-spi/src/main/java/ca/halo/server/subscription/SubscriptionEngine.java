@@ -157,9 +157,10 @@ public final class SubscriptionEngine implements AutoCloseable {
   private final class Sub {
     final String id;
     final String ownerKey;
-    Principal subscriber;
+    /** Read without the monitor by {@link #onChange}: volatile. */
+    volatile Principal subscriber;
     Subscription resource;
-    Filters filters;
+    volatile Filters filters;
     PayloadContent payload;
     long timeoutSeconds;
     List<Header> headers = List.of();
