@@ -577,4 +577,37 @@ class AuthorizationServerSecurityTest {
     clock.advance(Duration.ofMinutes(16));
     assertThat(gotCode(postSignIn(b, startEmrSignIn(b), "dr.roy", "password2", null))).isTrue();
   }
+  // ---- beyond the list: the same classes of defect
+
+  @Test
+  void privateKeyJwt_oneAssertionTenTimesAtOnce_exactlyOneAccepted() throws Exception {
+    for (int round = 0; round < 30; round++) {
+      String a = assertion(JWSAlgorithm.ES384, sofa.backendKey, sofa.token().toString(), inMinutes(4),
+          UUID.randomUUID().toString());
+      List<Integer> statuses = lastByteSync(sofa.token(), Map.of("grant_type", "client_credentials",
+          "scope", "system/*.rs",
+          "client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+          "client_assertion", a), 10);
+      assertThat(statuses.stream().filter(st -> st == 200).count())
+          .as("round %d: %s", round, statuses).isEqualTo(1);
+    }
+  }
+
+  @Test
+  void authorize_oversizedStateOrNonce_refusedBeforeAnythingIsStored() throws Exception {
+    Map<String, String> p = appAuthorize();
+    p.put("state", "s".repeat(100_000));
+    Map<String, String> form = new HashMap<>(p);
+    form.put("response_type", "code");
+    form.put("code_challenge", Browser.pkce()[1]);
+    form.put("code_challenge_method", "S256");
+    HttpResponse<String> r = new Browser().postForm(sofa.authorize(), form, null);
+    assertThat(r.statusCode()).isEqualTo(302);
+    assertThat(Browser.query(Browser.location(r))).containsEntry("error", "invalid_request")
+        .doesNotContainKey("code");
+    form.put("state", "ok");
+    form.put("nonce", "n".repeat(100_000));
+    r = new Browser().postForm(sofa.authorize(), form, null);
+    assertThat(Browser.query(Browser.location(r))).containsEntry("error", "invalid_request");
+  }
 }
