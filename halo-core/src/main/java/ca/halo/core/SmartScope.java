@@ -22,6 +22,12 @@ import java.util.regex.Pattern;
  * s.permits(Interaction.READ, "Observation"); // true
  * }</pre>
  *
+ * <p>{@code Context} is not a FHIR resource type: {@code (patient|user|system)/Context.<anything>}
+ * (HALO's {@code user/Context.write}, {@code system/Context.admin}, ...) parses as a
+ * {@linkplain #isContextScope() context scope}, which is not a resource scope, grants no FHIR
+ * interaction, and is never covered by a wildcard such as {@code user/*.cruds}: a server grants it
+ * only when the very same scope is allowed.
+ *
  * <p>Immutable and thread-safe. SMART v1 permissions map to v2: {@code read} = {@code rs},
  * {@code write} = {@code cud}, {@code *} = {@code cruds}. {@link #toString()} is the wire form,
  * unchanged from what was parsed.
@@ -44,6 +50,10 @@ public final class SmartScope {
   public static final SmartScope OFFLINE_ACCESS = new SmartScope("offline_access");
   public static final SmartScope ONLINE_ACCESS = new SmartScope("online_access");
 
+  /** The pseudo-type of HALO's context-management scopes; not a FHIR resource type. */
+  public static final String CONTEXT_TYPE = "Context";
+
+  private static final Pattern CONTEXT = Pattern.compile("^(patient|user|system)/Context\\.(\\S+)$");
   private static final Pattern RESOURCE =
       Pattern.compile("^(patient|user|system)/([A-Za-z]+|\\*)\\.([a-z*]+)(\\?(.*))?$");
 
@@ -53,10 +63,16 @@ public final class SmartScope {
   private final Set<Interaction> interactions;
   private final boolean v1;
   private final Map<String, List<String>> parameters;
+  private final boolean context;
 
   private SmartScope(String value) {
+    this(value, null);
+  }
+
+  private SmartScope(String value, Level contextLevel) {
     this.value = value;
-    this.level = null;
+    this.context = contextLevel != null;
+    this.level = contextLevel;
     this.resourceType = null;
     this.interactions = Set.of();
     this.v1 = false;
@@ -71,6 +87,7 @@ public final class SmartScope {
       boolean v1,
       Map<String, List<String>> parameters) {
     this.value = value;
+    this.context = false;
     this.level = level;
     this.resourceType = resourceType;
     this.interactions = Set.copyOf(interactions);
@@ -88,6 +105,10 @@ public final class SmartScope {
     Objects.requireNonNull(token, "token");
     if (token.isBlank() || token.chars().anyMatch(Character::isWhitespace)) {
       throw new IllegalArgumentException("a scope is one non-blank token without white space");
+    }
+    Matcher cm = CONTEXT.matcher(token);
+    if (cm.matches()) {
+      return new SmartScope(token, Level.valueOf(cm.group(1).toUpperCase(java.util.Locale.ROOT)));
     }
     Matcher m = RESOURCE.matcher(token);
     if (!m.matches()) {
@@ -168,10 +189,20 @@ public final class SmartScope {
     return parse(level.name().toLowerCase(java.util.Locale.ROOT) + "/" + resourceType + "." + p);
   }
 
+  /** Whether this scope names FHIR resources ({@code patient/Observation.rs}, {@code user/*.cruds}). */
   public boolean isResourceScope() {
-    return level != null;
+    return level != null && !context;
   }
 
+  /**
+   * Whether this is a context-management scope ({@code user/Context.write},
+   * {@code system/Context.admin}): not a resource scope; only an identical scope grants it.
+   */
+  public boolean isContextScope() {
+    return context;
+  }
+
+  /** The level of a resource or context scope; empty for other scopes. */
   public Optional<Level> level() {
     return Optional.ofNullable(level);
   }
@@ -196,13 +227,14 @@ public final class SmartScope {
   }
 
   /**
-   * Whether this scope, on its own, grants {@code interaction} on {@code resourceType}. A scope
+   * Whether this scope, on its own, grants {@code interaction} on {@code resourceType}; never for
+   * {@code Context}, which is not a resource type. A scope
    * with query parameters grants only what matches them; since that cannot be judged from the
    * type alone, such a scope answers {@code false} here (fail closed). Servers that implement the
    * restriction read {@link #parameters()}.
    */
   public boolean permits(Interaction interaction, String resourceType) {
-    if (level == null || !parameters.isEmpty()) {
+    if (!isResourceScope() || !parameters.isEmpty() || CONTEXT_TYPE.equals(resourceType)) {
       return false;
     }
     return interactions.contains(interaction)

@@ -106,4 +106,26 @@ class SmartScopesTest {
   void of_dropsDuplicates() {
     assertThat(SmartScopes.of(List.of(SmartScope.OPENID, SmartScope.OPENID)).asList()).hasSize(1);
   }
+  @Test
+  void parse_contextScopes_areNotResourceScopesAndAnySuffixParses_item8() {
+    for (String v : new String[] {"system/Context.admin", "user/Context.write", "patient/Context.read"}) {
+      SmartScope s = SmartScope.parse(v);
+      assertThat(s.isResourceScope()).as(v).isFalse();
+      assertThat(s.isContextScope()).as(v).isTrue();
+      assertThat(s.resourceType()).as(v).isEmpty();
+      assertThat(s.value()).isEqualTo(v);
+    }
+    assertThat(SmartScope.parse("system/Context.admin").level()).contains(SmartScope.Level.SYSTEM);
+    assertThat(SmartScope.parse("system/Patient.rs").isContextScope()).isFalse();
+  }
+
+  @Test
+  void access_context_neverGrantedByAnyScope_item8() {
+    SmartScopes s = SmartScopes.parse("user/*.cruds system/*.* patient/*.cruds user/Context.write system/Context.admin");
+    for (Interaction i : Interaction.values()) {
+      assertThat(s.access(i, "Context")).as(i.name()).isEqualTo(SmartScopes.Access.NONE);
+      assertThat(s.permits(i, "Context", "p", "p")).isFalse();
+    }
+    assertThat(s.access(Interaction.READ, "Patient")).isEqualTo(SmartScopes.Access.ANY);
+  }
 }

@@ -55,7 +55,8 @@ import org.hl7.fhir.r4.model.Reference;
  * <p>Parts: {@code set-context} (requests/s and p50/p99 at 1 and 8 callers with a 6-resource
  * Bundle; memory per 10k live contexts), {@code set-context-sizes} (1 caller with Bundles of 6,
  * 1,000 and 5,000 entries, and how long a concurrent read waits meanwhile), {@code token} (token endpoint requests/s and p99 for
- * authorization_code and client_credentials), {@code subscriptions} (events/s and p50/p99 from a
+ * authorization_code and client_credentials), {@code token-full} (client_credentials at 8 callers once
+ * 100,000 tokens have been issued), {@code subscriptions} (events/s and p50/p99 from a
  * resource write to the consumer callback, 1 and 100 subscribers).
  */
 public final class HaloBench {
@@ -74,6 +75,9 @@ public final class HaloBench {
     }
     if (which.equals("all") || which.equals("token")) {
       token();
+    }
+    if (which.equals("all") || which.equals("token-full")) {
+      tokenFull();
     }
     if (which.equals("all") || which.equals("subscriptions")) {
       subscriptions();
@@ -292,6 +296,27 @@ public final class HaloBench {
         measure("client_credentials (private_key_jwt ES384, SDK client)", 8, 4000,
             () -> backend.clientCredentials(j.sofa.fhirBase(), SmartScopes.parse("system/*.rs")));
       }
+    }
+  }
+
+  /**
+   * client_credentials once 100,000 tokens have been issued within their lifetime (a province's
+   * morning): whatever the server keeps per issued token must not make the next issue slower.
+   */
+  static void tokenFull() throws Exception {
+    System.out.println("\nToken endpoint after 100,000 client_credentials tokens issued (client_secret_basic):");
+    try (Jurisdiction j = new Jurisdiction("127.0.0.1", 0, b -> b.subscriptions(false))) {
+      HttpClient http = HttpClient.newBuilder().followRedirects(HttpClient.Redirect.NEVER).build();
+      URI token = j.sofa.authorizationServer().tokenEndpoint();
+      var key = new com.nimbusds.jose.jwk.gen.ECKeyGenerator(com.nimbusds.jose.jwk.Curve.P_384)
+          .keyID("bench").algorithm(com.nimbusds.jose.JWSAlgorithm.ES384).generate();
+      registerBackend(j, key);
+      String basic = "Basic " + Base64.getEncoder().encodeToString("bench-basic:bench-basic-secret-000".getBytes());
+      String body = "grant_type=client_credentials&scope=system/*.rs";
+      measure("warm-up (empty server)", 8, 2000, () -> form(http, token, basic, body));
+      measure("client_credentials, first 8,000", 8, 8000, () -> form(http, token, basic, body));
+      measure("filling to 100,000 issued", 8, 90_000, () -> form(http, token, basic, body));
+      measure("client_credentials, after 100,000 issued", 8, 8000, () -> form(http, token, basic, body));
     }
   }
 

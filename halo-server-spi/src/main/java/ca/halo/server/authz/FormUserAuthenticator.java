@@ -4,7 +4,9 @@ import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Locale;
 import java.util.Objects;
+import java.util.Optional;
 
 /**
  * Signs in configured test users with a username and password form. For the sandbox and tests;
@@ -17,7 +19,8 @@ import java.util.Objects;
  *
  * <p>Thread-safe. The form posts {@code username}, {@code password} and {@code interaction} to
  * the callback; its elements have stable ids ({@code #username}, {@code #password},
- * {@code #sign-in}) for browser tests.
+ * {@code #sign-in}) for browser tests. The authorization server limits the attempts per sign-in
+ * and per user name ({@link #accountKey}); this class only checks the password.
  */
 public final class FormUserAuthenticator implements UserAuthenticator {
   private final Map<String, Account> accounts = new LinkedHashMap<>();
@@ -49,6 +52,17 @@ public final class FormUserAuthenticator implements UserAuthenticator {
       return SignInStep.authenticated(a.user());
     }
     return SignInStep.page(form(request, "Unknown user or wrong password."));
+  }
+
+  /** The user name of a credential post, trimmed and lower-cased (at most 256 characters). */
+  @Override
+  public Optional<String> accountKey(Map<String, String> params) {
+    String u = params.get("username");
+    if (u == null || !params.containsKey("password")) {
+      return Optional.empty();
+    }
+    u = u.trim().toLowerCase(Locale.ROOT);
+    return Optional.of(u.length() > 256 ? u.substring(0, 256) : u);
   }
 
   static String form(SignInRequest r, String error) {

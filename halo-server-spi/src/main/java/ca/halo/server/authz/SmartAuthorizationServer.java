@@ -7,10 +7,12 @@ import ca.halo.core.SmartScopes;
 import ca.halo.core.internal.Json;
 import ca.halo.server.audit.AuditSink;
 import ca.halo.server.audit.InMemoryAuditSink;
+import ca.halo.server.authz.AuthorizationStateStore.Admission;
+import ca.halo.server.authz.AuthorizationStateStore.CodeRedemption;
+import ca.halo.server.authz.AuthorizationStateStore.RefreshRotation;
 import ca.halo.server.context.LaunchContextStore;
 import ca.halo.server.context.StoredContext;
 import ca.halo.server.internal.Audits;
-import ca.halo.server.internal.ExpiringMap;
 import ca.halo.server.security.AccessTokenValidator;
 import ca.halo.server.security.JwtTokenValidator;
 import ca.halo.server.security.Principal;
@@ -20,10 +22,6 @@ import com.nimbusds.jose.JOSEObjectType;
 import com.nimbusds.jose.JWSAlgorithm;
 import com.nimbusds.jose.JWSHeader;
 import com.nimbusds.jose.crypto.RSASSASigner;
-import com.nimbusds.jose.crypto.factories.DefaultJWSVerifierFactory;
-import com.nimbusds.jose.jwk.JWK;
-import com.nimbusds.jose.jwk.JWKMatcher;
-import com.nimbusds.jose.jwk.JWKSelector;
 import com.nimbusds.jose.jwk.JWKSet;
 import com.nimbusds.jose.jwk.KeyUse;
 import com.nimbusds.jose.jwk.RSAKey;
@@ -34,10 +32,10 @@ import com.nimbusds.oauth2.sdk.pkce.CodeChallenge;
 import com.nimbusds.oauth2.sdk.pkce.CodeChallengeMethod;
 import com.nimbusds.oauth2.sdk.pkce.CodeVerifier;
 import java.net.URI;
-import java.net.URLDecoder;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.security.SecureRandom;
 import java.text.ParseException;
 import java.time.Clock;
@@ -46,12 +44,11 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.Date;
-import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.Set;
 import java.util.UUID;
 import org.hl7.fhir.r4.model.AuditEvent.AuditEventAction;
 import org.slf4j.Logger;
@@ -71,32 +68,46 @@ import org.slf4j.LoggerFactory;
  * }</pre>
  *
  * <p>The engine has no servlet types: each endpoint takes the request's parameters (and the
- * {@code Authorization} header or SSO cookie where it matters) and returns an
- * {@link OAuthHttpResponse}. {@code ca.halo.server.sofa.SofaServer} mounts it on Jetty.
+ * {@code Authorization} header, or a {@link BrowserRequest} with cookies, {@code Origin} and peer
+ * address for the browser endpoints) and returns an {@link OAuthHttpResponse}.
+ * {@code ca.halo.server.sofa.SofaServer} mounts it on Jetty.
  *
  * <p>Rules enforced: PKCE S256 on every code (plain refused), exact redirect-URI match,
  * {@code state} required and echoed, {@code aud} equal to the FHIR base, {@code launch} naming a
  * live context (and, when the context names an {@code appID}, only that app's client), codes
- * single-use and short-lived (a replayed code revokes every token issued from it), refresh tokens
- * rotated (a replayed refresh token revokes its family), {@code private_key_jwt} assertions
- * checked (RS384/ES384 signature, iss = sub = client, aud = token endpoint, exp at most five
- * minutes ahead, jti never seen), scopes narrowed to what the client may have. Access tokens are
- * RS256 JWTs; {@link #tokenValidator()} checks them (and revocation) for the resource server.
+ * single-use and short-lived (a replayed code revokes every token issued from it, even tokens a
+ * concurrent winner is still issuing), refresh tokens rotated atomically (exactly one of
+ * concurrent uses wins; a replayed one revokes its grant), {@code private_key_jwt} assertions
+ * checked by {@link ClientAuthenticator}, scopes narrowed to what the client may have (a
+ * {@code Context} scope only when allowed exactly, never through a wildcard). Sign-in: the form
+ * is bound to the browser that opened {@code /authorize} (an HttpOnly, SameSite=Lax cookie), its
+ * credentials are accepted by POST only and not from a foreign {@code Origin}, attempts are
+ * limited per sign-in and per account (without telling which accounts exist), and each address
+ * may leave only so many sign-ins pending. Revocation (RFC 7009) ends only tokens this server
+ * signed for the calling client. Access tokens are RS256 JWTs; {@link #tokenValidator()} checks
+ * them (and revocation) for the resource server.
  *
- * <p>Thread-safe. State (codes, refresh tokens, revoked ids, SSO sessions) is in bounded
- * in-memory maps.
+ * <p>Thread-safe. All state is in an {@link AuthorizationStateStore} (by default
+ * {@link InMemoryAuthorizationStateStore}), bounded and failing closed: when it cannot record
+ * something, the request is refused ({@code temporarily_unavailable}), never granted unrecorded.
  *
- * <p>Spec: SMART App Launch 2.1.0 sections 2.0.5-2.0.10, 5, 7; RFC 6749, 7636, 7662, 7009,
- * 7523; OpenID Connect Core 3.1; HALO CA:SoF-3 and the SoFA flow steps 7-8.
+ * <p>Spec: SMART App Launch 2.1.0 sections 2.0.5-2.0.10, 5, 7; RFC 6749 (10.4, 10.5, 10.12),
+ * 7636, 7662, 7009, 7523; RFC 9700 section 4.14; OpenID Connect Core 3.1; HALO CA:SoF-3 and the
+ * SoFA flow steps 7-8.
  */
 public final class SmartAuthorizationServer {
   private static final Logger LOG = LoggerFactory.getLogger(SmartAuthorizationServer.class);
-  private static final String JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
-  private static final Set<JWSAlgorithm> ASSERTION_ALGS = Set.of(JWSAlgorithm.RS384, JWSAlgorithm.ES384);
+  /** The single-sign-on cookie. */
   public static final String SSO_COOKIE = "halo_sso";
+  /** The cookie that binds a sign-in to the browser that started it. */
+  public static final String BROWSER_COOKIE = "halo_browser";
+  private static final int MAX_STATE_LENGTH = 2048;
 
   private final URI issuer;
   private final URI fhirBase;
+  private final String issuerOrigin;
+  private final String cookiePath;
+  private final boolean secureCookies;
   private final ClientRegistry clients;
   private final UserAuthenticator users;
   private final LaunchContextStore contexts;
@@ -108,22 +119,22 @@ public final class SmartAuthorizationServer {
   private final Duration refreshTokenLifetime;
   private final Duration codeLifetime;
   private final Duration ssoLifetime;
+  private final Duration signInTimeout;
+  private final int maxSignInAttempts;
+  private final int maxFailedSignInsPerAccount;
+  private final Duration accountLockout;
   private final boolean requireSameUser;
   private final SecureRandom random = new SecureRandom();
-
-  private final ExpiringMap<String, Interaction> interactions;
-  private final ExpiringMap<String, CodeGrant> codes;
-  private final ExpiringMap<String, RefreshGrant> refreshTokens;
-  private final ExpiringMap<String, String> revokedJtis;
-  private final ExpiringMap<String, Boolean> seenAssertionJtis;
-  private final ExpiringMap<String, AuthenticatedUser> ssoSessions;
-  private final ExpiringMap<String, List<String>> familyJtis;
-  private final ExpiringMap<String, String> usedCodes;
+  private final AuthorizationStateStore store;
+  private final ClientAuthenticator clientAuth;
   private final JwtTokenValidator validator;
 
   private SmartAuthorizationServer(Builder b) {
     this.issuer = b.issuer;
     this.fhirBase = b.fhirBase;
+    this.issuerOrigin = origin(issuer);
+    this.cookiePath = issuer.getPath() == null || issuer.getPath().isEmpty() ? "/" : issuer.getPath();
+    this.secureCookies = "https".equalsIgnoreCase(issuer.getScheme());
     this.clients = b.clients;
     this.users = b.users;
     this.contexts = b.contexts;
@@ -135,19 +146,27 @@ public final class SmartAuthorizationServer {
     this.refreshTokenLifetime = b.refreshTokenLifetime;
     this.codeLifetime = b.codeLifetime;
     this.ssoLifetime = b.ssoLifetime;
+    this.signInTimeout = b.signInTimeout;
+    this.maxSignInAttempts = b.maxSignInAttempts;
+    this.maxFailedSignInsPerAccount = b.maxFailedSignInsPerAccount;
+    this.accountLockout = b.accountLockout;
     this.requireSameUser = b.requireSameUser;
-    this.interactions = new ExpiringMap<>(b.capacity, clock);
-    this.codes = new ExpiringMap<>(b.capacity, clock);
-    this.refreshTokens = new ExpiringMap<>(b.capacity, clock);
-    this.revokedJtis = new ExpiringMap<>(b.capacity * 4, clock);
-    this.seenAssertionJtis = new ExpiringMap<>(b.capacity, clock);
-    this.ssoSessions = new ExpiringMap<>(b.capacity, clock);
-    this.familyJtis = new ExpiringMap<>(b.capacity, clock);
-    this.usedCodes = new ExpiringMap<>(b.capacity, clock);
+    this.store = b.store != null ? b.store : InMemoryAuthorizationStateStore.builder().clock(clock)
+        .capacity(b.capacity).maxPendingSignInsPerAddress(b.maxPendingSignInsPerAddress).build();
+    this.clientAuth = new ClientAuthenticator(clients, store, clock, tokenEndpoint(), issuer);
     this.validator = JwtTokenValidator.builder(() -> publicKeys)
         .issuer(issuer).audience(fhirBase.toString())
-        .revoked(jti -> revokedJtis.get(jti) != null)
+        .revoked(this::revoked)
         .clock(clock).build();
+  }
+
+  /** Revoked: by its own {@code jti}, or because the grant it belongs to has ended. */
+  private boolean revoked(String jti) {
+    if (store.isRevoked(jti)) {
+      return true;
+    }
+    int dot = jti.indexOf('.');
+    return dot > 0 && !store.grantActive(jti.substring(0, dot));
   }
 
   public static Builder builder() {
@@ -229,26 +248,19 @@ public final class SmartAuthorizationServer {
 
   // ------------------------------------------------------------------ /authorize
 
-  private record Interaction(String clientId, String clientName, URI redirectUri, String state,
-      String codeChallenge, SmartScopes scopes, String nonce, String sessionId) {}
-
-  private record CodeGrant(String clientId, URI redirectUri, String codeChallenge,
-      SmartScopes scopes, AuthenticatedUser user, String sessionId, String nonce,
-      String family) {}
-
-  private record RefreshGrant(String clientId, SmartScopes scopes, AuthenticatedUser user,
-      String sessionId, String family, boolean active) {}
-
   /**
    * The authorization endpoint (GET query or POST form). Errors that make the redirect URI
    * untrustworthy (unknown client, unregistered redirect URI) are shown as a page; all others
-   * are sent to the app as {@code error} redirects, per RFC 6749 section 4.1.2.1.
+   * are sent to the app as {@code error} redirects, per RFC 6749 section 4.1.2.1. A browser with
+   * a live SSO session gets its code at once; any other gets the sign-in, bound to it by the
+   * {@value #BROWSER_COOKIE} cookie.
    */
-  public OAuthHttpResponse authorize(Map<String, String> p, String ssoCookie) {
+  public OAuthHttpResponse authorize(BrowserRequest request) {
+    Map<String, String> p = request.params();
     String clientId = p.get("client_id");
-    Optional<RegisteredClient> client = clients.find(clientId);
+    Optional<RegisteredClient> client = clientId == null ? Optional.empty() : clients.find(clientId);
     if (client.isEmpty()) {
-      return errorPage("Unknown client", "No app is registered with this client_id.");
+      return errorPage(400, "Unknown client", "No app is registered with this client_id.");
     }
     String redirect = p.get("redirect_uri");
     URI redirectUri;
@@ -258,7 +270,7 @@ public final class SmartAuthorizationServer {
       redirectUri = null;
     }
     if (redirectUri == null || !client.get().redirectUris().contains(redirectUri)) {
-      return errorPage("Invalid redirect URI",
+      return errorPage(400, "Invalid redirect URI",
           "redirect_uri is missing or does not exactly match a URI registered for this app.");
     }
     String state = p.get("state");
@@ -268,6 +280,11 @@ public final class SmartAuthorizationServer {
     }
     if (state == null || state.isBlank()) {
       return redirectError(redirectUri, null, "invalid_request", "state is required");
+    }
+    if (state.length() > MAX_STATE_LENGTH
+        || (p.get("nonce") != null && p.get("nonce").length() > MAX_STATE_LENGTH)) {
+      return redirectError(redirectUri, null, "invalid_request",
+          "state and nonce may have at most " + MAX_STATE_LENGTH + " characters");
     }
     String challenge = p.get("code_challenge");
     if (challenge == null || !"S256".equals(p.get("code_challenge_method"))) {
@@ -314,61 +331,158 @@ public final class SmartAuthorizationServer {
       }
       sessionId = ctx.get().sessionId();
     }
+    // the browser's binding cookie: kept if it has one, set otherwise
+    String browser = request.cookie(BROWSER_COOKIE).filter(v -> v.matches("[A-Za-z0-9_-]{43}"))
+        .orElse(null);
+    boolean newBrowser = browser == null;
+    if (newBrowser) {
+      browser = randomId();
+    }
+    PendingSignIn it = PendingSignIn.builder(clientId, redirectUri, state, challenge, granted)
+        .clientName(client.get().name()).nonce(p.get("nonce")).sessionId(sessionId)
+        .browserBinding(sha256(browser)).remoteAddress(request.remoteAddress()).build();
+    Optional<AuthenticatedUser> sso = request.cookie(SSO_COOKIE).flatMap(store::ssoSession);
+    if (sso.isPresent()) {
+      return finish(it, sso.get()); // the SSO cookie is this browser's, by construction
+    }
     String interactionId = randomId();
-    Interaction it = new Interaction(clientId, client.get().name(), redirectUri, state, challenge,
-        granted, p.get("nonce"), sessionId);
-    AuthenticatedUser sso = ssoCookie == null ? null : ssoSessions.get(ssoCookie);
-    if (sso != null) {
-      return finish(it, sso);
+    Admission a = store.beginSignIn(interactionId, it, clock.instant().plus(signInTimeout));
+    if (a != Admission.ACCEPTED) {
+      LOG.debug("sign-in refused at /authorize: {}", a);
+      return a == Admission.LIMITED
+          ? errorPage(429, "Too many sign-ins in progress", "Too many sign-ins were started from"
+              + " your network and not finished. Finish one, or wait a few minutes and try again.")
+              .withHeader("Retry-After", String.valueOf(signInTimeout.getSeconds()))
+          : errorPage(503, "Sign-in temporarily unavailable", "Too many sign-ins are in progress."
+              + " Try again in a few minutes.").withHeader("Retry-After", "60");
     }
-    if (!interactions.put(interactionId, it, clock.instant().plus(Duration.ofMinutes(10)))) {
-      return OAuthHttpResponse.html(503, "<p>Too many sign-ins in progress; try again.</p>");
-    }
-    return signInStep(interactionId, it, users.start(signInRequest(interactionId, it)));
+    OAuthHttpResponse r = signInStep(interactionId, it, users.start(signInRequest(interactionId, it)));
+    return newBrowser ? r.withHeader("Set-Cookie", cookie(BROWSER_COOKIE, browser)) : r;
   }
 
-  /** The sign-in callback: the login form's POST or an upstream IdP's redirect. */
-  public OAuthHttpResponse signIn(Map<String, String> p) {
+  /**
+   * The authorization endpoint without the browser's details: no binding cookie can be read or
+   * set here, so a form sign-in started this way can never complete.
+   *
+   * @deprecated use {@link #authorize(BrowserRequest)}
+   */
+  @Deprecated
+  public OAuthHttpResponse authorize(Map<String, String> p, String ssoCookie) {
+    return authorize(BrowserRequest.builder("GET", p).cookie(SSO_COOKIE, ssoCookie).build());
+  }
+
+  /**
+   * The sign-in callback: the login form's POST or an upstream IdP's redirect (a GET with
+   * {@code code} and {@code state}). Refused: a sign-in from another browser than the one that
+   * started it, credentials in a GET, a POST whose {@code Origin} is not this server's, more than
+   * the allowed attempts per sign-in or per account.
+   */
+  public OAuthHttpResponse signIn(BrowserRequest request) {
+    Map<String, String> p = request.params();
+    if (!request.isPost() && (p.containsKey("password") || p.containsKey("username"))) {
+      return errorPage(405, "Sign-in must be posted", "Credentials are accepted only from the"
+          + " sign-in form (POST), never in a link. Start again from the app.")
+          .withHeader("Allow", "POST");
+    }
+    if (request.isPost() && request.origin().isPresent()
+        && !origin(request.origin().get()).equals(issuerOrigin)) {
+      return errorPage(403, "Sign-in refused", "The sign-in form was sent from another site.");
+    }
     String interactionId = p.get("interaction");
     if (interactionId == null) {
       interactionId = p.get("state"); // upstream OIDC providers echo our interaction as state
     }
-    Interaction it = interactionId == null ? null : interactions.get(interactionId);
-    if (it == null) {
-      return errorPage("Sign-in expired", "This sign-in is unknown or has expired. Launch the"
-          + " app again.");
+    Optional<PendingSignIn> pending = interactionId == null ? Optional.empty() : store.signIn(interactionId);
+    if (pending.isEmpty()) {
+      return expired();
     }
-    return signInStep(interactionId, it, users.resume(signInRequest(interactionId, it), p));
+    String browser = request.cookie(BROWSER_COOKIE).orElse("");
+    if (!MessageDigest.isEqual(sha256(browser).getBytes(StandardCharsets.US_ASCII),
+        pending.get().browserBinding().getBytes(StandardCharsets.US_ASCII))) {
+      return errorPage(400, "Sign-in not recognised", "This sign-in was started in another browser"
+          + " (or cookies are blocked). Start again from the app, in this browser.");
+    }
+    Optional<PendingSignIn> counted = store.countSignInAttempt(interactionId, maxSignInAttempts);
+    if (counted.isEmpty()) {
+      return redirectError(pending.get().redirectUri(), pending.get().state(), "access_denied",
+          "too many sign-in attempts");
+    }
+    Optional<String> account = users.accountKey(p);
+    if (account.isPresent()) {
+      Admission a = store.countAccountAttempt(account.get(), request.remoteAddress(),
+          maxFailedSignInsPerAccount, clock.instant().plus(accountLockout));
+      if (a == Admission.LIMITED) {
+        return errorPage(429, "Too many failed sign-ins", "Too many failed sign-ins for this user"
+            + " name. Wait " + accountLockout.toMinutes() + " minutes and try again, or ask your"
+            + " administrator.").withHeader("Retry-After", String.valueOf(accountLockout.getSeconds()));
+      }
+      if (a != Admission.ACCEPTED) {
+        return errorPage(503, "Sign-in temporarily unavailable", "Try again in a few minutes.")
+            .withHeader("Retry-After", "60");
+      }
+    }
+    SignInStep step = users.resume(signInRequest(interactionId, counted.get()), p);
+    if (step.kind() == SignInStep.Kind.AUTHENTICATED) {
+      account.ifPresent(store::clearAccountAttempts);
+      Optional<PendingSignIn> mine = store.finishSignIn(interactionId);
+      if (mine.isEmpty()) {
+        return expired(); // finished by a concurrent request
+      }
+      AuthenticatedUser user = step.user().orElseThrow();
+      request.cookie(SSO_COOKIE).ifPresent(store::removeSsoSession);
+      String sso = randomId();
+      OAuthHttpResponse r = finish(mine.get(), user);
+      return store.putSsoSession(sso, user, clock.instant().plus(ssoLifetime))
+          ? r.withHeader("Set-Cookie", cookie(SSO_COOKIE, sso)) : r;
+    }
+    return signInStep(interactionId, counted.get(), step);
   }
 
-  private SignInRequest signInRequest(String interactionId, Interaction it) {
+  /**
+   * The sign-in callback without the browser's details: the binding cookie cannot be checked,
+   * so every sign-in through it is refused.
+   *
+   * @deprecated use {@link #signIn(BrowserRequest)}
+   */
+  @Deprecated
+  public OAuthHttpResponse signIn(Map<String, String> p) {
+    return signIn(BrowserRequest.builder("POST", p).build());
+  }
+
+  private static OAuthHttpResponse expired() {
+    return errorPage(400, "Sign-in expired", "This sign-in is unknown or has expired. Launch the"
+        + " app again.");
+  }
+
+  private String cookie(String name, String value) {
+    return name + "=" + value + "; Path=" + cookiePath + "; HttpOnly; SameSite=Lax"
+        + (secureCookies ? "; Secure" : "");
+  }
+
+  private SignInRequest signInRequest(String interactionId, PendingSignIn it) {
     return new SignInRequest(interactionId, signInEndpoint(), it.clientId(), it.clientName());
   }
 
-  private OAuthHttpResponse signInStep(String interactionId, Interaction it, SignInStep step) {
+  private OAuthHttpResponse signInStep(String interactionId, PendingSignIn it, SignInStep step) {
     switch (step.kind()) {
       case PAGE:
         return OAuthHttpResponse.html(200, step.html().orElseThrow());
       case REDIRECT:
         return OAuthHttpResponse.redirect(step.redirectUri().orElseThrow());
       case FAILED:
-        interactions.remove(interactionId);
+        store.finishSignIn(interactionId);
         return redirectError(it.redirectUri(), it.state(), "access_denied",
             step.error().orElse("sign-in failed"));
       default:
-        interactions.remove(interactionId);
-        AuthenticatedUser user = step.user().orElseThrow();
-        String cookie = randomId();
-        ssoSessions.put(cookie, user, clock.instant().plus(ssoLifetime));
-        return finish(it, user).withHeader("Set-Cookie", SSO_COOKIE + "=" + cookie
-            + "; Path=" + URI.create(issuer.toString()).getPath() + "; HttpOnly; SameSite=Lax"
-            + ("https".equals(issuer.getScheme()) ? "; Secure" : ""));
+        // AUTHENTICATED straight from start(): an authenticator that needs no interaction
+        store.finishSignIn(interactionId);
+        return finish(it, step.user().orElseThrow());
     }
   }
 
-  private OAuthHttpResponse finish(Interaction it, AuthenticatedUser user) {
-    if (it.sessionId() != null) {
-      Optional<StoredContext> ctx = contexts.findBySession(it.sessionId(), clock.instant());
+  private OAuthHttpResponse finish(PendingSignIn it, AuthenticatedUser user) {
+    if (it.sessionId().isPresent()) {
+      Optional<StoredContext> ctx = contexts.findBySession(it.sessionId().get(), clock.instant());
       if (ctx.isEmpty()) {
         return redirectError(it.redirectUri(), it.state(), "invalid_request",
             "the launch context was cleared or expired during sign-in");
@@ -380,8 +494,10 @@ public final class SmartAuthorizationServer {
       }
     }
     String code = randomId();
-    if (!codes.put(code, new CodeGrant(it.clientId(), it.redirectUri(), it.codeChallenge(), it.scopes(),
-        user, it.sessionId(), it.nonce(), randomId()), clock.instant().plus(codeLifetime))) {
+    AuthorizationGrant grant = AuthorizationGrant.builder(it.clientId(), it.scopes(), user)
+        .redirectUri(it.redirectUri()).codeChallenge(it.codeChallenge())
+        .sessionId(it.sessionId().orElse(null)).nonce(it.nonce().orElse(null)).build();
+    if (store.putCode(code, grant, clock.instant().plus(codeLifetime)) != Admission.ACCEPTED) {
       return redirectError(it.redirectUri(), it.state(), "temporarily_unavailable",
           "too many authorizations in progress; try again shortly");
     }
@@ -394,7 +510,7 @@ public final class SmartAuthorizationServer {
 
   /** The token endpoint (form parameters, and the request's Authorization header if any). */
   public OAuthHttpResponse token(Map<String, String> p, String authorization) {
-    ClientCheck cc = authenticateClient(p, authorization);
+    ClientAuthenticator.Result cc = clientAuth.authenticate(p, authorization);
     if (cc.error != null) {
       return cc.error;
     }
@@ -416,69 +532,104 @@ public final class SmartAuthorizationServer {
     }
   }
 
+  private Duration grantLifetime() {
+    return refreshTokenLifetime.compareTo(accessTokenLifetime) > 0 ? refreshTokenLifetime
+        : accessTokenLifetime;
+  }
+
+  private static OAuthHttpResponse unavailable(String what) {
+    return OAuthHttpResponse.error(503, "temporarily_unavailable", what + "; try again shortly")
+        .withHeader("Retry-After", "60");
+  }
+
   private OAuthHttpResponse authorizationCodeGrant(RegisteredClient client, Map<String, String> p) {
     String code = p.get("code");
     if (code == null) {
       return OAuthHttpResponse.error(400, "invalid_request", "code is required");
     }
-    if (usedCodes.get(code) != null) {
-      return replayed(code);
+    Instant now = clock.instant();
+    String grantId = randomId();
+    String refreshSecret = randomId();
+    // Redeeming, starting the grant and marking the code used are one atomic step: a replay
+    // (even one racing this request) ends the grant, and with it every token issued below.
+    CodeRedemption r = store.redeemCode(code, grantId, Optional.of(sha256(refreshSecret)),
+        now.plus(grantLifetime()), now.plus(usedCodeMemory()));
+    switch (r.status()) {
+      case UNKNOWN:
+        return OAuthHttpResponse.error(400, "invalid_grant", "the code is unknown or expired");
+      case REPLAYED:
+        LOG.warn("an authorization code was replayed; revoked the tokens issued from it");
+        return OAuthHttpResponse.error(400, "invalid_grant", "the code was already used");
+      case FULL:
+        return unavailable("too many grants are live");
+      default:
+        break;
     }
-    CodeGrant g = codes.remove(code);
-    if (g == null) {
-      return OAuthHttpResponse.error(400, "invalid_grant", "the code is unknown or expired");
+    AuthorizationGrant g = r.grant().orElseThrow();
+    String problem = codeProblem(g, client, p);
+    if (problem != null) {
+      store.endGrant(grantId); // the code is spent either way
+      return OAuthHttpResponse.error(400, "invalid_grant", problem);
     }
-    // single use: remember it, so a replay revokes what its first use issued
-    usedCodes.put(code, g.family(), clock.instant().plus(refreshTokenLifetime));
+    return issue(client, g.scopes(), g.user(), g.sessionId().orElse(null), g.nonce().orElse(null),
+        grantId, refreshSecret, true);
+  }
+
+  private Duration usedCodeMemory() {
+    Duration tenMinutes = Duration.ofMinutes(10);
+    return codeLifetime.compareTo(tenMinutes) > 0 ? codeLifetime : tenMinutes;
+  }
+
+  private static String codeProblem(AuthorizationGrant g, RegisteredClient client, Map<String, String> p) {
     if (!g.clientId().equals(client.clientId())) {
-      return OAuthHttpResponse.error(400, "invalid_grant", "the code was issued to another client");
+      return "the code was issued to another client";
     }
-    if (!g.redirectUri().toString().equals(p.get("redirect_uri"))) {
-      return OAuthHttpResponse.error(400, "invalid_grant",
-          "redirect_uri does not match the authorization request");
+    if (!g.redirectUri().map(URI::toString).orElse("").equals(p.get("redirect_uri"))) {
+      return "redirect_uri does not match the authorization request";
     }
     String verifier = p.get("code_verifier");
     if (verifier == null || !verifier.matches("[A-Za-z0-9._~-]{43,128}")) {
-      return OAuthHttpResponse.error(400, "invalid_grant", "a valid code_verifier is required");
+      return "a valid code_verifier is required";
     }
     String computed = CodeChallenge.compute(CodeChallengeMethod.S256, new CodeVerifier(verifier))
         .getValue();
     if (!MessageDigest.isEqual(computed.getBytes(StandardCharsets.US_ASCII),
-        g.codeChallenge().getBytes(StandardCharsets.US_ASCII))) {
-      return OAuthHttpResponse.error(400, "invalid_grant", "code_verifier does not match");
+        g.codeChallenge().orElse("").getBytes(StandardCharsets.US_ASCII))) {
+      return "code_verifier does not match";
     }
-    return issue(client, g.scopes(), g.user(), g.sessionId(), g.nonce(), g.family(), true);
+    return null;
   }
 
   private OAuthHttpResponse refreshGrant(RegisteredClient client, Map<String, String> p) {
     String rt = p.get("refresh_token");
-    RefreshGrant g = rt == null ? null : refreshTokens.get(rt);
-    if (g == null || !g.clientId().equals(client.clientId())) {
+    int dot = rt == null ? -1 : rt.indexOf('.');
+    if (dot <= 0 || dot != rt.lastIndexOf('.')) {
       return OAuthHttpResponse.error(400, "invalid_grant", "the refresh token is unknown or expired");
     }
-    if (!g.active()) {
-      revokeFamily(g.family());
-      LOG.warn("a rotated refresh token was replayed; revoked its family of tokens");
-      return OAuthHttpResponse.error(400, "invalid_grant",
-          "the refresh token was already used; every token of this grant is now revoked");
-    }
-    refreshTokens.compute(rt, (k, old) -> old == null ? null
-        : new RefreshGrant(old.clientId(), old.scopes(), old.user(), old.sessionId(), old.family(), false));
-    SmartScopes scopes = g.scopes();
+    String grantId = rt.substring(0, dot);
+    SmartScopes asked = null;
     if (p.containsKey("scope")) {
-      SmartScopes asked;
       try {
         asked = SmartScopes.parse(p.get("scope"));
       } catch (IllegalArgumentException e) {
         return OAuthHttpResponse.error(400, "invalid_scope", e.getMessage());
       }
-      scopes = asked.retainAll(g.scopes());
     }
-    if (g.sessionId() != null && contexts.findBySession(g.sessionId(), clock.instant()).isEmpty()) {
-      revokeFamily(g.family());
-      return OAuthHttpResponse.error(400, "invalid_grant", "the launch context has ended");
+    String newSecret = randomId();
+    RefreshRotation r = store.rotateRefresh(grantId, client.clientId(), sha256(rt.substring(dot + 1)),
+        sha256(newSecret), clock.instant().plus(grantLifetime()));
+    if (r.status() == RefreshRotation.Status.REPLAYED) {
+      LOG.warn("a rotated refresh token was replayed; revoked its grant");
+      return OAuthHttpResponse.error(400, "invalid_grant",
+          "the refresh token was already used; every token of this grant is now revoked");
     }
-    return issue(client, scopes, g.user(), g.sessionId(), null, g.family(), false);
+    if (r.status() != RefreshRotation.Status.ROTATED) {
+      return OAuthHttpResponse.error(400, "invalid_grant", "the refresh token is unknown or expired");
+    }
+    AuthorizationGrant g = r.grant().orElseThrow();
+    SmartScopes scopes = asked == null ? g.scopes() : asked.retainAll(g.scopes());
+    return issue(client, scopes, g.user(), g.sessionId().orElse(null), null, grantId, newSecret,
+        false);
   }
 
   private OAuthHttpResponse clientCredentialsGrant(RegisteredClient client, Map<String, String> p) {
@@ -495,28 +646,39 @@ public final class SmartAuthorizationServer {
     SmartScopes granted = narrow(requested, client.allowedScopes());
     List<SmartScope> systemOnly = new ArrayList<>();
     for (SmartScope s : granted.asList()) {
+      // resource and Context scopes of the user or system level; no patient scope without a patient
       if (s.level().filter(l -> l != SmartScope.Level.PATIENT).isPresent()) {
         systemOnly.add(s);
       }
     }
     if (systemOnly.isEmpty()) {
       return OAuthHttpResponse.error(400, "invalid_scope",
-          "request system/ (or user/) resource scopes this client is allowed");
+          "request system/ (or user/) scopes this client is allowed");
     }
-    return issue(client, SmartScopes.of(systemOnly), null, null, null, randomId(), false);
+    // no grant, no refresh token, no code: nothing is stored for these tokens
+    return issue(client, SmartScopes.of(systemOnly), null, null, null, null, null, false);
   }
 
+  /**
+   * Signs the tokens. Tokens of a grant carry its id in their {@code jti}
+   * ({@code grant.random}): they are valid only while the grant lives.
+   */
   private OAuthHttpResponse issue(RegisteredClient client, SmartScopes scopes,
-      AuthenticatedUser user, String sessionId, String nonce, String family, boolean withIdToken) {
+      AuthenticatedUser user, String sessionId, String nonce, String grantId, String refreshSecret,
+      boolean withIdToken) {
     Instant now = clock.instant();
     StoredContext ctx = null;
     if (sessionId != null) {
       ctx = contexts.findBySession(sessionId, now).orElse(null);
       if (ctx == null) {
+        if (grantId != null) {
+          store.endGrant(grantId);
+        }
         return OAuthHttpResponse.error(400, "invalid_grant", "the launch context has ended");
       }
     }
-    String jti = UUID.randomUUID().toString();
+    String jti = grantId == null ? UUID.randomUUID().toString()
+        : grantId + "." + UUID.randomUUID();
     JWTClaimsSet.Builder at = new JWTClaimsSet.Builder()
         .issuer(issuer.toString())
         .subject(user != null ? user.subject() : client.clientId())
@@ -540,12 +702,8 @@ public final class SmartAuthorizationServer {
     body.put("scope", scopes.format());
     boolean wantsRefresh = scopes.contains(SmartScope.OFFLINE_ACCESS)
         || scopes.contains(SmartScope.ONLINE_ACCESS);
-    if (wantsRefresh && user != null) {
-      String rt = randomId();
-      if (refreshTokens.put(rt, new RefreshGrant(client.clientId(), scopes, user, sessionId, family, true),
-          now.plus(refreshTokenLifetime))) {
-        body.put("refresh_token", rt); // at capacity the client simply gets no refresh token
-      }
+    if (wantsRefresh && user != null && grantId != null && refreshSecret != null) {
+      body.put("refresh_token", grantId + "." + refreshSecret);
     }
     if (withIdToken && user != null && scopes.contains(SmartScope.OPENID)) {
       JWTClaimsSet.Builder id = new JWTClaimsSet.Builder()
@@ -564,13 +722,6 @@ public final class SmartAuthorizationServer {
       body.setAll((ObjectNode) Json.fromJava(ctx.context().toBuilder().fhirUser(null).build()
           .toTokenResponseParameters()));
     }
-    List<String> jtis = new ArrayList<>();
-    List<String> old = familyJtis.get(family);
-    if (old != null) {
-      jtis.addAll(old);
-    }
-    jtis.add(jti + "@" + now.plus(accessTokenLifetime).getEpochSecond());
-    familyJtis.put(family, jtis, now.plus(refreshTokenLifetime));
     Audits.record(audit, "token-issue", AuditEventAction.E, true, client.clientId(),
         user == null ? null : user.subject(), null, now);
     return OAuthHttpResponse.json(200, Json.write(body));
@@ -580,44 +731,21 @@ public final class SmartAuthorizationServer {
     return ref.startsWith("http") ? ref : fhirBase + "/" + ref;
   }
 
-  /** A code replay or a refresh-token replay revokes everything issued under the grant. */
-  private void revokeFamily(String family) {
-    List<String> jtis = familyJtis.remove(family);
-    if (jtis != null) {
-      for (String j : jtis) {
-        int at = j.lastIndexOf('@');
-        revokedJtis.put(j.substring(0, at), "revoked",
-            Instant.ofEpochSecond(Long.parseLong(j.substring(at + 1))));
-      }
-    }
-    refreshTokens.removeIf(g -> g.family().equals(family));
-  }
-
-  /** Ends every token tied to a launch session (called when its context is cleared). */
-  public void revokeSession(String sessionId) {
-    refreshTokens.removeIf(g -> sessionId.equals(g.sessionId()));
-  }
-
-  // ------------------------------------------------------------------ code replay detection
-
   /**
-   * Called when an already-used code comes back: RFC 6749 section 4.1.2 says the server SHOULD
-   * revoke the tokens issued from it.
+   * Called when a launch context ends. Nothing needs to be recorded: every token tied to a
+   * launch session is refused once its context is gone (the refresh grant, introspection and the
+   * FHIR interceptor all look the context up), so this no longer scans the grants.
    */
-  private OAuthHttpResponse replayed(String code) {
-    String family = usedCodes.get(code);
-    if (family != null) {
-      revokeFamily(family);
-      LOG.warn("an authorization code was replayed; revoked the tokens issued from it");
-    }
-    return OAuthHttpResponse.error(400, "invalid_grant", "the code was already used");
+  public void revokeSession(String sessionId) {
+    Objects.requireNonNull(sessionId);
+    LOG.debug("launch session ended; its tokens are refused from now on");
   }
 
   // ------------------------------------------------------------------ introspection, revocation
 
   /** RFC 7662. The caller authenticates as a confidential client. */
   public OAuthHttpResponse introspect(Map<String, String> p, String authorization) {
-    ClientCheck cc = authenticateClient(p, authorization);
+    ClientAuthenticator.Result cc = clientAuth.authenticate(p, authorization);
     if (cc.error != null) {
       return cc.error;
     }
@@ -650,9 +778,14 @@ public final class SmartAuthorizationServer {
     return OAuthHttpResponse.json(200, Json.write(o));
   }
 
-  /** RFC 7009. Answers 200 whether or not the token was known. */
+  /**
+   * RFC 7009. Revokes only a token this server issued (its signature verifies, or it is one of
+   * its refresh tokens) to the calling client (section 2.1); anything else is answered 200 with
+   * no effect. A refresh token ends its whole grant. 503 {@code temporarily_unavailable} when
+   * the revocation cannot be recorded: the token is then still valid, and the client knows it.
+   */
   public OAuthHttpResponse revoke(Map<String, String> p, String authorization) {
-    ClientCheck cc = authenticateClient(p, authorization);
+    ClientAuthenticator.Result cc = clientAuth.authenticate(p, authorization);
     if (cc.error != null) {
       return cc.error;
     }
@@ -660,155 +793,37 @@ public final class SmartAuthorizationServer {
     if (token == null) {
       return OAuthHttpResponse.error(400, "invalid_request", "token is required");
     }
-    RefreshGrant g = refreshTokens.get(token);
-    if (g != null && g.clientId().equals(cc.client.clientId())) {
-      revokeFamily(g.family());
-    } else {
-      try {
-        JWTClaimsSet c = SignedJWT.parse(token).getJWTClaimsSet();
-        if (cc.client.clientId().equals(c.getClaim("client_id")) && c.getJWTID() != null
-            && c.getExpirationTime() != null) {
-          revokedJtis.put(c.getJWTID(), "revoked", c.getExpirationTime().toInstant());
-        }
-      } catch (ParseException e) {
-        // not one of ours: nothing to revoke
+    String caller = cc.client.clientId();
+    int dot = token.indexOf('.');
+    if (dot > 0 && dot == token.lastIndexOf('.')) { // grant.secret: one of our refresh tokens?
+      if (store.revokeRefresh(token.substring(0, dot), caller, sha256(token.substring(dot + 1)))) {
+        LOG.debug("refresh token revoked by {}; its grant ended", caller);
       }
+      return OAuthHttpResponse.json(200, "{}");
     }
+    Optional<Principal> pr = validator.validate(token); // signature, issuer, audience, expiry
+    if (pr.isEmpty() || !caller.equals(pr.get().clientId())) {
+      return OAuthHttpResponse.json(200, "{}");
+    }
+    try {
+      JWTClaimsSet c = SignedJWT.parse(token).getJWTClaimsSet();
+      if (c.getJWTID() != null && c.getExpirationTime() != null
+          && !store.revoke(c.getJWTID(), caller, c.getExpirationTime().toInstant())) {
+        return unavailable("the revocation cannot be recorded now; the token is still valid");
+      }
+    } catch (ParseException e) {
+      return OAuthHttpResponse.json(200, "{}"); // cannot happen: it validated
+    }
+    LOG.debug("access token revoked by {}", caller);
     return OAuthHttpResponse.json(200, "{}");
-  }
-
-  // ------------------------------------------------------------------ client authentication
-
-  private static final class ClientCheck {
-    RegisteredClient client;
-    OAuthHttpResponse error;
-  }
-
-  private ClientCheck authenticateClient(Map<String, String> p, String authorization) {
-    ClientCheck cc = new ClientCheck();
-    try {
-      if (authorization != null && authorization.regionMatches(true, 0, "Basic ", 0, 6)) {
-        String decoded = new String(Base64.getDecoder().decode(authorization.substring(6).trim()),
-            StandardCharsets.UTF_8);
-        int colon = decoded.indexOf(':');
-        if (colon < 0) {
-          throw new IllegalArgumentException("malformed Basic credentials");
-        }
-        String id = URLDecoder.decode(decoded.substring(0, colon), StandardCharsets.UTF_8);
-        String secret = URLDecoder.decode(decoded.substring(colon + 1), StandardCharsets.UTF_8);
-        RegisteredClient c = clients.find(id).orElse(null);
-        if (c == null || c.type() != RegisteredClient.Type.CONFIDENTIAL_SYMMETRIC
-            || !MessageDigest.isEqual(c.secret().orElse("").getBytes(StandardCharsets.UTF_8),
-                secret.getBytes(StandardCharsets.UTF_8))) {
-          cc.error = OAuthHttpResponse.error(401, "invalid_client", "client authentication failed");
-          return cc;
-        }
-        cc.client = c;
-        return cc;
-      }
-      if (p.containsKey("client_assertion")) {
-        return checkAssertion(p, cc);
-      }
-      if (p.containsKey("client_secret")) {
-        cc.error = OAuthHttpResponse.error(401, "invalid_client",
-            "client_secret_post is not supported; use client_secret_basic");
-        return cc;
-      }
-      RegisteredClient c = clients.find(p.get("client_id")).orElse(null);
-      if (c == null) {
-        cc.error = OAuthHttpResponse.error(401, "invalid_client", "unknown client");
-      } else if (c.type() != RegisteredClient.Type.PUBLIC) {
-        cc.error = OAuthHttpResponse.error(401, "invalid_client",
-            "this client must authenticate (client_secret_basic or private_key_jwt)");
-      } else {
-        cc.client = c;
-      }
-      return cc;
-    } catch (IllegalArgumentException e) {
-      cc.error = OAuthHttpResponse.error(401, "invalid_client", "client authentication failed");
-      return cc;
-    }
-  }
-
-  private ClientCheck checkAssertion(Map<String, String> p, ClientCheck cc) {
-    if (!JWT_BEARER.equals(p.get("client_assertion_type"))) {
-      cc.error = OAuthHttpResponse.error(401, "invalid_client",
-          "client_assertion_type must be " + JWT_BEARER);
-      return cc;
-    }
-    try {
-      SignedJWT jwt = SignedJWT.parse(p.get("client_assertion"));
-      JWTClaimsSet c = jwt.getJWTClaimsSet();
-      String clientId = c.getIssuer();
-      RegisteredClient client = clients.find(clientId).orElse(null);
-      if (client == null || client.type() != RegisteredClient.Type.CONFIDENTIAL_ASYMMETRIC) {
-        return fail(cc, "unknown client or not a private_key_jwt client");
-      }
-      if (p.get("client_id") != null && !p.get("client_id").equals(clientId)) {
-        return fail(cc, "client_id does not match the assertion");
-      }
-      if (!ASSERTION_ALGS.contains(jwt.getHeader().getAlgorithm())) {
-        return fail(cc, "client assertions must be signed with RS384 or ES384");
-      }
-      if (!clientId.equals(c.getSubject())) {
-        return fail(cc, "assertion iss and sub must both be the client id");
-      }
-      if (c.getAudience() == null || !(c.getAudience().contains(tokenEndpoint().toString())
-          || c.getAudience().contains(issuer.toString()))) {
-        return fail(cc, "assertion aud must be the token endpoint");
-      }
-      Instant now = clock.instant();
-      if (c.getExpirationTime() == null || !now.isBefore(c.getExpirationTime().toInstant())) {
-        return fail(cc, "assertion expired");
-      }
-      if (c.getExpirationTime().toInstant().isAfter(now.plus(Duration.ofMinutes(5)).plusSeconds(60))) {
-        return fail(cc, "assertion exp is more than five minutes ahead");
-      }
-      if (c.getJWTID() == null) {
-        return fail(cc, "assertion needs a jti");
-      }
-      JWKSet keys = JWKSet.parse(client.jwksJson().orElseThrow());
-      List<JWK> candidates = new JWKSelector(new JWKMatcher.Builder()
-          .keyID(jwt.getHeader().getKeyID()).build()).select(keys);
-      boolean verified = false;
-      for (JWK k : candidates) {
-        if (k.getKeyUse() != null && k.getKeyUse() != KeyUse.SIGNATURE) {
-          continue;
-        }
-        java.security.Key pub = k instanceof RSAKey ? ((RSAKey) k).toPublicKey()
-            : k instanceof com.nimbusds.jose.jwk.ECKey ? ((com.nimbusds.jose.jwk.ECKey) k).toPublicKey()
-            : null;
-        if (pub != null && jwt.verify(new DefaultJWSVerifierFactory()
-            .createJWSVerifier(jwt.getHeader(), pub))) {
-          verified = true;
-          break;
-        }
-      }
-      if (!verified) {
-        return fail(cc, "assertion signature does not verify against the client's keys");
-      }
-      String jtiKey = clientId + "|" + c.getJWTID();
-      if (seenAssertionJtis.get(jtiKey) != null) {
-        return fail(cc, "assertion jti was already used");
-      }
-      seenAssertionJtis.put(jtiKey, Boolean.TRUE, c.getExpirationTime().toInstant().plusSeconds(60));
-      cc.client = client;
-      return cc;
-    } catch (ParseException | JOSEException | RuntimeException e) {
-      return fail(cc, "malformed client assertion");
-    }
-  }
-
-  private static ClientCheck fail(ClientCheck cc, String why) {
-    cc.error = OAuthHttpResponse.error(401, "invalid_client", why);
-    return cc;
   }
 
   // ------------------------------------------------------------------ helpers
 
   /**
-   * The requested scopes an app may have: a non-resource scope if the client may have it; a
-   * resource scope if an allowed scope of the same level covers its type and permissions.
+   * The requested scopes an app may have: a non-resource scope (including a {@code Context}
+   * scope) only if the client may have exactly it; a resource scope if an allowed resource scope
+   * of the same level covers its type and permissions.
    */
   static SmartScopes narrow(SmartScopes requested, SmartScopes allowed) {
     List<SmartScope> out = new ArrayList<>();
@@ -855,10 +870,37 @@ public final class SmartAuthorizationServer {
     return OAuthHttpResponse.redirect(URI.create(b.toString()));
   }
 
-  private static OAuthHttpResponse errorPage(String title, String text) {
-    return OAuthHttpResponse.html(400, "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
+  private static OAuthHttpResponse errorPage(int status, String title, String text) {
+    return OAuthHttpResponse.html(status, "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
         + "<title>" + title + "</title></head><body><h1 id=\"error-title\">" + title + "</h1><p>"
         + text + "</p></body></html>");
+  }
+
+  /** {@code scheme://host[:port]}, lower case, default port left out (as browsers send it). */
+  static String origin(URI u) {
+    String scheme = u.getScheme() == null ? "" : u.getScheme().toLowerCase(Locale.ROOT);
+    String host = u.getHost() == null ? "" : u.getHost().toLowerCase(Locale.ROOT);
+    int port = u.getPort();
+    boolean defaultPort = port == -1 || ("http".equals(scheme) && port == 80)
+        || ("https".equals(scheme) && port == 443);
+    return scheme + "://" + host + (defaultPort ? "" : ":" + port);
+  }
+
+  private static String origin(String header) {
+    try {
+      return origin(new URI(header.trim()));
+    } catch (Exception e) {
+      return "null"; // an opaque or malformed origin is never ours
+    }
+  }
+
+  private static String sha256(String s) {
+    try {
+      return Base64.getUrlEncoder().withoutPadding().encodeToString(
+          MessageDigest.getInstance("SHA-256").digest(s.getBytes(StandardCharsets.UTF_8)));
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("SHA-256 is missing", e);
+    }
   }
 
   private static String sep(URI u) {
@@ -898,8 +940,14 @@ public final class SmartAuthorizationServer {
     private Duration refreshTokenLifetime = Duration.ofHours(8);
     private Duration codeLifetime = Duration.ofSeconds(60);
     private Duration ssoLifetime = Duration.ofHours(8);
+    private Duration signInTimeout = Duration.ofMinutes(5);
+    private int maxSignInAttempts = 5;
+    private int maxFailedSignInsPerAccount = 10;
+    private Duration accountLockout = Duration.ofMinutes(15);
     private boolean requireSameUser = true;
     private int capacity = 100_000;
+    private int maxPendingSignInsPerAddress = 100;
+    private AuthorizationStateStore store;
 
     private Builder() {}
 
@@ -926,17 +974,42 @@ public final class SmartAuthorizationServer {
     /** How long an authorization code lives. Default 60 s. */
     public Builder codeLifetime(Duration v) { this.codeLifetime = Objects.requireNonNull(v); return this; }
     public Builder ssoLifetime(Duration v) { this.ssoLifetime = Objects.requireNonNull(v); return this; }
+    /** How long a started sign-in waits for its user. Default 5 minutes. */
+    public Builder signInTimeout(Duration v) { this.signInTimeout = Objects.requireNonNull(v); return this; }
+    /** Credential attempts one sign-in allows before it ends. Default 5. */
+    public Builder maxSignInAttempts(int v) { this.maxSignInAttempts = v; return this; }
+    /**
+     * Credential attempts one user name (known or not) allows per {@code window} before sign-ins
+     * with it are refused until the window ends. Default 10 per 15 minutes.
+     */
+    public Builder accountLockout(int attempts, Duration window) {
+      this.maxFailedSignInsPerAccount = attempts;
+      this.accountLockout = Objects.requireNonNull(window);
+      return this;
+    }
     /**
      * Whether the user signing in to the app must be the user who set the context. Default
      * true (HALO's single-sign-on model: the same clinician).
      */
     public Builder requireSameUser(boolean v) { this.requireSameUser = v; return this; }
-    /** Bound on each in-memory table (codes, refresh tokens, ...). Default 100,000. */
+    /**
+     * Bound on each table of the default in-memory state store (pending sign-ins, codes, grants,
+     * revocations, ...). Default 100,000. Ignored when {@link #stateStore} is set.
+     */
     public Builder capacity(int v) { this.capacity = v; return this; }
+    /** Sign-ins one address may have pending (default store). Default 100. */
+    public Builder maxPendingSignInsPerAddress(int v) { this.maxPendingSignInsPerAddress = v; return this; }
+    /** Where the server keeps its state; by default an {@link InMemoryAuthorizationStateStore}. */
+    public Builder stateStore(AuthorizationStateStore v) { this.store = Objects.requireNonNull(v); return this; }
 
     public SmartAuthorizationServer build() {
       if (issuer == null || fhirBase == null || clients == null || users == null || contexts == null) {
         throw new IllegalStateException("issuer, fhirBase, clients, users and contexts are required");
+      }
+      if (capacity < 1 || maxPendingSignInsPerAddress < 1 || maxSignInAttempts < 1
+          || maxFailedSignInsPerAccount < 1) {
+        throw new IllegalStateException("capacity, maxPendingSignInsPerAddress, maxSignInAttempts"
+            + " and the account lockout attempts must be positive");
       }
       if (signingKey == null) {
         try {

@@ -5,7 +5,7 @@ import ca.halo.core.HaloParseException;
 import ca.halo.core.HaloResponseException;
 import ca.halo.core.http.HaloHttp;
 import ca.halo.core.internal.http.NimbusHttp;
-import ca.halo.server.internal.ExpiringMap;
+import ca.halo.server.internal.ExpiringTable;
 import com.nimbusds.jose.JWSAlgorithm;
 import com.nimbusds.jose.jwk.JWKSet;
 import com.nimbusds.jose.jwk.source.ImmutableJWKSet;
@@ -72,7 +72,7 @@ public final class UpstreamOidcUserAuthenticator implements UserAuthenticator {
   private final Map<String, String> extraParams;
   private final Function<Map<String, Object>, String> fhirUserMapper;
   private final Clock clock;
-  private final ExpiringMap<String, Pending> pending;
+  private final ExpiringTable<String, Pending> pending;
   private volatile JWKSet keys;
 
   private record Pending(String verifier, String nonce, URI redirectUri) {}
@@ -86,7 +86,7 @@ public final class UpstreamOidcUserAuthenticator implements UserAuthenticator {
     this.extraParams = Map.copyOf(b.extraParams);
     this.fhirUserMapper = b.fhirUserMapper;
     this.clock = b.clock;
-    this.pending = new ExpiringMap<>(100_000, clock);
+    this.pending = ExpiringTable.<String, Pending>builder(clock, 100_000).build();
   }
 
   public static Builder builder(URI upstreamIssuer, String clientId, String clientSecret) {
@@ -97,8 +97,10 @@ public final class UpstreamOidcUserAuthenticator implements UserAuthenticator {
   public SignInStep start(SignInRequest request) {
     CodeVerifier verifier = new CodeVerifier();
     Nonce nonce = new Nonce();
-    pending.put(request.interactionId(), new Pending(verifier.getValue(), nonce.getValue(),
-        request.callbackUri()), clock.instant().plus(Duration.ofMinutes(10)));
+    if (pending.put(request.interactionId(), new Pending(verifier.getValue(), nonce.getValue(),
+        request.callbackUri()), clock.instant().plus(Duration.ofMinutes(10))) != ExpiringTable.Put.ADDED) {
+      return SignInStep.failed("too many sign-ins are in progress; try again in a few minutes");
+    }
     AuthenticationRequest.Builder ab = new AuthenticationRequest.Builder(
         new ResponseType(ResponseType.Value.CODE), scope, clientId, request.callbackUri())
         .endpointURI(op.getAuthorizationEndpointURI())
@@ -111,7 +113,7 @@ public final class UpstreamOidcUserAuthenticator implements UserAuthenticator {
 
   @Override
   public SignInStep resume(SignInRequest request, Map<String, String> params) {
-    Pending p = pending.remove(request.interactionId());
+    Pending p = pending.remove(request.interactionId()).orElse(null);
     if (p == null) {
       return SignInStep.failed("the upstream sign-in expired; start again");
     }

@@ -1,6 +1,7 @@
 package ca.halo.server.authz;
 
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * Signs a user in at the authorization endpoint. The authorization server calls
@@ -16,4 +17,14 @@ public interface UserAuthenticator {
   SignInStep start(SignInRequest request);
 
   SignInStep resume(SignInRequest request, Map<String, String> params);
+
+  /**
+   * The account a callback tries credentials for (the user name as typed, normalised), when it
+   * carries credentials this authenticator checks itself; the authorization server then limits
+   * the attempts per account, for known and unknown names alike. Empty (the default) when the
+   * credentials are checked elsewhere, as with an upstream OpenID provider.
+   */
+  default Optional<String> accountKey(Map<String, String> params) {
+    return Optional.empty();
+  }
 }

@@ -106,12 +106,18 @@ public final class JwtTokenValidator implements AccessTokenValidator {
       scope = String.join(" ", ((Collection<?>) c.getClaim("scp")).stream()
           .map(String::valueOf).toList());
     }
-    SmartScopes scopes;
-    try {
-      scopes = SmartScopes.parse(scope);
-    } catch (IllegalArgumentException e) {
-      scopes = SmartScopes.empty();
+    // One malformed token is dropped on its own: it must neither widen nor wipe the others.
+    List<ca.halo.core.SmartScope> parsed = new java.util.ArrayList<>();
+    if (scope != null && !scope.isBlank()) {
+      for (String t : scope.trim().split("\\s+")) {
+        try {
+          parsed.add(ca.halo.core.SmartScope.parse(t));
+        } catch (IllegalArgumentException e) {
+          // not a scope this server understands: grants nothing
+        }
+      }
     }
+    SmartScopes scopes = SmartScopes.of(parsed);
     return Principal.builder(clientId == null ? "unknown" : clientId.toString())
         .subject(c.getSubject())
         .scopes(scopes)

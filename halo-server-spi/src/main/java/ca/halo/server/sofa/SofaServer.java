@@ -142,12 +142,13 @@ public final class SofaServer implements AutoCloseable {
 
     ClientRegistry clientRegistry = cfg.catalog == null ? cfg.clients
         : InMemoryClientRegistry.firstOf(cfg.clients, new CatalogClientRegistry(cfg.catalog));
-    authorizationServer = SmartAuthorizationServer.builder()
+    SmartAuthorizationServer.Builder asb = SmartAuthorizationServer.builder()
         .issuer(URI.create(baseUrl + "/auth")).fhirBase(fhirBase)
         .clients(clientRegistry).users(cfg.users).contexts(cfg.contexts).audit(cfg.audit)
         .clock(cfg.clock).accessTokenLifetime(cfg.accessTokenLifetime)
-        .requireSameUser(cfg.requireSameUser)
-        .build();
+        .requireSameUser(cfg.requireSameUser);
+    cfg.authorizationCustomizers.forEach(c -> c.accept(asb));
+    authorizationServer = asb.build();
     AccessRules access = new AccessRules(cfg.fhirContext, cfg.contexts, cfg.contextWriteScopes,
         cfg.adminScopes, cfg.clock);
     AppCatalogRepository catalog = cfg.catalog;
@@ -382,6 +383,8 @@ public final class SofaServer implements AutoCloseable {
     private boolean subscriptions = true;
     private final List<java.util.function.Consumer<SubscriptionEngine.Builder>> subscriptionCustomizers =
         new ArrayList<>();
+    private final List<java.util.function.Consumer<SmartAuthorizationServer.Builder>> authorizationCustomizers =
+        new ArrayList<>();
     private java.util.Set<String> allowedTypes = ContextManager.DEFAULT_ALLOWED_TYPES;
     private ResourceValidator validator;
     private Duration contextTimeToLive = Duration.ofHours(8);
@@ -492,6 +495,15 @@ public final class SofaServer implements AutoCloseable {
      * clients of the authorization server (beside {@link #clients(ClientRegistry)}).
      */
     public Builder catalog(AppCatalogRepository v) { this.catalog = Objects.requireNonNull(v); return this; }
+
+    /**
+     * Adjusts the authorization server (table capacity, state store, sign-in limits, ...); runs
+     * after the settings above, so it may override them.
+     */
+    public Builder authorizationSettings(java.util.function.Consumer<SmartAuthorizationServer.Builder> c) {
+      this.authorizationCustomizers.add(Objects.requireNonNull(c));
+      return this;
+    }
 
     /** Turns the CA:FSub subscription engine on (default) or off. */
     public Builder subscriptions(boolean v) { this.subscriptions = v; return this; }

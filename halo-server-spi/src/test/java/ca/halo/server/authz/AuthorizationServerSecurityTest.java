@@ -14,15 +14,27 @@ import com.nimbusds.jose.jwk.Curve;
 import com.nimbusds.jose.jwk.gen.ECKeyGenerator;
 import com.nimbusds.jose.jwk.gen.RSAKeyGenerator;
 import com.nimbusds.jwt.JWTClaimsSet;
+import com.nimbusds.jwt.PlainJWT;
 import com.nimbusds.jwt.SignedJWT;
 import java.net.URI;
+import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.util.ArrayList;
+import java.util.List;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Date;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.UUID;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.hl7.fhir.r4.model.Parameters;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -317,5 +329,285 @@ class AuthorizationServerSecurityTest {
     var rsa = new RSAKeyGenerator(2048).keyID("backend-1").generate();
     oauthError(backendToken(assertion(JWSAlgorithm.RS256, rsa, sofa.token().toString(),
         inMinutes(4), UUID.randomUUID().toString())), 401, "invalid_client");
+  }
+  // ---- item 5: forged revocation
+
+  private HttpResponse<String> revoke(String token, String clientId) throws Exception {
+    return browser.postForm(sofa.server.authorizationServer().revocationEndpoint(),
+        Map.of("token", token, "client_id", clientId), null);
+  }
+
+  @Test
+  void revoke_foreignOrUnsignedToken_hasNoEffect_item5() throws Exception {
+    JsonNode t = TestSofa.json(exchange(authorize(appAuthorize()), Map.of()).body());
+    String at = t.get("access_token").asText();
+    String rt = t.get("refresh_token").asText();
+    String jti = SignedJWT.parse(at).getJWTClaimsSet().getJWTID();
+    JWTClaimsSet forged = new JWTClaimsSet.Builder().issuer(sofa.server.authorizationServer().issuer().toString())
+        .audience(sofa.fhirBase().toString()).jwtID(jti).claim("client_id", "other-app")
+        .expirationTime(inMinutes(30)).build();
+    // an unsigned JWT naming the victim's jti, from another (public) client
+    assertThat(revoke(new PlainJWT(forged).serialize(), "other-app").statusCode()).isEqualTo(200);
+    assertThat(active(at)).isTrue();
+    // the same claims, claiming to be the victim's own client, signed with a stranger's key
+    var stranger = new RSAKeyGenerator(2048).keyID("x").generate();
+    SignedJWT selfSigned = new SignedJWT(new JWSHeader.Builder(JWSAlgorithm.RS256).keyID(
+        SignedJWT.parse(at).getHeader().getKeyID()).build(),
+        new JWTClaimsSet.Builder(forged).claim("client_id", "app").build());
+    selfSigned.sign(new RSASSASigner(stranger));
+    assertThat(revoke(selfSigned.serialize(), "app").statusCode()).isEqualTo(200);
+    assertThat(active(at)).isTrue();
+    // the genuine tokens, presented by a client they were not issued to (RFC 7009 section 2.1)
+    assertThat(revoke(at, "other-app").statusCode()).isEqualTo(200);
+    assertThat(revoke(rt, "other-app").statusCode()).isEqualTo(200);
+    assertThat(active(at)).isTrue();
+    HttpResponse<String> refreshed = browser.postForm(sofa.token(), Map.of("grant_type", "refresh_token",
+        "refresh_token", rt, "client_id", "app"), null);
+    assertThat(refreshed.statusCode()).isEqualTo(200);
+    // the owner still can
+    String at2 = TestSofa.json(refreshed.body()).get("access_token").asText();
+    assertThat(revoke(at2, "app").statusCode()).isEqualTo(200);
+    assertThat(active(at2)).isFalse();
+  }
+
+  // ---- item 7: races
+
+  /** Runs every call at once (a latch releases them together) and returns the answers. */
+  private static <T> List<T> together(List<Callable<T>> calls) throws Exception {
+    ExecutorService pool = Executors.newFixedThreadPool(calls.size());
+    try {
+      CountDownLatch ready = new CountDownLatch(calls.size());
+      CountDownLatch go = new CountDownLatch(1);
+      List<Future<T>> fs = new ArrayList<>();
+      for (Callable<T> c : calls) {
+        fs.add(pool.submit(() -> {
+          ready.countDown();
+          go.await();
+          return c.call();
+        }));
+      }
+      assertThat(ready.await(10, TimeUnit.SECONDS)).isTrue();
+      go.countDown();
+      List<T> out = new ArrayList<>();
+      for (Future<T> f : fs) {
+        out.add(f.get(30, TimeUnit.SECONDS));
+      }
+      return out;
+    } finally {
+      pool.shutdownNow();
+    }
+  }
+
+  /**
+   * Sends the same form POST on {@code n} connections at once: every request is written but its
+   * last byte, then the last bytes go out together, so the server handles them in parallel.
+   * Returns the HTTP statuses.
+   */
+  private List<Integer> lastByteSync(URI uri, Map<String, String> form, int n) throws Exception {
+    byte[] body = Browser.form(form).getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+    byte[] head = ("POST " + uri.getRawPath() + " HTTP/1.1\r\nHost: " + uri.getRawAuthority()
+        + "\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: " + body.length
+        + "\r\nConnection: close\r\n\r\n").getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+    List<java.net.Socket> sockets = new ArrayList<>();
+    try {
+      for (int i = 0; i < n; i++) {
+        java.net.Socket s = new java.net.Socket(uri.getHost(), uri.getPort());
+        s.setTcpNoDelay(true);
+        s.setSoTimeout(30_000);
+        s.getOutputStream().write(head);
+        s.getOutputStream().write(body, 0, body.length - 1);
+        s.getOutputStream().flush();
+        sockets.add(s);
+      }
+      List<Callable<Integer>> calls = new ArrayList<>();
+      for (java.net.Socket s : sockets) {
+        calls.add(() -> {
+          s.getOutputStream().write(body, body.length - 1, 1);
+          s.getOutputStream().flush();
+          String status = new java.io.BufferedReader(new java.io.InputStreamReader(s.getInputStream(),
+              java.nio.charset.StandardCharsets.US_ASCII)).readLine();
+          return Integer.parseInt(status.split(" ")[1]);
+        });
+      }
+      return together(calls);
+    } finally {
+      for (java.net.Socket s : sockets) {
+        s.close();
+      }
+    }
+  }
+
+  @Test
+  void refresh_tenParallelWithOneToken_exactlyOneSucceeds_item7() throws Exception {
+    for (int round = 0; round < 30; round++) {
+      String rt = TestSofa.json(exchange(authorize(appAuthorize()), Map.of()).body())
+          .get("refresh_token").asText();
+      List<Integer> statuses = lastByteSync(sofa.token(), Map.of("grant_type", "refresh_token",
+          "refresh_token", rt, "client_id", "app"), 10);
+      assertThat(statuses.stream().filter(st -> st == 200).count())
+          .as("round %d: %s", round, statuses).isEqualTo(1);
+    }
+  }
+
+  @Test
+  void token_oneCodeTwiceAtOnce_oneWinsAndItsTokensAreRevoked_item7() throws Exception {
+    for (int round = 0; round < 30; round++) {
+      Browser.Authz a = authorize(appAuthorize());
+      List<Callable<HttpResponse<String>>> calls = List.of(() -> exchange(a, Map.of()),
+          () -> exchange(a, Map.of()));
+      List<HttpResponse<String>> rs = together(calls);
+      List<HttpResponse<String>> won = rs.stream().filter(r -> r.statusCode() == 200).toList();
+      assertThat(won).as("round %d", round).hasSize(1);
+      JsonNode t = TestSofa.json(won.get(0).body());
+      assertThat(active(t.get("access_token").asText())).as("round %d: winner's access token", round)
+          .isFalse();
+      oauthError(browser.postForm(sofa.token(), Map.of("grant_type", "refresh_token",
+          "refresh_token", t.get("refresh_token").asText(), "client_id", "app"), null), 400,
+          "invalid_grant");
+    }
+  }
+
+  // ---- item 9: login CSRF and password handling
+
+  private static final Pattern INTERACTION = Pattern.compile("name=\"interaction\" value=\"([^\"]+)\"");
+
+  /** Starts an EMR sign-in in {@code b} and returns the interaction id of the form shown. */
+  private String startEmrSignIn(Browser b) throws Exception {
+    String[] pkce = Browser.pkce();
+    HttpResponse<String> r = b.get(URI.create(sofa.authorize() + "?" + Browser.form(Map.of(
+        "response_type", "code", "client_id", "emr", "redirect_uri", TestSofa.EMR_REDIRECT.toString(),
+        "aud", sofa.fhirBase().toString(), "scope", "openid user/*.rs", "state", "s-" + System.nanoTime(),
+        "code_challenge", pkce[1], "code_challenge_method", "S256"))));
+    assertThat(r.statusCode()).isEqualTo(200);
+    Matcher m = INTERACTION.matcher(r.body());
+    assertThat(m.find()).isTrue();
+    return m.group(1);
+  }
+
+  private HttpResponse<String> postSignIn(Browser b, String interaction, String user, String password,
+      String origin) throws Exception {
+    HttpRequest.Builder rb = HttpRequest.newBuilder(sofa.server.authorizationServer().signInEndpoint())
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .POST(HttpRequest.BodyPublishers.ofString(Browser.form(Map.of("interaction", interaction,
+            "username", user, "password", password))));
+    if (origin != null) {
+      rb.header("Origin", origin);
+    }
+    return b.http.send(rb.build(), HttpResponse.BodyHandlers.ofString());
+  }
+
+  private static boolean gotCode(HttpResponse<String> r) {
+    return r.statusCode() == 302 && Browser.query(Browser.location(r)).containsKey("code");
+  }
+
+  private static boolean setsSso(HttpResponse<String> r) {
+    return r.headers().allValues("Set-Cookie").stream().anyMatch(c -> c.startsWith(SmartAuthorizationServer.SSO_COOKIE + "="));
+  }
+
+  @Test
+  void signIn_fromAnotherBrowserOrForeignOrigin_refused_item9() throws Exception {
+    Browser attacker = new Browser();
+    String interaction = startEmrSignIn(attacker);
+    // the victim's browser posts the attacker's credentials into the attacker's interaction
+    Browser victim = new Browser();
+    HttpResponse<String> r = postSignIn(victim, interaction, "dr.roy", "password2", "https://evil.example");
+    assertThat(gotCode(r)).isFalse();
+    assertThat(setsSso(r)).isFalse();
+    r = postSignIn(victim, interaction, "dr.roy", "password2", null);
+    assertThat(gotCode(r)).isFalse();
+    assertThat(setsSso(r)).isFalse();
+    // the right browser, but a cross-origin POST
+    r = postSignIn(attacker, interaction, "dr.roy", "password2", "https://evil.example");
+    assertThat(r.statusCode()).isEqualTo(403);
+    assertThat(gotCode(r)).isFalse();
+    assertThat(setsSso(r)).isFalse();
+    // the browser that started it, from the server's own origin: signed in
+    URI issuer = sofa.server.authorizationServer().issuer();
+    r = postSignIn(attacker, interaction, "dr.roy", "password2",
+        issuer.getScheme() + "://" + issuer.getRawAuthority());
+    assertThat(gotCode(r)).isTrue();
+    assertThat(setsSso(r)).isTrue();
+  }
+
+  @Test
+  void signIn_credentialsInQueryString_refused_item9() throws Exception {
+    Browser b = new Browser();
+    String interaction = startEmrSignIn(b);
+    HttpResponse<String> r = b.get(URI.create(sofa.server.authorizationServer().signInEndpoint() + "?"
+        + Browser.form(Map.of("interaction", interaction, "username", "dr.roy", "password", "password2"))));
+    assertThat(r.statusCode()).isEqualTo(405);
+    assertThat(gotCode(r)).isFalse();
+    assertThat(setsSso(r)).isFalse();
+    assertThat(gotCode(postSignIn(b, interaction, "dr.roy", "password2", null))).isTrue();
+  }
+
+  @Test
+  void signIn_sixthAttemptInOneInteraction_refusedEvenWithRightPassword_item9() throws Exception {
+    Browser b = new Browser();
+    String interaction = startEmrSignIn(b);
+    for (int i = 0; i < 5; i++) {
+      HttpResponse<String> r = postSignIn(b, interaction, "dr.roy", "wrong-" + i, null);
+      assertThat(r.statusCode()).isEqualTo(200);
+      assertThat(r.body()).contains("id=\"error\"");
+    }
+    HttpResponse<String> sixth = postSignIn(b, interaction, "dr.roy", "password2", null);
+    assertThat(gotCode(sixth)).isFalse();
+    assertThat(setsSso(sixth)).isFalse();
+  }
+
+  @Test
+  void signIn_tenFailuresForOneUser_lockedWithSamePageForUnknownUsers_item9() throws Exception {
+    Browser b = new Browser();
+    for (String user : List.of("dr.roy", "nobody.here")) {
+      for (int i = 0; i < 10; i++) {
+        String interaction = startEmrSignIn(b);
+        assertThat(postSignIn(b, interaction, user, "wrong-" + i, null).statusCode()).isEqualTo(200);
+      }
+    }
+    HttpResponse<String> locked = postSignIn(b, startEmrSignIn(b), "dr.roy", "password2", null);
+    assertThat(locked.statusCode()).isEqualTo(429);
+    assertThat(locked.body()).contains("Too many failed sign-ins");
+    assertThat(gotCode(locked)).isFalse();
+    HttpResponse<String> unknown = postSignIn(b, startEmrSignIn(b), "nobody.here", "anything", null);
+    assertThat(unknown.statusCode()).isEqualTo(429);
+    assertThat(unknown.body()).isEqualTo(locked.body());
+    // another user is not affected, and the lock ends after its window
+    Browser other = new Browser();
+    assertThat(gotCode(postSignIn(other, startEmrSignIn(other), "dr.tremblay", "password", null))).isTrue();
+    clock.advance(Duration.ofMinutes(16));
+    assertThat(gotCode(postSignIn(b, startEmrSignIn(b), "dr.roy", "password2", null))).isTrue();
+  }
+  // ---- beyond the list: the same classes of defect
+
+  @Test
+  void privateKeyJwt_oneAssertionTenTimesAtOnce_exactlyOneAccepted() throws Exception {
+    for (int round = 0; round < 30; round++) {
+      String a = assertion(JWSAlgorithm.ES384, sofa.backendKey, sofa.token().toString(), inMinutes(4),
+          UUID.randomUUID().toString());
+      List<Integer> statuses = lastByteSync(sofa.token(), Map.of("grant_type", "client_credentials",
+          "scope", "system/*.rs",
+          "client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+          "client_assertion", a), 10);
+      assertThat(statuses.stream().filter(st -> st == 200).count())
+          .as("round %d: %s", round, statuses).isEqualTo(1);
+    }
+  }
+
+  @Test
+  void authorize_oversizedStateOrNonce_refusedBeforeAnythingIsStored() throws Exception {
+    Map<String, String> p = appAuthorize();
+    p.put("state", "s".repeat(100_000));
+    Map<String, String> form = new HashMap<>(p);
+    form.put("response_type", "code");
+    form.put("code_challenge", Browser.pkce()[1]);
+    form.put("code_challenge_method", "S256");
+    HttpResponse<String> r = new Browser().postForm(sofa.authorize(), form, null);
+    assertThat(r.statusCode()).isEqualTo(302);
+    assertThat(Browser.query(Browser.location(r))).containsEntry("error", "invalid_request")
+        .doesNotContainKey("code");
+    form.put("state", "ok");
+    form.put("nonce", "n".repeat(100_000));
+    r = new Browser().postForm(sofa.authorize(), form, null);
+    assertThat(Browser.query(Browser.location(r))).containsEntry("error", "invalid_request");
   }
 }

@@ -1,5 +1,6 @@
 package ca.halo.server.sofa.internal;
 
+import ca.halo.server.authz.BrowserRequest;
 import ca.halo.server.authz.OAuthHttpResponse;
 import ca.halo.server.authz.SmartAuthorizationServer;
 import jakarta.servlet.http.Cookie;
@@ -11,7 +12,11 @@ import java.nio.charset.StandardCharsets;
 import java.util.HashMap;
 import java.util.Map;
 
-/** Mounts the authorization server engine at {@code /auth/*}. */
+/**
+ * Mounts the authorization server engine at {@code /auth/*}. The peer address it passes on is
+ * Jetty's remote address: behind a reverse proxy, configure Jetty's forwarded-request handling
+ * so that it is the browser's, not the proxy's.
+ */
 public final class OAuthServlet extends HttpServlet {
   private static final long serialVersionUID = 1L;
   private final transient SmartAuthorizationServer as;
@@ -24,12 +29,16 @@ public final class OAuthServlet extends HttpServlet {
   protected void doGet(HttpServletRequest req, HttpServletResponse resp) throws IOException {
     String path = req.getPathInfo() == null ? "" : req.getPathInfo();
     switch (path) {
-      case "/authorize":
-        write(resp, params(req, resp) == null ? null : as.authorize(params(req, resp), sso(req)));
+      case "/authorize": {
+        Map<String, String> p = params(req, resp);
+        write(resp, p == null ? null : as.authorize(browser(req, p)));
         return;
-      case "/sign-in":
-        write(resp, params(req, resp) == null ? null : as.signIn(params(req, resp)));
+      }
+      case "/sign-in": {
+        Map<String, String> p = params(req, resp);
+        write(resp, p == null ? null : as.signIn(browser(req, p)));
         return;
+      }
       case "/jwks":
         write(resp, as.jwks());
         return;
@@ -58,10 +67,10 @@ public final class OAuthServlet extends HttpServlet {
     String auth = req.getHeader("Authorization");
     switch (path) {
       case "/authorize":
-        write(resp, as.authorize(p, sso(req)));
+        write(resp, as.authorize(browser(req, p)));
         return;
       case "/sign-in":
-        write(resp, as.signIn(p));
+        write(resp, as.signIn(browser(req, p)));
         return;
       case "/token":
         write(resp, as.token(p, auth));
@@ -96,16 +105,19 @@ public final class OAuthServlet extends HttpServlet {
     return out;
   }
 
-  private static String sso(HttpServletRequest req) {
-    if (req.getCookies() == null) {
-      return null;
-    }
-    for (Cookie c : req.getCookies()) {
-      if (SmartAuthorizationServer.SSO_COOKIE.equals(c.getName())) {
-        return c.getValue();
+  /** What the engine needs of a browser request: cookies, Origin, the peer's address. */
+  private static BrowserRequest browser(HttpServletRequest req, Map<String, String> p) {
+    BrowserRequest.Builder b = BrowserRequest.builder("POST".equals(req.getMethod()) ? "POST" : "GET", p)
+        .origin(req.getHeader("Origin")).remoteAddress(req.getRemoteAddr());
+    if (req.getCookies() != null) {
+      for (Cookie c : req.getCookies()) {
+        if (SmartAuthorizationServer.SSO_COOKIE.equals(c.getName())
+            || SmartAuthorizationServer.BROWSER_COOKIE.equals(c.getName())) {
+          b.cookie(c.getName(), c.getValue());
+        }
       }
     }
-    return null;
+    return b.build();
   }
 
   static void write(HttpServletResponse resp, OAuthHttpResponse r) throws IOException {

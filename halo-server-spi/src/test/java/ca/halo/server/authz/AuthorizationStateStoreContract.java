@@ -1,0 +1,208 @@
+package ca.halo.server.authz;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import ca.halo.core.SmartScopes;
+import ca.halo.server.TestClock;
+import ca.halo.server.authz.AuthorizationStateStore.Admission;
+import ca.halo.server.authz.AuthorizationStateStore.CodeRedemption;
+import ca.halo.server.authz.AuthorizationStateStore.RefreshRotation;
+import java.net.URI;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+
+/**
+ * What every {@link AuthorizationStateStore} must do: each method atomic, bounded storage that
+ * fails closed. A shared (database) implementation extends this class with its own factory.
+ */
+abstract class AuthorizationStateStoreContract {
+  protected final TestClock clock = new TestClock(Instant.parse("2026-01-01T08:00:00Z"));
+
+  /** A store on {@code clock} whose tables hold {@code capacity} entries, a user/client 2 each. */
+  protected abstract AuthorizationStateStore newStore(TestClock clock, int capacity);
+
+  private static final AuthenticatedUser USER = new AuthenticatedUser("dr.a", "Practitioner/1", "Dr A");
+
+  private static AuthorizationGrant grant(String client, AuthenticatedUser user) {
+    return AuthorizationGrant.builder(client, SmartScopes.parse("openid offline_access"), user)
+        .redirectUri(URI.create("http://localhost/cb")).codeChallenge("c".repeat(43)).build();
+  }
+
+  private Instant in(Duration d) {
+    return clock.instant().plus(d);
+  }
+
+  private static <T> List<T> together(int n, Callable<T> call) throws Exception {
+    ExecutorService pool = Executors.newFixedThreadPool(n);
+    try {
+      CountDownLatch go = new CountDownLatch(1);
+      List<Future<T>> fs = new ArrayList<>();
+      for (int i = 0; i < n; i++) {
+        fs.add(pool.submit(() -> {
+          go.await();
+          return call.call();
+        }));
+      }
+      go.countDown();
+      List<T> out = new ArrayList<>();
+      for (Future<T> f : fs) {
+        out.add(f.get(10, TimeUnit.SECONDS));
+      }
+      return out;
+    } finally {
+      pool.shutdownNow();
+    }
+  }
+
+  @Test
+  void redeemCode_concurrent_exactlyOneRedeemsAndTheReplayEndsItsGrant() throws Exception {
+    AuthorizationStateStore s = newStore(clock, 100);
+    for (int r0 = 0; r0 < 20; r0++) {
+      int round = r0;
+      String code = "code-" + round;
+      AuthenticatedUser user = new AuthenticatedUser("user-" + round, null, null); // a user's share is 2
+      assertThat(s.putCode(code, grant("app", user), in(Duration.ofMinutes(1)))).isEqualTo(Admission.ACCEPTED);
+      String[] grantIds = new String[8];
+      int[] next = {0};
+      List<CodeRedemption> rs = together(8, () -> {
+        String g;
+        synchronized (grantIds) {
+          g = "g-" + round + "-" + next[0];
+          grantIds[next[0]++] = g;
+        }
+        return s.redeemCode(code, g, Optional.of("h"), in(Duration.ofHours(8)), in(Duration.ofMinutes(10)));
+      });
+      assertThat(rs.stream().filter(r -> r.status() == CodeRedemption.Status.REDEEMED).count()).isEqualTo(1);
+      assertThat(rs.stream().filter(r -> r.status() == CodeRedemption.Status.REPLAYED).count()).isEqualTo(7);
+      for (String g : grantIds) {
+        assertThat(s.grantActive(g)).as("grant %s after a replay", g).isFalse();
+      }
+      s.endGrant("unused"); // no effect, no error
+    }
+  }
+
+  @Test
+  void redeemCode_grantTableFull_fullAndCodeStaysFresh() {
+    AuthorizationStateStore s = newStore(clock, 100);
+    AuthenticatedUser[] users = new AuthenticatedUser[3];
+    for (int i = 0; i < 3; i++) {
+      users[i] = new AuthenticatedUser("u" + i, null, null);
+      assertThat(s.putCode("c" + i, grant("app", users[i]), in(Duration.ofMinutes(1)))).isEqualTo(Admission.ACCEPTED);
+    }
+    assertThat(s.redeemCode("c0", "g0", Optional.empty(), in(Duration.ofHours(1)), in(Duration.ofMinutes(10))).status())
+        .isEqualTo(CodeRedemption.Status.REDEEMED);
+    assertThat(s.redeemCode("c1", "g1", Optional.empty(), in(Duration.ofHours(1)), in(Duration.ofMinutes(10))).status())
+        .isEqualTo(CodeRedemption.Status.REDEEMED);
+    // the user's share (2) of the grants is taken: refused, and the code can be redeemed later
+    assertThat(s.putCode("c0b", grant("app", users[0]), in(Duration.ofMinutes(1)))).isEqualTo(Admission.ACCEPTED);
+    assertThat(s.putCode("c0c", grant("app", users[0]), in(Duration.ofMinutes(1)))).isEqualTo(Admission.LIMITED);
+    s.endGrant("g0");
+    assertThat(s.redeemCode("c0b", "g0b", Optional.empty(), in(Duration.ofHours(1)), in(Duration.ofMinutes(10))).status())
+        .isEqualTo(CodeRedemption.Status.REDEEMED);
+  }
+
+  @Test
+  void rotateRefresh_concurrent_exactlyOneRotatesOldTokenThenReplayEndsGrant() throws Exception {
+    AuthorizationStateStore s = newStore(clock, 100);
+    s.putCode("c", grant("app", USER), in(Duration.ofMinutes(1)));
+    s.redeemCode("c", "g", Optional.of("h0"), in(Duration.ofHours(8)), in(Duration.ofMinutes(10)));
+    int[] n = {0};
+    List<RefreshRotation> rs = together(10, () -> {
+      String fresh;
+      synchronized (n) {
+        fresh = "h1-" + n[0]++;
+      }
+      return s.rotateRefresh("g", "app", "h0", fresh, in(Duration.ofHours(8)));
+    });
+    assertThat(rs.stream().filter(r -> r.status() == RefreshRotation.Status.ROTATED).count()).isEqualTo(1);
+    assertThat(s.grantActive("g")).isFalse(); // the losers presented a rotated token: a replay
+    assertThat(s.rotateRefresh("g", "app", "h0", "x", in(Duration.ofHours(8))).status())
+        .isEqualTo(RefreshRotation.Status.UNKNOWN);
+  }
+
+  @Test
+  void rotateRefresh_otherClientOrUnknownHash_changesNothing() {
+    AuthorizationStateStore s = newStore(clock, 100);
+    s.putCode("c", grant("app", USER), in(Duration.ofMinutes(1)));
+    s.redeemCode("c", "g", Optional.of("h0"), in(Duration.ofHours(8)), in(Duration.ofMinutes(10)));
+    assertThat(s.rotateRefresh("g", "other", "h0", "h1", in(Duration.ofHours(8))).status())
+        .isEqualTo(RefreshRotation.Status.UNKNOWN);
+    assertThat(s.rotateRefresh("g", "app", "forged", "h1", in(Duration.ofHours(8))).status())
+        .isEqualTo(RefreshRotation.Status.UNKNOWN);
+    assertThat(s.revokeRefresh("g", "other", "h0")).isFalse();
+    assertThat(s.grantActive("g")).isTrue();
+    assertThat(s.rotateRefresh("g", "app", "h0", "h1", in(Duration.ofHours(8))).status())
+        .isEqualTo(RefreshRotation.Status.ROTATED);
+    assertThat(s.revokeRefresh("g", "app", "h0")).isTrue(); // a prior token still names the grant
+    assertThat(s.grantActive("g")).isFalse();
+  }
+
+  @Test
+  void recordAssertionJti_concurrentCheckAndInsert_exactlyOneAccepted_fullNeverAccepts() throws Exception {
+    AuthorizationStateStore s = newStore(clock, 100);
+    List<Admission> rs = together(10, () -> s.recordAssertionJti("backend", "j1", in(Duration.ofMinutes(5))));
+    assertThat(rs.stream().filter(a -> a == Admission.ACCEPTED).count()).isEqualTo(1);
+    assertThat(rs.stream().filter(a -> a == Admission.REPLAYED).count()).isEqualTo(9);
+    assertThat(s.recordAssertionJti("backend", "j2", in(Duration.ofMinutes(5)))).isEqualTo(Admission.ACCEPTED);
+    assertThat(s.recordAssertionJti("backend", "j3", in(Duration.ofMinutes(5)))).isEqualTo(Admission.LIMITED);
+    assertThat(s.recordAssertionJti("backend", "j3", in(Duration.ofMinutes(5)))).isEqualTo(Admission.LIMITED);
+    assertThat(s.recordAssertionJti("other", "j3", in(Duration.ofMinutes(5)))).isEqualTo(Admission.ACCEPTED);
+    clock.advance(Duration.ofMinutes(5));
+    assertThat(s.recordAssertionJti("backend", "j3", in(Duration.ofMinutes(5)))).isEqualTo(Admission.ACCEPTED);
+  }
+
+  @Test
+  void revoke_whenItCannotBeRecorded_false() {
+    AuthorizationStateStore s = newStore(clock, 100);
+    assertThat(s.revoke("a", "c", in(Duration.ofHours(1)))).isTrue();
+    assertThat(s.revoke("a", "c", in(Duration.ofHours(1)))).isTrue();
+    assertThat(s.revoke("b", "c", in(Duration.ofHours(1)))).isTrue();
+    assertThat(s.revoke("d", "c", in(Duration.ofHours(1)))).isFalse();
+    assertThat(s.isRevoked("a")).isTrue();
+    assertThat(s.isRevoked("d")).isFalse();
+    clock.advance(Duration.ofHours(1));
+    assertThat(s.isRevoked("a")).isFalse();
+    assertThat(s.revoke("d", "c", in(Duration.ofHours(1)))).isTrue();
+  }
+
+  @Test
+  void signIns_attemptsCountedAtomically_beyondMaxTheSignInEnds() throws Exception {
+    AuthorizationStateStore s = newStore(clock, 100);
+    PendingSignIn p = PendingSignIn.builder("app", URI.create("http://localhost/cb"), "st",
+        "c".repeat(43), SmartScopes.parse("openid")).browserBinding("b").remoteAddress("198.51.100.1").build();
+    assertThat(s.beginSignIn("i", p, in(Duration.ofMinutes(5)))).isEqualTo(Admission.ACCEPTED);
+    List<Optional<PendingSignIn>> rs = together(8, () -> s.countSignInAttempt("i", 5));
+    assertThat(rs.stream().filter(Optional::isPresent).count()).isEqualTo(5);
+    assertThat(rs.stream().flatMap(Optional::stream).map(PendingSignIn::attempts))
+        .containsExactlyInAnyOrder(1, 2, 3, 4, 5);
+    assertThat(s.signIn("i")).isEmpty();
+    assertThat(s.beginSignIn("j", p, in(Duration.ofMinutes(5)))).isEqualTo(Admission.ACCEPTED);
+    assertThat(together(4, () -> s.finishSignIn("j")).stream().filter(Optional::isPresent).count())
+        .isEqualTo(1);
+  }
+
+  @Test
+  void countAccountAttempt_limitInWindow_thenWindowEnds() {
+    AuthorizationStateStore s = newStore(clock, 100);
+    for (int i = 0; i < 3; i++) {
+      assertThat(s.countAccountAttempt("dr.a", "198.51.100.1", 3, in(Duration.ofMinutes(15))))
+          .isEqualTo(Admission.ACCEPTED);
+    }
+    assertThat(s.countAccountAttempt("dr.a", "198.51.100.1", 3, in(Duration.ofMinutes(15))))
+        .isEqualTo(Admission.LIMITED);
+    clock.advance(Duration.ofMinutes(15));
+    assertThat(s.countAccountAttempt("dr.a", "198.51.100.1", 3, in(Duration.ofMinutes(15))))
+        .isEqualTo(Admission.ACCEPTED);
+    s.clearAccountAttempts("dr.a");
+  }
+}
