@@ -115,6 +115,9 @@ public final class SmartConfiguration {
       throw new HaloParseException(WHAT + ": required field 'capabilities' is missing");
     }
     for (String c : Json.stringList(o, "capabilities", WHAT)) {
+      if (c.isBlank()) {
+        throw new HaloParseException(WHAT + ": field 'capabilities' holds a blank capability");
+      }
       b.capabilities.add(SmartCapability.of(c));
     }
     b.codeChallengeMethodsSupported = Json.stringList(o, "code_challenge_methods_supported", WHAT);
