@@ -4,6 +4,7 @@ import ca.halo.core.HaloParseException;
 import ca.halo.core.internal.Json;
 import ca.uhn.fhir.context.FhirContext;
 import ca.uhn.fhir.parser.DataFormatException;
+import ca.uhn.fhir.parser.LenientErrorHandler;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.JsonToken;
@@ -25,7 +26,7 @@ import org.hl7.fhir.instance.model.api.IBaseResource;
  * {@value #MAX_NUMBER_CHARS} characters or with an exponent beyond &plusmn;{@value #MAX_EXPONENT},
  * and nesting deeper than {@value #MAX_DEPTH}, are refused before HAPI sees them. Anything HAPI
  * then throws (its {@link DataFormatException}, or one of its own defects) becomes a
- * {@link HaloParseException}.
+ * {@link HaloParseException}. Unknown and repeated elements are tolerated without a log line each.
  */
 public final class FhirJsonBodies {
   /** Deeper than any real resource (nested Bundles, Questionnaire items, contained resources). */
@@ -35,6 +36,7 @@ public final class FhirJsonBodies {
   public static final int MAX_EXPONENT = 1000;
 
   private static final Pattern HAPI_CODE = Pattern.compile("^(HAPI-\\d+)");
+  private static final LenientErrorHandler QUIET = new LenientErrorHandler(false);
 
   private FhirJsonBodies() {}
 
@@ -124,7 +126,10 @@ public final class FhirJsonBodies {
       throw new HaloParseException(what + ": " + problem.get());
     }
     try {
-      return ctx.newJsonParser().parseResource(json);
+      // lenient on unknown and repeated elements, as the SDK is on unknown JSON members, but
+      // silent: HAPI's default handler logs a WARN per oddity, and a hostile body can hold
+      // hundreds of thousands of them
+      return ctx.newJsonParser().setParserErrorHandler(QUIET).parseResource(json);
     } catch (DataFormatException e) {
       throw new HaloParseException(what + ": not a FHIR resource (" + code(e) + ")", e);
     } catch (RuntimeException e) {

@@ -9,11 +9,11 @@ import java.io.InterruptedIOException;
 import java.net.URI;
 import java.util.List;
 import java.util.Map;
+import okhttp3.Call;
 import okhttp3.MediaType;
 import okhttp3.Request;
 import okhttp3.RequestBody;
 import okhttp3.Response;
-import okhttp3.ResponseBody;
 
 /** Sends Nimbus OAuth messages over the SDK's OkHttp client. */
 public final class NimbusHttp {
@@ -60,23 +60,18 @@ public final class NimbusHttp {
   }
 
   private static HTTPResponse execute(HaloHttp http, Request request, String what) {
-    try (Response response = http.okHttp().newCall(request).execute()) {
+    Call call = http.okHttp().newCall(request);
+    try (Response response = call.execute()) {
       HTTPResponse out = new HTTPResponse(response.code());
       out.setStatusMessage(response.message());
       for (String name : response.headers().names()) {
         out.setHeader(name, response.headers(name).toArray(new String[0]));
       }
-      ResponseBody rb = response.body();
-      if (rb.contentLength() > MAX_BODY) {
-        throw new HaloTransportException(what + ": answer larger than " + MAX_BODY + " bytes");
-      }
-      String text = rb.source().request(MAX_BODY + 1)
-          ? null : rb.string();
-      if (text == null) {
-        throw new HaloTransportException(what + ": answer larger than " + MAX_BODY + " bytes");
-      }
-      out.setBody(text);
+      out.setBody(Bodies.string(call, response, MAX_BODY));
       return out;
+    } catch (ResponseSizeLimitInterceptor.ResponseTooLargeException e) {
+      throw new HaloTransportException(what + ": answer larger than "
+          + Math.min(MAX_BODY, http.maxResponseBytes()) + " bytes", e);
     } catch (InterruptedIOException e) {
       throw new HaloTransportException(what + ": timed out calling " + request.url().host(), e);
     } catch (IOException e) {

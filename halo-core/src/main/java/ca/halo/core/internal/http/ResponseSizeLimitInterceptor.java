@@ -39,11 +39,11 @@ public final class ResponseSizeLimitInterceptor implements Interceptor {
     }
     ResponseBody body = response.body();
     long declared = body.contentLength();
-    if (declared > maxBytes) {
-      response.close();
-      throw new ResponseTooLargeException(chain.request().url().host(), maxBytes);
-    }
     String host = chain.request().url().host();
+    if (declared > maxBytes) {
+      abandon(chain, response);
+      throw new ResponseTooLargeException(host, maxBytes);
+    }
     BufferedSource limited = Okio.buffer(new ForwardingSource(body.source()) {
       private long total;
 
@@ -53,6 +53,7 @@ public final class ResponseSizeLimitInterceptor implements Interceptor {
         if (n > 0) {
           total += n;
           if (total > maxBytes) {
+            chain.call().cancel();
             throw new ResponseTooLargeException(host, maxBytes);
           }
         }
@@ -64,11 +65,20 @@ public final class ResponseSizeLimitInterceptor implements Interceptor {
         .build();
   }
 
+  /**
+   * Closes an answer without reading it. The call is cancelled first: closing a body that still
+   * has bytes makes OkHttp read on to reuse the connection, which a hostile server would feed.
+   */
+  static void abandon(Chain chain, Response response) {
+    chain.call().cancel();
+    response.close();
+  }
+
   /** The answer is larger than the HaloHttp allows. */
   public static final class ResponseTooLargeException extends IOException {
     private static final long serialVersionUID = 1L;
 
-    ResponseTooLargeException(String host, long maxBytes) {
+    public ResponseTooLargeException(String host, long maxBytes) {
       super("the answer from " + host + " is larger than " + maxBytes
           + " bytes (HaloHttp.Builder#maxResponseBytes)");
     }
