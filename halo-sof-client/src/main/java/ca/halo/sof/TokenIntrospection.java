@@ -48,10 +48,21 @@ public final class TokenIntrospection {
     return Optional.ofNullable(Json.optionalString(raw, "sub", WHAT));
   }
 
+  /**
+   * The token's expiry.
+   *
+   * @throws ca.halo.core.HaloParseException if {@code exp} lies beyond any representable instant
+   */
   public Optional<Instant> expiresAt() {
     JsonNode n = raw.get("exp");
-    return n != null && n.canConvertToLong()
-        ? Optional.of(Instant.ofEpochSecond(n.asLong())) : Optional.empty();
+    if (n == null || !n.canConvertToLong()) {
+      return Optional.empty();
+    }
+    try {
+      return Optional.of(Instant.ofEpochSecond(n.asLong()));
+    } catch (java.time.DateTimeException e) {
+      throw new ca.halo.core.HaloParseException(WHAT + ": exp is beyond any representable time", e);
+    }
   }
 
   /** A member by name, as JSON text. */

@@ -50,9 +50,15 @@ public final class TokenSet {
     if (exp != null && !exp.isNull() && (!exp.canConvertToLong() || exp.asLong() < 0)) {
       throw new HaloParseException(WHAT + ": expires_in must be a non-negative number");
     }
-    this.accessToken = exp == null || exp.isNull()
-        ? AccessToken.withoutExpiry(at)
-        : AccessToken.of(at, receivedAt.plusSeconds(exp.asLong()));
+    AccessToken token;
+    try {
+      token = exp == null || exp.isNull()
+          ? AccessToken.withoutExpiry(at)
+          : AccessToken.of(at, receivedAt.plusSeconds(exp.asLong()));
+    } catch (java.time.DateTimeException | ArithmeticException e) {
+      throw new HaloParseException(WHAT + ": expires_in is beyond any representable time", e);
+    }
+    this.accessToken = token;
     try {
       this.scopes = SmartScopes.parse(Json.optionalString(raw, "scope", WHAT));
     } catch (IllegalArgumentException e) {
