@@ -10,17 +10,24 @@ import java.util.Optional;
 /**
  * An RFC 7662 introspection answer.
  *
- * <p>Immutable and thread-safe. Unknown members are kept and written back by {@link #toJson()}.
+ * <p>Immutable and thread-safe. {@link #parse(String)} requires a boolean {@code active} and
+ * checks {@code scope} eagerly. Unknown members are kept and written back by {@link #toJson()}.
  */
 public final class TokenIntrospection {
   private static final String WHAT = "introspection response";
   private final ObjectNode raw;
+  private final SmartScopes scopes;
 
   private TokenIntrospection(ObjectNode raw) {
     this.raw = raw;
     JsonNode active = raw.get("active");
     if (active == null || !active.isBoolean()) {
       throw new ca.halo.core.HaloParseException(WHAT + ": required boolean 'active' is missing");
+    }
+    try {
+      this.scopes = SmartScopes.parse(Json.optionalString(raw, "scope", WHAT));
+    } catch (IllegalArgumentException e) {
+      throw new ca.halo.core.HaloParseException(WHAT + ": " + e.getMessage(), e);
     }
   }
 
@@ -37,7 +44,7 @@ public final class TokenIntrospection {
   }
 
   public SmartScopes scopes() {
-    return SmartScopes.parse(Json.optionalString(raw, "scope", WHAT));
+    return scopes;
   }
 
   public Optional<String> clientId() {

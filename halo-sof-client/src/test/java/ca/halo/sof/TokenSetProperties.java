@@ -100,6 +100,14 @@ class TokenSetProperties {
   }
 
   @Example
+  void introspection_malformedScope_haloParseExceptionAtParse() {
+    // regression: scopes() threw SmartScopes' IllegalArgumentException on a stored answer
+    assertThatThrownBy(() -> TokenIntrospection.parse(
+        "{\"active\":true,\"scope\":\"user/\ufffd(*.rs\"}"))
+        .isInstanceOf(HaloParseException.class).hasMessageContaining("scope");
+  }
+
+  @Example
   void introspection_hugeExp_haloParseException() {
     // regression: Instant.ofEpochSecond(Long.MAX_VALUE) threw DateTimeException from expiresAt()
     TokenIntrospection i = TokenIntrospection.parse(
