@@ -33,6 +33,7 @@ public final class HostileHttpServer implements AutoCloseable {
 
   private final ServerSocket socket;
   private final Mode mode;
+  private final int status;
   private final byte[] prefix;
   private final byte[] unit;
   private final long serverCap;
@@ -48,6 +49,13 @@ public final class HostileHttpServer implements AutoCloseable {
    */
   public HostileHttpServer(Mode mode, String prefix, String unit, long serverCap)
       throws IOException {
+    this(200, mode, prefix, unit, serverCap);
+  }
+
+  /** The same, answering with HTTP {@code status} (an error answer with a hostile body). */
+  public HostileHttpServer(int status, Mode mode, String prefix, String unit, long serverCap)
+      throws IOException {
+    this.status = status;
     this.mode = mode;
     this.prefix = prefix.getBytes(StandardCharsets.UTF_8);
     this.unit = unit.getBytes(StandardCharsets.UTF_8);
@@ -94,15 +102,15 @@ public final class HostileHttpServer implements AutoCloseable {
       String head;
       switch (mode) {
         case HUGE_CONTENT_LENGTH:
-          head = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: " + ONE_GIB
+          head = "HTTP/1.1 " + status + " Hostile\r\nContent-Type: application/json\r\nContent-Length: " + ONE_GIB
               + "\r\n\r\n";
           break;
         case ENDLESS_CHUNKED:
-          head = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+          head = "HTTP/1.1 " + status + " Hostile\r\nContent-Type: application/json\r\n"
               + "Transfer-Encoding: chunked\r\n\r\n";
           break;
         default:
-          head = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n";
+          head = "HTTP/1.1 " + status + " Hostile\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n";
           break;
       }
       out.write(head.getBytes(StandardCharsets.US_ASCII));
