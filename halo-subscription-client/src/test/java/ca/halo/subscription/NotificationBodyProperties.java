@@ -232,6 +232,21 @@ class NotificationBodyProperties {
   }
 
   @Example
+  void restHook_focusOfUnknownType_deliveredWithoutResource() {
+    // regression: HAPI's read().resource("Unknowntype") threw DataFormatException out of the
+    // listener call: the hook answered 500 and the SoFA retried the same post forever
+    List<NotificationEvent> delivered = Collections.synchronizedList(new ArrayList<>());
+    NotificationConsumer consumer = NotificationConsumer.builder(client, (id, e) -> delivered.add(e))
+        .fetchFocus(true).build();
+    RestHookHandler hook = RestHookHandler.builder(consumer).build();
+    String body = notificationJson().replace("Patient/7", "Unknowntype/7");
+    assertThat(body).contains("Unknowntype/7");
+    assertThat(hook.handle(Map.of(), body.getBytes(java.nio.charset.StandardCharsets.UTF_8)))
+        .isEqualTo(200);
+    assertThat(delivered).hasSize(2).allSatisfy(e -> assertThat(e.resource()).isEmpty());
+  }
+
+  @Example
   void restHook_nullHeaderList_401() {
     NotificationConsumer consumer = NotificationConsumer.builder(client, (id, e) -> { }).build();
     RestHookHandler hook = RestHookHandler.builder(consumer)
