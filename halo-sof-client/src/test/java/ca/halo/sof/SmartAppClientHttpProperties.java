@@ -105,6 +105,66 @@ class SmartAppClientHttpProperties {
         .isGreaterThanOrEqualTo(SmartAppClient.MAX_CACHE_TTL);
   }
 
+  // ------------------------------------------------------------------ the redirect back
+
+  @Provide
+  Arbitrary<String> queries() {
+    Arbitrary<String> pieces = Arbitraries.frequencyOf(
+        Tuple.of(4, Arbitraries.of("state=STATE", "code=c", "error=access_denied",
+            "error_description=no+way", "state=", "code=", "code", "=", "&", "%", "%zz", "%e9",
+            "%C3%28", "%00", "state=STATE&state=other", "state=other&state=STATE", "+",
+            "error=", "iss=https%3A%2F%2Fevil.example", "code=" + "c".repeat(10_000))),
+        Tuple.of(1, Arbitraries.strings().withCharRange('!', '~').ofMaxLength(12)));
+    return pieces.list().ofMaxSize(5).map(l -> String.join("&", l));
+  }
+
+  @Property(tries = 200)
+  void completeAuthorization_hostileCallbackQuery_onlyHaloException(
+      @ForAll("queries") String query) {
+    as.smartConfigOverride = null;
+    as.smartConfigCacheControl = null;
+    as.tokenHandler = f -> ScriptedAuthServer.json(200, TokenSetProperties.MINIMAL);
+    AuthorizationRedirect r = shared.beginStandaloneLaunch(as.iss(),
+        SmartScopes.parse("patient/*.rs"));
+    URI callback;
+    try {
+      callback = new URI(REDIRECT + "?" + query.replace("STATE", r.pending().state()));
+    } catch (java.net.URISyntaxException e) {
+      return; // java.net.URI refuses it (broken % escapes among others): it cannot arrive
+    }
+    Outcomes.onlyTyped(BOUND, () -> shared.completeAuthorization(r.pending(), callback),
+        HaloException.class);
+  }
+
+  @Provide
+  Arbitrary<Mutant> pendings() {
+    return Arbitraries.lazy(() -> JsonMutations.mutantsOf(shared.beginEhrLaunch(as.iss(), "l",
+            SmartScopes.parse("launch openid patient/*.rs")).pending().toJson(),
+        List.of("iss", "authorization_endpoint", "token_endpoint", "client_id", "redirect_uri",
+            "state", "nonce", "code_verifier", "scope", "launch", "created_at")));
+  }
+
+  @Property(tries = 200)
+  void pendingAuthorizationParse_tamperedRecord_onlyHaloParseException(
+      @ForAll("pendings") Mutant m) {
+    Outcomes.Outcome<PendingAuthorization> out = Outcomes.onlyTyped(BOUND,
+        () -> PendingAuthorization.parse(m.text()), ca.halo.core.HaloParseException.class);
+    if (out.succeeded()) {
+      assertThat(PendingAuthorization.parse(out.value().toJson()).toJson())
+          .isEqualTo(out.value().toJson());
+    }
+  }
+
+  @Example
+  void pendingAuthorizationParse_shortCodeVerifier_haloParseException() {
+    // regression: Nimbus's CodeVerifier threw IllegalArgumentException later, in
+    // completeAuthorization, for a tampered or corrupted record
+    String json = shared.beginStandaloneLaunch(as.iss(), SmartScopes.parse("patient/*.rs"))
+        .pending().toJson().replaceFirst("\"code_verifier\":\"[^\"]*\"", "\"code_verifier\":\"x\"");
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> PendingAuthorization.parse(json))
+        .isInstanceOf(ca.halo.core.HaloParseException.class).hasMessageContaining("verifier");
+  }
+
   // ------------------------------------------------------------------ token answers
 
   @Provide
