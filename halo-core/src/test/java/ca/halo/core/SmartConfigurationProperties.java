@@ -58,6 +58,21 @@ class SmartConfigurationProperties {
   }
 
   @Example
+  void parse_endpointThatIsNotAnHttpUrl_haloParseException() {
+    // regression: java.net.URI took "http://127.0.0.1:58341\ufffdtoken" (a registry authority,
+    // no host) as absolute; the token request then threw Nimbus's SerializeException (from a
+    // MalformedURLException); ftp://localhost passed the transport check and OkHttp threw
+    // IllegalArgumentException
+    for (String url : List.of("http://127.0.0.1:58341\ufffdtoken", "https://as.example:12x/token",
+        "ftp://localhost/token", "http://localhost:0/token", "http://127.0.0.1:99999/token",
+        "urn:uuid:11111111-1111-1111-1111-111111111111", "javascript:alert(1)")) {
+      String json = MINIMAL.replace("https://as.example/token", url);
+      assertThatThrownBy(() -> SmartConfiguration.parse(json)).as(url)
+          .isInstanceOf(HaloParseException.class).hasMessageContaining("token_endpoint");
+    }
+  }
+
+  @Example
   void parse_nullDocument_haloParseException() {
     assertThatThrownBy(() -> SmartConfiguration.parse(null))
         .isInstanceOf(HaloParseException.class);

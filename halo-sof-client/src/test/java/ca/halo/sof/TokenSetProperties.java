@@ -52,6 +52,8 @@ class TokenSetProperties {
     if (out.succeeded()) {
       TokenSet t = out.value();
       assertThat(t.accessToken().value()).isNotBlank();
+      // the token can be sent as a bearer header (OkHttp checks header values)
+      new okhttp3.Headers.Builder().add("Authorization", "Bearer " + t.accessToken().value());
       t.expiresAt().ifPresent(e -> assertThat(e).isAfterOrEqualTo(NOW));
       t.scopes();
       t.refreshToken();
@@ -97,6 +99,19 @@ class TokenSetProperties {
       assertThatThrownBy(() -> TokenSet.parse(MINIMAL.replace("}", ",\"expires_in\":" + n + "}"),
           NOW)).as(n).isInstanceOf(HaloParseException.class).hasMessageContaining("expires_in");
     }
+  }
+
+  @Example
+  void parse_accessTokenOutsideVisibleAscii_haloParseException() {
+    // regression: accepted here, then every FHIR request threw IllegalArgumentException from
+    // OkHttp's header check in BearerTokenInterceptor
+    for (String token : List.of("t\u00f6k", "tok\nX-Injected: 1", "tok en", "tok\u0000")) {
+      assertThatThrownBy(() -> TokenSet.parse(MINIMAL.replace("\"a\"",
+          JsonMutations.quote(token)), NOW)).as(token).isInstanceOf(HaloParseException.class)
+          .hasMessageContaining("access_token");
+    }
+    assertThat(TokenSet.parse(MINIMAL.replace("\"a\"", "\"eyJ.a-b_c~d+e/f==\""), NOW)
+        .accessToken().value()).isEqualTo("eyJ.a-b_c~d+e/f==");
   }
 
   @Example

@@ -55,7 +55,9 @@ public final class JsonMutations {
             "Patient/1/_history/", "_history/1", "a/b/c/d", "patient/*.rs", "patient/",
             "user/*.*", "system/Patient.cruds?x", "launch patient/*.rs", "a\tb", "2026-13-45",
             "2026-01-01T00:00:00Z", "+1000000000-12-31T23:59:59Z", "3600", "-3600",
-            "1e400", "ehr", "standalone", "public", "confidential", "launch-ehr")
+            "1e400", "ehr", "standalone", "public", "confidential", "launch-ehr",
+            "ftp://localhost/x", "http://127.0.0.1:99999/t", "http://localhost:0/t",
+            "file:///etc/passwd", "HTTPS://LOCALHOST/T", "http://user:pw@localhost/t")
             .map(JsonMutations::quote)),
         Tuple.of(3, Arbitraries.longs().map(l -> Long.toString(l))),
         Tuple.of(2, Arbitraries.doubles().map(d -> Double.isFinite(d) ? Double.toString(d) : "1")),

@@ -24,13 +24,15 @@ public final class NimbusHttp {
 
   public static HTTPResponse send(HaloHttp http, HTTPRequest nimbus, String what) {
     URI uri;
+    okhttp3.HttpUrl url;
     try {
       uri = nimbus.getURL().toURI();
+      url = okhttp3.HttpUrl.get(nimbus.getURL().toString());
     } catch (Exception e) {
       throw new HaloTransportException(what + ": invalid endpoint URL", e);
     }
     http.checkTransport(uri);
-    Request.Builder rb = new Request.Builder().url(nimbus.getURL());
+    Request.Builder rb = new Request.Builder().url(url);
     for (Map.Entry<String, List<String>> h : nimbus.getHeaderMap().entrySet()) {
       for (String v : h.getValue()) {
         rb.addHeader(h.getKey(), v);
@@ -54,7 +56,11 @@ public final class NimbusHttp {
 
   public static HTTPResponse get(HaloHttp http, URI uri, String what) {
     http.checkTransport(uri);
-    Request r = new Request.Builder().url(uri.toString()).header("Accept", "application/json")
+    okhttp3.HttpUrl url = okhttp3.HttpUrl.parse(uri.toString());
+    if (url == null) {
+      throw new HaloTransportException(what + ": invalid URL for host " + uri.getHost());
+    }
+    Request r = new Request.Builder().url(url).header("Accept", "application/json")
         .get().build();
     return execute(http, r, what);
   }
