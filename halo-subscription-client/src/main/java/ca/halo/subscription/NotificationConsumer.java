@@ -117,8 +117,17 @@ public final class NotificationConsumer {
       deliver(id, pos, e);
     }
     if (pos[0] < upTo) {
-      LOG.warn("Subscription/{}: events up to {} are no longer kept by the server", id, upTo);
-      pos[0] = upTo;
+      // skip ahead only as far as the server itself counts: a forged or broken notification
+      // announcing events-since 9223372036854775807 must not make every later event a "duplicate"
+      long known = Math.min(upTo, missing.eventsSinceSubscriptionStart());
+      if (known > pos[0]) {
+        LOG.warn("Subscription/{}: events up to {} are no longer kept by the server", id, known);
+        pos[0] = known;
+      }
+      if (upTo > known) {
+        LOG.warn("Subscription/{}: a notification announced event {} but the server counts {};"
+            + " ignoring the difference", id, upTo, known);
+      }
     }
     return true;
   }

@@ -247,6 +247,37 @@ class NotificationBodyProperties {
   }
 
   @Example
+  void restHook_forgedHugeEventsSince_laterEventsStillDelivered() {
+    // regression: recover() moved the position to the announced count whatever the server said,
+    // so one post announcing events-since 9223372036854775807 made every later event a
+    // "duplicate", silently dropped
+    List<NotificationEvent> delivered = Collections.synchronizedList(new ArrayList<>());
+    NotificationConsumer consumer = NotificationConsumer.builder(client, (id, e) -> delivered.add(e))
+        .build();
+    consumer.resumeAfter("abc", 2);
+    RestHookHandler hook = RestHookHandler.builder(consumer).build();
+    // the SoFA's $events answer: nothing retained past 2, and it counts 2 events
+    answer = Mutant.ofText(CTX.newJsonParser().encodeResourceToString(SubscriptionNotification
+        .builder("Subscription/abc", NotificationType.QUERY_EVENT).eventsSinceSubscriptionStart(2)
+        .build().toBundle()), "$events answer");
+    status = 200;
+    String forged = CTX.newJsonParser().encodeResourceToString(SubscriptionNotification
+        .builder("Subscription/abc", NotificationType.HEARTBEAT)
+        .eventsSinceSubscriptionStart(Long.MAX_VALUE).build().toBundle());
+    assertThat(hook.handle(Map.of(), forged.getBytes(java.nio.charset.StandardCharsets.UTF_8)))
+        .isEqualTo(200);
+    assertThat(consumer.lastDelivered("abc")).isEqualTo(2);
+    String next = CTX.newJsonParser().encodeResourceToString(SubscriptionNotification
+        .builder("Subscription/abc", NotificationType.EVENT_NOTIFICATION)
+        .eventsSinceSubscriptionStart(3)
+        .addEvent(new NotificationEvent(3, Instant.parse("2026-01-01T00:00:03Z"), "Patient/7", null))
+        .build().toBundle());
+    assertThat(hook.handle(Map.of(), next.getBytes(java.nio.charset.StandardCharsets.UTF_8)))
+        .isEqualTo(200);
+    assertThat(delivered).extracting(NotificationEvent::number).containsExactly(3L);
+  }
+
+  @Example
   void restHook_nullHeaderList_401() {
     NotificationConsumer consumer = NotificationConsumer.builder(client, (id, e) -> { }).build();
     RestHookHandler hook = RestHookHandler.builder(consumer)
