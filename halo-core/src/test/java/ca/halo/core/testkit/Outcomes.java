@@ -3,7 +3,8 @@ package ca.halo.core.testkit;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
 import java.time.Duration;
-import java.util.Arrays;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.Callable;
 import org.opentest4j.AssertionFailedError;
 
@@ -60,17 +61,21 @@ public final class Outcomes {
   @SafeVarargs
   public static <T> Outcome<T> onlyTyped(Duration bound, Callable<T> call,
       Class<? extends Throwable>... allowed) {
+    List<Class<? extends Throwable>> kinds = new ArrayList<>();
+    for (Class<? extends Throwable> a : allowed) {
+      kinds.add(a);
+    }
     return assertTimeoutPreemptively(bound, () -> {
       try {
         return new Outcome<>(call.call(), null);
       } catch (Throwable t) {
-        for (Class<? extends Throwable> a : allowed) {
+        for (Class<? extends Throwable> a : kinds) {
           if (a.isInstance(t)) {
             return new Outcome<T>(null, t);
           }
         }
         throw new AssertionFailedError("expected success or one of "
-            + Arrays.stream(allowed).map(Class::getSimpleName).toList() + " but got "
+            + kinds.stream().map(Class::getSimpleName).toList() + " but got "
             + t.getClass().getName() + ": " + Abbrev.of(String.valueOf(t.getMessage()), 300), t);
       }
     }, () -> "no answer within " + bound + " (a hang or runaway work)");
