@@ -249,6 +249,21 @@ class SubscriptionNotificationProperties {
   }
 
   @Example
+  void parseBody_millionsOfEmptyEntries_refusedBeforeHapi() {
+    // HAPI keeps ~75 bytes per JSON object: 16 MiB of {} entries would become ~1 GB of Bundle
+    // entries and take half a minute
+    StringBuilder b = new StringBuilder("{\"resourceType\":\"Bundle\",\"type\":\"history\",\"entry\":[{}");
+    for (int i = 0; i < FhirJsonBodies.MAX_CONTAINERS; i++) {
+      b.append(",{}");
+    }
+    String body = b.append("]}").toString();
+    Outcomes.Outcome<IBaseResource> out = Outcomes.onlyTyped(Outcomes.PARSE_BOUND,
+        () -> FhirJsonBodies.parse(CTX, body, "notification"), HaloParseException.class);
+    assertThat(out.succeeded()).isFalse();
+    assertThat(out.error()).hasMessageContaining("objects and arrays");
+  }
+
+  @Example
   void parse_eventNumberZero_haloParseException() {
     // regression: NotificationEvent's IllegalArgumentException escaped
     assertThatThrownBy(() -> SubscriptionNotification.parse(

@@ -24,7 +24,8 @@ import org.hl7.fhir.instance.model.api.IBaseResource;
  * {@code JacksonStructure.getAsString}). So every body is first screened with Jackson's streaming
  * parser, which costs a fraction of HAPI's own parse: numbers longer than
  * {@value #MAX_NUMBER_CHARS} characters or with an exponent beyond &plusmn;{@value #MAX_EXPONENT},
- * and nesting deeper than {@value #MAX_DEPTH}, are refused before HAPI sees them. Anything HAPI
+ * nesting deeper than {@value #MAX_DEPTH}, and more than {@value #MAX_CONTAINERS} objects and
+ * arrays (HAPI's memory per object), are refused before HAPI sees them. Anything HAPI
  * then throws (its {@link DataFormatException}, or one of its own defects) becomes a
  * {@link HaloParseException}. Unknown and repeated elements are tolerated without a log line each.
  */
@@ -34,6 +35,12 @@ public final class FhirJsonBodies {
   /** FHIR decimals have at most 18 significant digits; JSON integers fit in far fewer. */
   public static final int MAX_NUMBER_CHARS = 100;
   public static final int MAX_EXPONENT = 1000;
+  /**
+   * HAPI keeps about 75 bytes per JSON object or array it reads (3 MB of {@code {},} entries
+   * become 76 MB of Bundle entries): a million of them is far beyond a real answer and bounds that
+   * amplification.
+   */
+  public static final int MAX_CONTAINERS = 1_000_000;
 
   private static final Pattern HAPI_CODE = Pattern.compile("^(HAPI-\\d+)");
   private static final LenientErrorHandler QUIET = new LenientErrorHandler(false);
@@ -69,6 +76,7 @@ public final class FhirJsonBodies {
 
   private static Optional<String> scan(JsonParser p) throws IOException {
     int depth = 0;
+    int containers = 0;
     JsonToken t;
     while ((t = p.nextToken()) != null) {
       switch (t) {
@@ -76,6 +84,9 @@ public final class FhirJsonBodies {
         case START_ARRAY:
           if (++depth > MAX_DEPTH) {
             return Optional.of("JSON nested deeper than " + MAX_DEPTH + " levels");
+          }
+          if (++containers > MAX_CONTAINERS) {
+            return Optional.of("more than " + MAX_CONTAINERS + " JSON objects and arrays");
           }
           break;
         case END_OBJECT:
