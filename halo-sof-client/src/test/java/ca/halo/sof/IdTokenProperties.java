@@ -287,7 +287,7 @@ class IdTokenProperties {
         .isInstanceOf(IdTokenException.class);
   }
 
-  @Property(tries = 200)
+  @Property(tries = 150)
   void completeAuthorization_mutatedIdToken_refusedUnlessStillValid(@ForAll("recipes") Recipe r)
       throws Exception {
     AuthorizationRedirect redirect = sof.beginEhrLaunch(as.iss(), "l", SCOPES);

@@ -77,7 +77,7 @@ class SmartAppClientHttpProperties {
         Tuple.of(1, Arbitraries.strings().withCharRange(' ', '~').ofMaxLength(40)));
   }
 
-  @Property(tries = 150)
+  @Property(tries = 120)
   void discover_mutatedDocumentAndCacheControl_onlyHaloException(
       @ForAll("configurations") Mutant m, @ForAll("cacheControls") String cacheControl) {
     as.smartConfigOverride = m.text();
@@ -190,7 +190,7 @@ class SmartAppClientHttpProperties {
         "text/html", "application/x-www-form-urlencoded", "");
   }
 
-  @Property(tries = 150)
+  @Property(tries = 120)
   void tokenAnswer_mutatedBodyStatusAndType_onlyHaloException(@ForAll("tokenAnswers") Mutant m,
       @ForAll("statuses") int status, @ForAll("contentTypes") String type) {
     as.smartConfigOverride = null;
