@@ -8,6 +8,8 @@ import ca.halo.core.catalog.AppListing;
 import ca.halo.core.http.HaloHttp;
 import ca.halo.core.internal.Json;
 import ca.halo.core.internal.http.BearerTokenInterceptor;
+import ca.halo.core.internal.http.Bodies;
+import ca.halo.core.internal.http.ResponseSizeLimitInterceptor.ResponseTooLargeException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
@@ -19,6 +21,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicLong;
+import okhttp3.Call;
 import okhttp3.HttpUrl;
 import okhttp3.OkHttpClient;
 import okhttp3.Request;
@@ -37,15 +40,21 @@ import okhttp3.Response;
  *
  * <p>Every answer is cached with its {@code ETag} and revalidated with {@code If-None-Match}, so
  * a PoC that polls the catalog costs the supplier one 304 per poll (the cache keeps the last
- * {@code cacheSize} distinct requests). Thread-safe; build once and share. {@link #close()}
+ * {@code cacheSize} distinct requests). Answers larger than {@code maxResponseBytes} (8 MiB by
+ * default) are refused without being read whole. Thread-safe; build once and share. {@link #close()}
  * closes the {@link HaloHttp} only if the client made it.
  */
 public final class AppCatalogClient implements AutoCloseable {
+  /** The default {@link Builder#maxResponseBytes(long)}: 8 MiB, far above any real catalog page. */
+  public static final long DEFAULT_MAX_RESPONSE_BYTES = 8L * 1024 * 1024;
+  /** An error answer is read only this far, for its OAuth error code. */
+  private static final long MAX_ERROR_BODY = 64 * 1024;
   private final HttpUrl base;
   private final HaloHttp http;
   private final boolean ownsHttp;
   private final OkHttpClient ok;
   private final Map<String, Cached> cache;
+  private final long maxResponseBytes;
   private final AtomicLong notModified = new AtomicLong();
 
   private record Cached(String etag, String body) {}
@@ -57,6 +66,7 @@ public final class AppCatalogClient implements AutoCloseable {
     http.checkTransport(b.baseUrl);
     this.ok = b.tokens == null ? http.okHttp()
         : http.okHttp().newBuilder().addInterceptor(new BearerTokenInterceptor(b.tokens)).build();
+    this.maxResponseBytes = b.maxResponseBytes;
     int size = b.cacheSize;
     this.cache = new LinkedHashMap<>(16, 0.75f, true) {
       private static final long serialVersionUID = 1L;
@@ -150,12 +160,12 @@ public final class AppCatalogClient implements AutoCloseable {
     if (c != null) {
       rb.header("If-None-Match", c.etag());
     }
-    try (Response r = ok.newCall(rb.build()).execute()) {
+    Call call = ok.newCall(rb.build());
+    try (Response r = call.execute()) {
       if (r.code() == 304 && c != null) {
         notModified.incrementAndGet();
         return Optional.of(c.body());
       }
-      String body = r.body().string();
       if (r.code() == 404) {
         return Optional.empty();
       }
@@ -163,26 +173,46 @@ public final class AppCatalogClient implements AutoCloseable {
         String error = null;
         String description = null;
         try {
-          ObjectNode o = Json.parseObject(body, "catalog error");
+          ObjectNode o = Json.parseObject(Bodies.string(call, r, MAX_ERROR_BODY), "catalog error");
           error = Json.optionalString(o, "error", "catalog error");
           description = Json.optionalString(o, "error_description", "catalog error");
-        } catch (RuntimeException e) {
-          // not a JSON error body
+        } catch (RuntimeException | IOException e) {
+          // not a JSON error body, or too large to be one
         }
         throw new HaloResponseException("the App Catalog answered HTTP " + r.code()
             + (description != null ? ": " + description : ""), r.code(), error, description, null);
       }
+      String body = Bodies.string(call, r, maxResponseBytes);
       String etag = r.header("ETag");
-      if (etag != null) {
+      if (etag != null && sendable(etag)) {
         synchronized (cache) {
           cache.put(key, new Cached(etag, body));
         }
       }
       return Optional.of(body);
+    } catch (ResponseTooLargeException e) {
+      throw new HaloTransportException("the App Catalog at " + base.host() + " answered more than "
+          + Math.min(maxResponseBytes, http.maxResponseBytes()) + " bytes"
+          + " (AppCatalogClient.Builder#maxResponseBytes)", e);
     } catch (IOException e) {
       throw new HaloTransportException("cannot reach the App Catalog at " + base.host() + ": "
           + e.getMessage(), e);
     }
+  }
+
+  /**
+   * Whether an ETag can go back in If-None-Match: OkHttp accepts any answer header but refuses to
+   * send a request header outside tab and visible ASCII, so caching one such ETag made every later
+   * request for that URL throw IllegalArgumentException.
+   */
+  static boolean sendable(String etag) {
+    for (int i = 0; i < etag.length(); i++) {
+      char ch = etag.charAt(i);
+      if (ch != '\t' && (ch < 0x20 || ch > 0x7e)) {
+        return false;
+      }
+    }
+    return !etag.isBlank();
   }
 
   @Override
@@ -203,6 +233,7 @@ public final class AppCatalogClient implements AutoCloseable {
     private HaloHttp http;
     private AccessTokenProvider tokens;
     private int cacheSize = 256;
+    private long maxResponseBytes = DEFAULT_MAX_RESPONSE_BYTES;
 
     private Builder() {}
 
@@ -213,12 +244,21 @@ public final class AppCatalogClient implements AutoCloseable {
     public Builder tokens(AccessTokenProvider v) { this.tokens = Objects.requireNonNull(v); return this; }
     public Builder cacheSize(int v) { this.cacheSize = v; return this; }
 
+    /**
+     * The largest catalog answer read (default 8 MiB); a larger one fails with
+     * {@link HaloTransportException} instead of being held in memory (and in the ETag cache).
+     */
+    public Builder maxResponseBytes(long v) { this.maxResponseBytes = v; return this; }
+
     public AppCatalogClient build() {
       if (baseUrl == null || !baseUrl.isAbsolute()) {
         throw new IllegalStateException("an absolute baseUrl is required");
       }
       if (cacheSize < 1) {
         throw new IllegalStateException("cacheSize must be at least 1");
+      }
+      if (maxResponseBytes < 1) {
+        throw new IllegalStateException("maxResponseBytes must be positive");
       }
       return new AppCatalogClient(this);
     }

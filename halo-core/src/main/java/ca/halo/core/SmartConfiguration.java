@@ -115,6 +115,9 @@ public final class SmartConfiguration {
       throw new HaloParseException(WHAT + ": required field 'capabilities' is missing");
     }
     for (String c : Json.stringList(o, "capabilities", WHAT)) {
+      if (c.isBlank()) {
+        throw new HaloParseException(WHAT + ": field 'capabilities' holds a blank capability");
+      }
       b.capabilities.add(SmartCapability.of(c));
     }
     b.codeChallengeMethodsSupported = Json.stringList(o, "code_challenge_methods_supported", WHAT);
@@ -137,15 +140,21 @@ public final class SmartConfiguration {
     if (s == null) {
       return null;
     }
+    URI u;
     try {
-      URI u = new URI(s);
-      if (!u.isAbsolute()) {
-        throw new HaloParseException(WHAT + ": field '" + field + "' must be an absolute URL");
-      }
-      return u;
+      u = new URI(s);
     } catch (URISyntaxException e) {
       throw new HaloParseException(WHAT + ": field '" + field + "' is not a valid URL", e);
     }
+    // java.net.URI takes "https://host:12x/token" with a registry authority and no host, and
+    // any scheme: only an http(s) URL that the HTTP stack can call is an endpoint
+    String scheme = u.getScheme() == null ? "" : u.getScheme().toLowerCase(java.util.Locale.ROOT);
+    if (!u.isAbsolute() || u.getHost() == null || !(scheme.equals("https") || scheme.equals("http"))
+        || okhttp3.HttpUrl.parse(s) == null) {
+      throw new HaloParseException(WHAT + ": field '" + field + "' must be an absolute http(s)"
+          + " URL");
+    }
+    return u;
   }
 
   /** Serializes the document, unknown members included. */

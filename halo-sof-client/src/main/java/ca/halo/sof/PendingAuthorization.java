@@ -64,7 +64,8 @@ public final class PendingAuthorization {
           URI.create(Json.requiredString(o, "redirect_uri", WHAT)),
           Json.requiredString(o, "state", WHAT),
           Json.optionalString(o, "nonce", WHAT),
-          Json.requiredString(o, "code_verifier", WHAT),
+          new com.nimbusds.oauth2.sdk.pkce.CodeVerifier(
+              Json.requiredString(o, "code_verifier", WHAT)).getValue(),
           SmartScopes.parse(Json.requiredString(o, "scope", WHAT)),
           Json.optionalString(o, "launch", WHAT),
           Instant.parse(Json.requiredString(o, "created_at", WHAT)));

@@ -77,7 +77,7 @@ import org.slf4j.LoggerFactory;
  * }</pre>
  *
  * <p>Thread-safe; build one per registered client and share it. Discovery documents and JWK sets
- * are cached per issuer, honouring {@code Cache-Control}. {@link #close()} closes the
+ * are cached per issuer, honouring {@code Cache-Control} up to one day. {@link #close()} closes the
  * {@link HaloHttp} only if this client made it.
  *
  * <p>Security defaults that cannot be turned off: PKCE S256 on every authorization, {@code state}
@@ -200,8 +200,15 @@ public final class SmartAppClient implements AutoCloseable {
     return config;
   }
 
+  /** The longest a discovery document or JWK set is kept, whatever Cache-Control says. */
+  static final Duration MAX_CACHE_TTL = Duration.ofDays(1);
+
   private <T> void cache(Map<URI, Cached<T>> map, URI key, T value, HTTPResponse r) {
     Duration ttl = cacheTtl(r.getHeaderValue("Cache-Control"));
+    if (ttl.compareTo(MAX_CACHE_TTL) > 0) {
+      // a huge max-age would overflow Instant.plus, and keys and endpoints do change
+      ttl = MAX_CACHE_TTL;
+    }
     if (ttl.isZero()) {
       map.remove(key);
     } else {
@@ -493,6 +500,10 @@ public final class SmartAppClient implements AutoCloseable {
       jwt = JWTParser.parse(tokens.idToken().get());
     } catch (java.text.ParseException e) {
       throw new IdTokenException("the id_token is not a JWT: " + e.getMessage(), e);
+    } catch (RuntimeException e) {
+      // Nimbus 10.9 throws NullPointerException on a header that is JSON null, for one
+      throw new IdTokenException("the id_token is not a JWT (" + e.getClass().getSimpleName()
+          + ")", e);
     }
     IDTokenClaimsSet claims = validate(jwt, issuer, jwksUri, expectedNonce, false);
     Object fhirUser = claims.getClaim("fhirUser");
@@ -517,6 +528,10 @@ public final class SmartAppClient implements AutoCloseable {
           + ". Do not use the tokens of this response.", e);
     } catch (com.nimbusds.jose.JOSEException e) {
       throw new IdTokenException("the id_token cannot be verified: " + e.getMessage(), e);
+    } catch (RuntimeException e) {
+      // the keys are already fetched: whatever else fails here fails on the token's content
+      throw new IdTokenException("the id_token cannot be verified (" + e.getClass().getSimpleName()
+          + ")", e);
     }
   }
 
@@ -626,7 +641,10 @@ public final class SmartAppClient implements AutoCloseable {
       return this;
     }
 
-    /** How long discovery and JWKS answers without Cache-Control are kept. Default 5 minutes. */
+    /**
+     * How long discovery and JWKS answers without Cache-Control are kept. Default 5 minutes;
+     * nothing is kept longer than one day.
+     */
     public Builder defaultCacheTtl(Duration ttl) {
       this.defaultCacheTtl = Objects.requireNonNull(ttl, "ttl");
       return this;

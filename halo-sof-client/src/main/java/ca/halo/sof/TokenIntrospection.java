@@ -10,17 +10,24 @@ import java.util.Optional;
 /**
  * An RFC 7662 introspection answer.
  *
- * <p>Immutable and thread-safe. Unknown members are kept and written back by {@link #toJson()}.
+ * <p>Immutable and thread-safe. {@link #parse(String)} requires a boolean {@code active} and
+ * checks {@code scope} eagerly. Unknown members are kept and written back by {@link #toJson()}.
  */
 public final class TokenIntrospection {
   private static final String WHAT = "introspection response";
   private final ObjectNode raw;
+  private final SmartScopes scopes;
 
   private TokenIntrospection(ObjectNode raw) {
     this.raw = raw;
     JsonNode active = raw.get("active");
     if (active == null || !active.isBoolean()) {
       throw new ca.halo.core.HaloParseException(WHAT + ": required boolean 'active' is missing");
+    }
+    try {
+      this.scopes = SmartScopes.parse(Json.optionalString(raw, "scope", WHAT));
+    } catch (IllegalArgumentException e) {
+      throw new ca.halo.core.HaloParseException(WHAT + ": " + e.getMessage(), e);
     }
   }
 
@@ -37,7 +44,7 @@ public final class TokenIntrospection {
   }
 
   public SmartScopes scopes() {
-    return SmartScopes.parse(Json.optionalString(raw, "scope", WHAT));
+    return scopes;
   }
 
   public Optional<String> clientId() {
@@ -48,10 +55,21 @@ public final class TokenIntrospection {
     return Optional.ofNullable(Json.optionalString(raw, "sub", WHAT));
   }
 
+  /**
+   * The token's expiry.
+   *
+   * @throws ca.halo.core.HaloParseException if {@code exp} lies beyond any representable instant
+   */
   public Optional<Instant> expiresAt() {
     JsonNode n = raw.get("exp");
-    return n != null && n.canConvertToLong()
-        ? Optional.of(Instant.ofEpochSecond(n.asLong())) : Optional.empty();
+    if (n == null || !n.canConvertToLong()) {
+      return Optional.empty();
+    }
+    try {
+      return Optional.of(Instant.ofEpochSecond(n.asLong()));
+    } catch (java.time.DateTimeException e) {
+      throw new ca.halo.core.HaloParseException(WHAT + ": exp is beyond any representable time", e);
+    }
   }
 
   /** A member by name, as JSON text. */

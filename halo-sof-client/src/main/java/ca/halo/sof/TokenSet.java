@@ -41,6 +41,12 @@ public final class TokenSet {
     this.raw = raw;
     this.receivedAt = receivedAt;
     String at = Json.requiredString(raw, "access_token", WHAT);
+    if (!at.chars().allMatch(c -> c > 0x20 && c < 0x7f)) {
+      // it travels as "Authorization: Bearer <token>", where OkHttp refuses anything else with
+      // an IllegalArgumentException on every request (RFC 6750 b64token is stricter still)
+      throw new HaloParseException(WHAT + ": access_token must be visible ASCII without spaces"
+          + " (RFC 6750 section 2.1)");
+    }
     String type = Json.requiredString(raw, "token_type", WHAT);
     if (!type.equalsIgnoreCase("Bearer")) {
       throw new HaloParseException(
@@ -50,9 +56,15 @@ public final class TokenSet {
     if (exp != null && !exp.isNull() && (!exp.canConvertToLong() || exp.asLong() < 0)) {
       throw new HaloParseException(WHAT + ": expires_in must be a non-negative number");
     }
-    this.accessToken = exp == null || exp.isNull()
-        ? AccessToken.withoutExpiry(at)
-        : AccessToken.of(at, receivedAt.plusSeconds(exp.asLong()));
+    AccessToken token;
+    try {
+      token = exp == null || exp.isNull()
+          ? AccessToken.withoutExpiry(at)
+          : AccessToken.of(at, receivedAt.plusSeconds(exp.asLong()));
+    } catch (java.time.DateTimeException | ArithmeticException e) {
+      throw new HaloParseException(WHAT + ": expires_in is beyond any representable time", e);
+    }
+    this.accessToken = token;
     try {
       this.scopes = SmartScopes.parse(Json.optionalString(raw, "scope", WHAT));
     } catch (IllegalArgumentException e) {

@@ -14,7 +14,8 @@ class WireTypesTest {
   void pendingAuthorization_roundTrip_andToStringHidesSecrets() {
     PendingAuthorization p = new PendingAuthorization(URI.create("http://localhost/fhir"),
         URI.create("http://localhost/authorize"), URI.create("http://localhost/token"), "app",
-        URI.create("http://localhost/cb"), "state-xyz", "nonce-xyz", "verifier-xyz",
+        URI.create("http://localhost/cb"), "state-xyz", "nonce-xyz",
+        "verifier-xyz-0123456789abcdefghijklmnopqrstuvwxyz",
         SmartScopes.parse("launch openid"), "launch-1", Instant.parse("2026-01-01T00:00:00Z"));
     assertThat(PendingAuthorization.parse(p.toJson())).isEqualTo(p);
     assertThat(p.toString()).doesNotContain("verifier-xyz").doesNotContain("state-xyz").doesNotContain("nonce-xyz");

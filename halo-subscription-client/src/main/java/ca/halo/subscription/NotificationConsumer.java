@@ -4,7 +4,9 @@ import ca.halo.core.HaloException;
 import ca.halo.core.subscription.NotificationEvent;
 import ca.halo.core.subscription.NotificationType;
 import ca.halo.core.subscription.SubscriptionNotification;
+import ca.uhn.fhir.parser.DataFormatException;
 import ca.uhn.fhir.rest.client.api.IGenericClient;
+import ca.uhn.fhir.rest.client.exceptions.FhirClientConnectionException;
 import ca.uhn.fhir.rest.server.exceptions.ResourceGoneException;
 import ca.uhn.fhir.rest.server.exceptions.ResourceNotFoundException;
 import java.util.ArrayList;
@@ -115,8 +117,17 @@ public final class NotificationConsumer {
       deliver(id, pos, e);
     }
     if (pos[0] < upTo) {
-      LOG.warn("Subscription/{}: events up to {} are no longer kept by the server", id, upTo);
-      pos[0] = upTo;
+      // skip ahead only as far as the server itself counts: a forged or broken notification
+      // announcing events-since 9223372036854775807 must not make every later event a "duplicate"
+      long known = Math.min(upTo, missing.eventsSinceSubscriptionStart());
+      if (known > pos[0]) {
+        LOG.warn("Subscription/{}: events up to {} are no longer kept by the server", id, known);
+        pos[0] = known;
+      }
+      if (upTo > known) {
+        LOG.warn("Subscription/{}: a notification announced event {} but the server counts {};"
+            + " ignoring the difference", id, upTo, known);
+      }
     }
     return true;
   }
@@ -126,9 +137,20 @@ public final class NotificationConsumer {
     if (focusClient != null && e.resource().isEmpty() && e.focus().isPresent()) {
       String[] p = e.focus().get().split("/");
       try {
+        if (p.length != 2 || p[0].isBlank() || p[1].isBlank()) {
+          throw new DataFormatException("focus is not Type/id");
+        }
         out = e.withResource((Resource) focusClient.read().resource(p[0]).withId(p[1]).execute());
       } catch (ResourceNotFoundException | ResourceGoneException gone) {
         LOG.debug("focus of event {} is gone; delivering without it", e.number());
+      } catch (DataFormatException | FhirClientConnectionException bad) {
+        if (bad instanceof FhirClientConnectionException
+            && !(bad.getCause() instanceof DataFormatException)) {
+          throw bad; // the SoFA is unreachable: fail, so the notification comes again
+        }
+        // an unknown resource type, or an answer that is not FHIR: retrying cannot help
+        LOG.warn("focus of event {} cannot be read ({}); delivering without it", e.number(),
+            bad.getClass().getSimpleName());
       }
     }
     listener.onEvent(id, out);

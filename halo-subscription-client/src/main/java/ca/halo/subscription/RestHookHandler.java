@@ -1,9 +1,9 @@
 package ca.halo.subscription;
 
 import ca.halo.core.HaloParseException;
+import ca.halo.core.internal.fhir.FhirJsonBodies;
 import ca.halo.core.subscription.SubscriptionNotification;
 import ca.uhn.fhir.context.FhirContext;
-import ca.uhn.fhir.parser.DataFormatException;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.util.List;
@@ -57,7 +57,7 @@ public final class RestHookHandler {
       String got = null;
       for (Map.Entry<String, List<String>> e : headers.entrySet()) {
         if (e.getKey() != null && e.getKey().toLowerCase(Locale.ROOT).equals(headerName)
-            && !e.getValue().isEmpty()) {
+            && e.getValue() != null && !e.getValue().isEmpty() && e.getValue().get(0) != null) {
           got = e.getValue().get(0);
         }
       }
@@ -71,12 +71,15 @@ public final class RestHookHandler {
     }
     SubscriptionNotification n;
     try {
-      IBaseResource r = ctx.newJsonParser().parseResource(new String(body, StandardCharsets.UTF_8));
+      // screened first: HAPI alone spends hours on a number such as 1E+50000000
+      IBaseResource r = FhirJsonBodies.parse(ctx, new String(body, StandardCharsets.UTF_8),
+          "rest-hook notification");
       if (!(r instanceof Bundle)) {
+        LOG.warn("refused a rest-hook post that is not a Bundle");
         return 400;
       }
       n = SubscriptionNotification.parse((Bundle) r);
-    } catch (DataFormatException | HaloParseException e) {
+    } catch (HaloParseException e) {
       LOG.warn("refused a rest-hook post that is not a notification Bundle");
       return 400;
     }

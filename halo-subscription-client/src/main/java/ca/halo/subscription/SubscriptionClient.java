@@ -8,6 +8,7 @@ import ca.halo.core.fhir.FhirClients;
 import ca.halo.core.http.HaloHttp;
 import ca.halo.core.subscription.SubscriptionNotification;
 import ca.uhn.fhir.context.FhirContext;
+import ca.uhn.fhir.parser.DataFormatException;
 import ca.uhn.fhir.rest.client.api.IGenericClient;
 import ca.uhn.fhir.rest.client.exceptions.FhirClientConnectionException;
 import ca.uhn.fhir.rest.server.exceptions.BaseServerResponseException;
@@ -155,24 +156,60 @@ public final class SubscriptionClient implements AutoCloseable {
     return call("$get-ws-binding-token", () -> {
       Parameters out = fhir.operation().onInstance("Subscription/" + id).named("$get-ws-binding-token")
           .withNoParameters(Parameters.class).execute();
-      Parameters.ParametersParameterComponent token = out.getParameter("token");
-      Parameters.ParametersParameterComponent url = out.getParameter("websocket-url");
+      // not Parameters.getParameter(String): it throws NullPointerException on a nameless part
+      Parameters.ParametersParameterComponent token = parameter(out, "token");
+      Parameters.ParametersParameterComponent url = parameter(out, "websocket-url");
       if (token == null || url == null || token.getValue() == null || url.getValue() == null) {
         throw new HaloParseException("$get-ws-binding-token answer lacks token or websocket-url");
       }
-      Parameters.ParametersParameterComponent exp = out.getParameter("expiration");
-      Instant expiration = exp != null && exp.getValue() instanceof org.hl7.fhir.r4.model.DateTimeType
-          ? ((org.hl7.fhir.r4.model.DateTimeType) exp.getValue()).getValue().toInstant() : null;
-      return new WebSocketBinding(token.getValue().primitiveValue(), expiration,
-          URI.create(url.getValue().primitiveValue()));
+      Parameters.ParametersParameterComponent exp = parameter(out, "expiration");
+      // an expiration without a value (only extensions) counts as absent
+      Instant expiration = exp != null
+          && exp.getValue() instanceof org.hl7.fhir.r4.model.BaseDateTimeType
+          && ((org.hl7.fhir.r4.model.BaseDateTimeType) exp.getValue()).getValue() != null
+          ? ((org.hl7.fhir.r4.model.BaseDateTimeType) exp.getValue()).getValue().toInstant() : null;
+      String tokenText = token.getValue().primitiveValue();
+      String urlText = url.getValue().primitiveValue();
+      if (tokenText == null || tokenText.isBlank() || urlText == null) {
+        throw new HaloParseException("$get-ws-binding-token answer: token and websocket-url must"
+            + " be strings");
+      }
+      URI wsUrl;
+      try {
+        wsUrl = new URI(urlText);
+      } catch (java.net.URISyntaxException e) {
+        throw new HaloParseException("$get-ws-binding-token answer: websocket-url is not a URL", e);
+      }
+      String scheme = wsUrl.getScheme() == null ? "" : wsUrl.getScheme().toLowerCase(java.util.Locale.ROOT);
+      if (!scheme.equals("ws") && !scheme.equals("wss") || wsUrl.getHost() == null
+          || okhttp3.HttpUrl.parse(urlText.replaceFirst("^(?i)ws", "http")) == null) {
+        throw new HaloParseException("$get-ws-binding-token answer: websocket-url must be an"
+            + " absolute ws:// or wss:// URL");
+      }
+      return new WebSocketBinding(tokenText, expiration, wsUrl);
     });
+  }
+
+  private static Parameters.ParametersParameterComponent parameter(Parameters p, String name) {
+    for (Parameters.ParametersParameterComponent c : p.getParameter()) {
+      if (name.equals(c.getName())) {
+        return c;
+      }
+    }
+    return null;
   }
 
   private <T> T call(String what, Supplier<T> s) {
     try {
       return s.get();
     } catch (FhirClientConnectionException e) {
+      if (e.getCause() instanceof DataFormatException) {
+        // HAPI reports an answer it cannot parse as a connection failure
+        throw new HaloParseException(what + ": the SoFA's answer is not valid FHIR", e);
+      }
       throw new HaloTransportException(what + ": cannot reach " + fhirBase + ": " + e.getMessage(), e);
+    } catch (DataFormatException e) {
+      throw new HaloParseException(what + ": the SoFA's answer is not valid FHIR", e);
     } catch (BaseServerResponseException e) {
       OperationOutcome oo = e.getOperationOutcome() instanceof OperationOutcome
           ? (OperationOutcome) e.getOperationOutcome() : null;

@@ -2,9 +2,11 @@ package ca.halo.subscription;
 
 import ca.halo.core.HaloException;
 import ca.halo.core.subscription.SubscriptionNotification;
-import ca.uhn.fhir.parser.DataFormatException;
+import ca.halo.core.internal.fhir.FhirJsonBodies;
+import ca.uhn.fhir.context.FhirContext;
 import java.time.Duration;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
@@ -15,6 +17,7 @@ import okhttp3.Request;
 import okhttp3.Response;
 import okhttp3.WebSocket;
 import okhttp3.WebSocketListener;
+import org.hl7.fhir.instance.model.api.IBaseResource;
 import org.hl7.fhir.r4.model.Bundle;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -133,13 +136,12 @@ public final class WebSocketConsumer implements AutoCloseable {
       @Override
       public void onMessage(WebSocket ws, String text) {
         lastMessage.set(System.nanoTime());
-        SubscriptionNotification n;
-        try {
-          n = SubscriptionNotification.parse((Bundle) client.fhirContext().newJsonParser().parseResource(text));
-        } catch (DataFormatException | HaloException | ClassCastException e) {
+        Optional<SubscriptionNotification> parsed = parseFrame(client.fhirContext(), text);
+        if (parsed.isEmpty()) {
           LOG.warn("ignored a websocket frame that is not a notification Bundle");
           return;
         }
+        SubscriptionNotification n = parsed.get();
         bound = true;
         failures.set(0);
         try {
@@ -166,6 +168,20 @@ public final class WebSocketConsumer implements AutoCloseable {
         lost(ws);
       }
     });
+  }
+
+  /**
+   * A websocket text frame as a notification; empty for anything else (the SoFA's own frames such
+   * as a bind acknowledgement, or junk). Never throws.
+   */
+  static Optional<SubscriptionNotification> parseFrame(FhirContext ctx, String text) {
+    try {
+      IBaseResource r = FhirJsonBodies.parse(ctx, text, "websocket frame");
+      return r instanceof Bundle ? Optional.of(SubscriptionNotification.parse((Bundle) r))
+          : Optional.empty();
+    } catch (HaloException e) {
+      return Optional.empty();
+    }
   }
 
   private void lost(WebSocket ws) {

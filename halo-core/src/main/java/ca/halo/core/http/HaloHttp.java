@@ -1,6 +1,7 @@
 package ca.halo.core.http;
 
 import ca.halo.core.HaloTransportException;
+import ca.halo.core.internal.http.ResponseSizeLimitInterceptor;
 import ca.halo.core.internal.http.SecureTransportInterceptor;
 import java.time.Duration;
 import java.util.Objects;
@@ -18,20 +19,27 @@ import okhttp3.OkHttpClient;
  * }
  * }</pre>
  *
+ * <p>No answer is read past {@link Builder#maxResponseBytes(long)} (64 MiB by default): a larger
+ * one fails with {@link HaloTransportException} instead of filling the heap.
+ *
  * <p>Thread-safe; build one and share it. {@link #close()} releases its threads and connections;
  * clients that were given a {@code HaloHttp} never close it, clients that made their own do.
  */
 public final class HaloHttp implements AutoCloseable {
   /** The default {@code User-Agent}. */
   public static final String DEFAULT_USER_AGENT = "halo-java-sdk/0.1";
+  /** The default {@link Builder#maxResponseBytes(long)}: 64 MiB. */
+  public static final long DEFAULT_MAX_RESPONSE_BYTES = 64L * 1024 * 1024;
 
   private final OkHttpClient client;
   private final boolean allowPlainHttp;
   private final String userAgent;
+  private final long maxResponseBytes;
 
   private HaloHttp(Builder b) {
     this.allowPlainHttp = b.unsafeAllowPlainHttp;
     this.userAgent = b.userAgent;
+    this.maxResponseBytes = b.maxResponseBytes;
     this.client =
         new OkHttpClient.Builder()
             .connectTimeout(b.connectTimeout.toMillis(), TimeUnit.MILLISECONDS)
@@ -41,6 +49,7 @@ public final class HaloHttp implements AutoCloseable {
             .followRedirects(false)
             .followSslRedirects(false)
             .addInterceptor(new SecureTransportInterceptor(b.unsafeAllowPlainHttp, b.userAgent))
+            .addInterceptor(new ResponseSizeLimitInterceptor(b.maxResponseBytes))
             .build();
   }
 
@@ -67,6 +76,11 @@ public final class HaloHttp implements AutoCloseable {
 
   public String userAgent() {
     return userAgent;
+  }
+
+  /** The largest answer body this stack reads. */
+  public long maxResponseBytes() {
+    return maxResponseBytes;
   }
 
   /**
@@ -101,6 +115,7 @@ public final class HaloHttp implements AutoCloseable {
     private Duration callTimeout = Duration.ofSeconds(60);
     private String userAgent = DEFAULT_USER_AGENT;
     private boolean unsafeAllowPlainHttp;
+    private long maxResponseBytes = DEFAULT_MAX_RESPONSE_BYTES;
 
     private Builder() {}
 
@@ -114,6 +129,19 @@ public final class HaloHttp implements AutoCloseable {
         throw new IllegalArgumentException("userAgent must not be blank");
       }
       this.userAgent = ua;
+      return this;
+    }
+
+    /**
+     * The largest answer body read (default 64 MiB). A server that declares or sends more makes
+     * the call fail with {@link HaloTransportException} once the limit is passed; raise it for
+     * large FHIR reads (bulk searches, Binary), never remove it.
+     */
+    public Builder maxResponseBytes(long bytes) {
+      if (bytes < 1) {
+        throw new IllegalArgumentException("maxResponseBytes must be positive");
+      }
+      this.maxResponseBytes = bytes;
       return this;
     }
 

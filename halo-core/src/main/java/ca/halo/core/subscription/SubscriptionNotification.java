@@ -38,6 +38,11 @@ import org.hl7.fhir.r4.model.StringType;
  */
 public final class SubscriptionNotification {
   private static final String WHAT = "subscription notification";
+  private static final java.util.regex.Pattern FOCUS_TYPE =
+      java.util.regex.Pattern.compile("[A-Z][A-Za-z]{0,63}");
+  /** FHIR id: 1 to 64 of letters, digits, '-' and '.'. */
+  private static final java.util.regex.Pattern FOCUS_ID =
+      java.util.regex.Pattern.compile("[A-Za-z0-9\\-.]{1,64}");
 
   private final String subscription;
   private final String topic;
@@ -127,8 +132,9 @@ public final class SubscriptionNotification {
   /**
    * Reads a notification Bundle.
    *
-   * @throws HaloParseException if it is not a history Bundle led by a SubscriptionStatus, or a
-   *     required part is missing
+   * @throws HaloParseException if it is not a history Bundle led by a SubscriptionStatus, a
+   *     required part is missing, a number is not a whole number (event numbers start at 1,
+   *     events-since is not negative), or a focus is not a {@code Type/id} reference
    */
   public static SubscriptionNotification parse(Bundle b) {
     if (b == null || b.getType() != Bundle.BundleType.HISTORY) {
@@ -151,7 +157,11 @@ public final class SubscriptionNotification {
           nb.status = p.getValue() == null ? null : p.getValue().primitiveValue();
           break;
         case "type":
-          nb.type = p.getValue() == null ? null : NotificationType.of(p.getValue().primitiveValue());
+          String code = p.getValue() == null ? null : p.getValue().primitiveValue();
+          if (code == null || code.isBlank()) {
+            throw new HaloParseException(WHAT + ": 'type' must be a code");
+          }
+          nb.type = NotificationType.of(code);
           break;
         case "events-since-subscription-start":
           nb.eventsSince = number(p, "events-since-subscription-start");
@@ -163,7 +173,7 @@ public final class SubscriptionNotification {
           break;
       }
     }
-    if (nb.subscription == null || nb.type == null) {
+    if (nb.subscription == null || nb.subscription.isBlank() || nb.type == null) {
       throw new HaloParseException(WHAT + ": SubscriptionStatus needs 'subscription' and 'type'");
     }
     Map<String, Resource> focusResources = new HashMap<>();
@@ -183,9 +193,15 @@ public final class SubscriptionNotification {
       String focus = null;
       for (ParametersParameterComponent part : p.getPart()) {
         switch (String.valueOf(part.getName())) {
-          case "event-number": num = number(part, "event-number"); break;
+          case "event-number":
+            num = number(part, "event-number");
+            if (num < 1) {
+              throw new HaloParseException(WHAT + ": 'event-number' must be 1 or more");
+            }
+            break;
           case "timestamp":
-            ts = part.getValue() instanceof InstantType
+            // an instant without a value (only extensions) counts as absent
+            ts = part.getValue() instanceof InstantType && ((InstantType) part.getValue()).hasValue()
                 ? ((InstantType) part.getValue()).getValue().toInstant() : null;
             break;
           case "focus":
@@ -205,19 +221,31 @@ public final class SubscriptionNotification {
     return nb.build();
   }
 
+  /** {@code Type/id} of a relative, absolute or versioned reference; strict on its shape. */
   private static String stripBase(String ref) {
     String[] p = ref.split("/");
     int h = java.util.Arrays.asList(p).indexOf("_history");
     int end = h > 0 ? h : p.length;
-    return end >= 2 ? p[end - 2] + "/" + p[end - 1] : ref;
+    if (end < 2 || !FOCUS_TYPE.matcher(p[end - 2]).matches()
+        || !FOCUS_ID.matcher(p[end - 1]).matches()) {
+      throw new HaloParseException(WHAT + ": notification-event 'focus' must reference a"
+          + " resource as Type/id");
+    }
+    return p[end - 2] + "/" + p[end - 1];
   }
 
   private static long number(ParametersParameterComponent p, String name) {
+    String text = p.getValue() == null ? null : p.getValue().primitiveValue();
+    long n;
     try {
-      return Long.parseLong(p.getValue().primitiveValue());
-    } catch (RuntimeException e) {
+      n = Long.parseLong(text);
+    } catch (NumberFormatException e) {
       throw new HaloParseException(WHAT + ": '" + name + "' must be a whole number");
     }
+    if (n < 0) {
+      throw new HaloParseException(WHAT + ": '" + name + "' must not be negative");
+    }
+    return n;
   }
 
   @Override

@@ -9,11 +9,11 @@ import java.io.InterruptedIOException;
 import java.net.URI;
 import java.util.List;
 import java.util.Map;
+import okhttp3.Call;
 import okhttp3.MediaType;
 import okhttp3.Request;
 import okhttp3.RequestBody;
 import okhttp3.Response;
-import okhttp3.ResponseBody;
 
 /** Sends Nimbus OAuth messages over the SDK's OkHttp client. */
 public final class NimbusHttp {
@@ -24,13 +24,15 @@ public final class NimbusHttp {
 
   public static HTTPResponse send(HaloHttp http, HTTPRequest nimbus, String what) {
     URI uri;
+    okhttp3.HttpUrl url;
     try {
       uri = nimbus.getURL().toURI();
+      url = okhttp3.HttpUrl.get(nimbus.getURL().toString());
     } catch (Exception e) {
       throw new HaloTransportException(what + ": invalid endpoint URL", e);
     }
     http.checkTransport(uri);
-    Request.Builder rb = new Request.Builder().url(nimbus.getURL());
+    Request.Builder rb = new Request.Builder().url(url);
     for (Map.Entry<String, List<String>> h : nimbus.getHeaderMap().entrySet()) {
       for (String v : h.getValue()) {
         rb.addHeader(h.getKey(), v);
@@ -54,29 +56,28 @@ public final class NimbusHttp {
 
   public static HTTPResponse get(HaloHttp http, URI uri, String what) {
     http.checkTransport(uri);
-    Request r = new Request.Builder().url(uri.toString()).header("Accept", "application/json")
+    okhttp3.HttpUrl url = okhttp3.HttpUrl.parse(uri.toString());
+    if (url == null) {
+      throw new HaloTransportException(what + ": invalid URL for host " + uri.getHost());
+    }
+    Request r = new Request.Builder().url(url).header("Accept", "application/json")
         .get().build();
     return execute(http, r, what);
   }
 
   private static HTTPResponse execute(HaloHttp http, Request request, String what) {
-    try (Response response = http.okHttp().newCall(request).execute()) {
+    Call call = http.okHttp().newCall(request);
+    try (Response response = call.execute()) {
       HTTPResponse out = new HTTPResponse(response.code());
       out.setStatusMessage(response.message());
       for (String name : response.headers().names()) {
         out.setHeader(name, response.headers(name).toArray(new String[0]));
       }
-      ResponseBody rb = response.body();
-      if (rb.contentLength() > MAX_BODY) {
-        throw new HaloTransportException(what + ": answer larger than " + MAX_BODY + " bytes");
-      }
-      String text = rb.source().request(MAX_BODY + 1)
-          ? null : rb.string();
-      if (text == null) {
-        throw new HaloTransportException(what + ": answer larger than " + MAX_BODY + " bytes");
-      }
-      out.setBody(text);
+      out.setBody(Bodies.string(call, response, MAX_BODY));
       return out;
+    } catch (ResponseSizeLimitInterceptor.ResponseTooLargeException e) {
+      throw new HaloTransportException(what + ": answer larger than "
+          + Math.min(MAX_BODY, http.maxResponseBytes()) + " bytes", e);
     } catch (InterruptedIOException e) {
       throw new HaloTransportException(what + ": timed out calling " + request.url().host(), e);
     } catch (IOException e) {
