@@ -33,6 +33,7 @@ class FhirServerHardeningTest {
   private static HttpResponse<String> send(TestSofa sofa, String method, String path, String token,
       String body) throws Exception {
     HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(sofa.fhirBase() + path))
+        .timeout(java.time.Duration.ofSeconds(30))
         .header("Content-Type", "application/fhir+json")
         .method(method, body == null ? HttpRequest.BodyPublishers.noBody()
             : HttpRequest.BodyPublishers.ofString(body));
@@ -94,6 +95,29 @@ class FhirServerHardeningTest {
           .header("Content-Type", "application/fhir+xml").header("Authorization", "Bearer " + emr)
           .POST(HttpRequest.BodyPublishers.ofString(xml)).build(), HttpResponse.BodyHandlers.ofString());
       assertThat(x.statusCode()).isEqualTo(400);
+      assertThat(sofa.server.contexts().size()).isZero();
+    }
+  }
+
+  @Test
+  void bodies_numbersHapiWouldExpandDigitByDigit_400BeforeParsing_item10() throws Exception {
+    try (TestSofa sofa = new TestSofa()) {
+      String emr = sofa.emrToken(new Browser(), "dr.tremblay", "password");
+      for (String n : new String[] {"1E+50000000", "1e2147483647", "-7.5E-99999", "1" + "0".repeat(200)}) {
+        long t0 = System.nanoTime();
+        HttpResponse<String> r = send(sofa, "POST", "/$set-context", emr,
+            "{\"resourceType\":\"Parameters\",\"parameter\":[{\"name\":\"intent\",\"valueDecimal\":"
+                + n + "}]}");
+        assertThat(r.statusCode()).as(n + ": " + r.body()).isEqualTo(400);
+        assertThat(r.body()).contains("exponent");
+        assertThat(java.time.Duration.ofNanos(System.nanoTime() - t0)).isLessThan(java.time.Duration.ofSeconds(5));
+      }
+      String xml = "<Observation xmlns=\"http://hl7.org/fhir\"><status value=\"final\"/><code><text value=\"x\"/>"
+          + "</code><valueQuantity><value value=\"1E+50000000\"/></valueQuantity></Observation>";
+      HttpResponse<String> x = HTTP.send(HttpRequest.newBuilder(URI.create(sofa.fhirBase() + "/Observation"))
+          .header("Content-Type", "application/fhir+xml").header("Authorization", "Bearer " + emr)
+          .POST(HttpRequest.BodyPublishers.ofString(xml)).build(), HttpResponse.BodyHandlers.ofString());
+      assertThat(x.statusCode()).as(x.body()).isEqualTo(400);
       assertThat(sofa.server.contexts().size()).isZero();
     }
   }

@@ -96,7 +96,7 @@ public final class FhirJsonBodies {
         case VALUE_NUMBER_INT:
         case VALUE_NUMBER_FLOAT:
           String n = p.getText();
-          if (n.length() > MAX_NUMBER_CHARS || exponentTooLarge(n)) {
+          if (!isSafeNumber(n)) {
             return Optional.of("a JSON number beyond what FHIR allows (" + n.length()
                 + " characters)");
           }
@@ -106,6 +106,14 @@ public final class FhirJsonBodies {
       }
     }
     return Optional.empty();
+  }
+
+  /**
+   * Whether HAPI may read the JSON number (or numeric XML attribute) {@code n}: at most
+   * {@value #MAX_NUMBER_CHARS} characters and an exponent within &plusmn;{@value #MAX_EXPONENT}.
+   */
+  public static boolean isSafeNumber(String n) {
+    return n.length() <= MAX_NUMBER_CHARS && !exponentTooLarge(n);
   }
 
   private static boolean exponentTooLarge(String n) {

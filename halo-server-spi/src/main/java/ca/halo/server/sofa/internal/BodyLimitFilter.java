@@ -1,5 +1,6 @@
 package ca.halo.server.sofa.internal;
 
+import ca.halo.core.internal.fhir.FhirJsonBodies;
 import ca.uhn.fhir.context.FhirContext;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonParser;
@@ -31,11 +32,18 @@ import javax.xml.stream.XMLStreamReader;
  * Refuses FHIR request bodies over the configured size with 413 and an OperationOutcome, whether
  * or not the client sent Content-Length (chunked bodies are read up to the limit only), and
  * bodies with more than {@code maxElements} JSON values or XML elements and attributes, or nested
- * deeper than {@value #MAX_DEPTH}, before HAPI builds a single object of them. XML with a DOCTYPE
- * is refused (400). Runs after {@link BearerTokenFilter}: no body of an unknown caller is read.
+ * deeper than {@value #MAX_DEPTH}, before HAPI builds a single object of them. Numbers HAPI would
+ * expand digit by digit (an exponent beyond 1000, more than 100 characters) and XML with a
+ * DOCTYPE are refused (400). Runs after {@link BearerTokenFilter}: no body of an unknown caller is read.
  */
 public final class BodyLimitFilter implements Filter {
   static final int MAX_DEPTH = 100;
+  /** HAPI expands a number such as 1E+50000000 digit by digit: hours of CPU for a tiny body. */
+  private static final String UNSAFE_NUMBER = "!a number with more than "
+      + FhirJsonBodies.MAX_NUMBER_CHARS + " characters or an exponent beyond "
+      + FhirJsonBodies.MAX_EXPONENT + " is not accepted";
+  private static final java.util.regex.Pattern NUMERIC =
+      java.util.regex.Pattern.compile("\\s*[+-]?[0-9]*\\.?[0-9]+([eE][+-]?[0-9]+)?\\s*");
   private static final JsonFactory JSON = JsonFactory.builder()
       .streamReadConstraints(StreamReadConstraints.builder().maxNestingDepth(MAX_DEPTH).build())
       .build();
@@ -147,6 +155,10 @@ public final class BodyLimitFilter implements Filter {
             && ++n > maxElements) {
           return tooManyElements();
         }
+        if ((t == JsonToken.VALUE_NUMBER_INT || t == JsonToken.VALUE_NUMBER_FLOAT)
+            && !FhirJsonBodies.isSafeNumber(p.getText())) {
+          return UNSAFE_NUMBER;
+        }
       }
     } catch (com.fasterxml.jackson.core.exc.StreamConstraintsException e) {
       return "the request body is nested deeper than " + MAX_DEPTH + " levels";
@@ -172,6 +184,12 @@ public final class BodyLimitFilter implements Filter {
           }
           if (e == XMLStreamConstants.START_ELEMENT) {
             n += 1 + r.getAttributeCount();
+            for (int i = 0; i < r.getAttributeCount(); i++) {
+              String v = r.getAttributeValue(i);
+              if (NUMERIC.matcher(v).matches() && !FhirJsonBodies.isSafeNumber(v.trim())) {
+                return UNSAFE_NUMBER;
+              }
+            }
             if (++depth > MAX_DEPTH) {
               return "the request body is nested deeper than " + MAX_DEPTH + " levels";
             }
