@@ -35,6 +35,7 @@ import org.eclipse.jetty.server.NetworkConnectionLimit;
 import org.eclipse.jetty.server.handler.ErrorHandler;
 import org.eclipse.jetty.ee10.websocket.server.config.JettyWebSocketServletContainerInitializer;
 import ca.uhn.fhir.context.FhirContext;
+import ca.uhn.fhir.parser.StrictErrorHandler;
 import ca.uhn.fhir.rest.api.EncodingEnum;
 import ca.uhn.fhir.rest.server.HardcodedServerAddressStrategy;
 import ca.uhn.fhir.rest.server.IResourceProvider;
@@ -183,7 +184,12 @@ public final class SofaServer implements AutoCloseable {
         ? authorizationServer.tokenValidator()
         : AccessTokenValidator.firstOf(authorizationServer.tokenValidator(), cfg.externalValidator);
 
-    RestfulServer fhir = new RestfulServer(cfg.fhirContext) {
+    // The FHIR endpoint parses with a context of its own: strict (an element FHIR does not know
+    // is a 400, not silently dropped), and without HAPI's log line per odd element, which let one
+    // body write thousands of WARN lines. The shared context given to the builder is left as is.
+    FhirContext serverContext = new FhirContext(cfg.fhirContext.getVersion().getVersion());
+    serverContext.setParserErrorHandler(new StrictErrorHandler());
+    RestfulServer fhir = new RestfulServer(serverContext) {
       private static final long serialVersionUID = 1L;
 
       @Override

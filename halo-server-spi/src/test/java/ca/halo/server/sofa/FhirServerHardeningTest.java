@@ -356,6 +356,32 @@ class FhirServerHardeningTest {
   }
 
   @Test
+  void bodies_unknownElements_refusedWithoutALogLineEach_item15() throws Exception {
+    PrintStream saved = System.err;
+    ByteArrayOutputStream captured = new ByteArrayOutputStream();
+    try (TestSofa sofa = new TestSofa()) {
+      Browser browser = new Browser();
+      String emr = sofa.emrToken(browser, "dr.tremblay", "password");
+      String app = sofa.appToken(browser, sofa.setContext(emr, "growth-chart"));
+      String patient = sofa.server.authorizationServer().tokenValidator().validate(app).orElseThrow()
+          .patient().orElseThrow();
+      StringBuilder b = new StringBuilder("{\"resourceType\":\"Observation\",\"status\":\"final\","
+          + "\"code\":{\"text\":\"x\"},\"subject\":{\"reference\":\"Patient/" + patient + "\"}");
+      for (int i = 0; i < 2000; i++) {
+        b.append(",\"junk").append(i).append("\":").append(i);
+      }
+      b.append('}');
+      System.setErr(new PrintStream(captured, true, StandardCharsets.UTF_8));
+      HttpResponse<String> r = send(sofa, "POST", "/Observation", app, b.toString());
+      assertThat(r.statusCode()).as(r.body()).isIn(201, 400);
+    } finally {
+      System.setErr(saved);
+    }
+    long lines = captured.toString(StandardCharsets.UTF_8).lines().count();
+    assertThat(lines).as("log lines for one body of 2,000 unknown elements").isLessThan(10);
+  }
+
+  @Test
   void responses_nameNoServerOrVersion_item15() throws Exception {
     try (TestSofa sofa = new TestSofa()) {
       HttpResponse<String> meta = send(sofa, "GET", "/metadata", null, null);
