@@ -235,10 +235,21 @@ public final class SofaClient implements AutoCloseable {
     try {
       return fhir.operation().onServer().named(operation).withParameters(in).execute();
     } catch (FhirClientConnectionException e) {
+      if (e.getCause() instanceof ca.uhn.fhir.parser.DataFormatException) {
+        throw new ca.halo.core.HaloParseException(operation + ": the SoFA's answer is not valid"
+            + " FHIR", e);
+      }
       throw new HaloTransportException(operation + ": cannot reach the SoFA at " + fhirBase
           + ": " + e.getMessage(), e);
     } catch (BaseServerResponseException e) {
       throw translate(operation, e);
+    } catch (ca.halo.core.HaloException e) {
+      throw e;
+    } catch (RuntimeException e) {
+      // HAPI's parser meeting an answer it was not written for (DataFormatException, or one of
+      // its own defects such as StringIndexOutOfBoundsException on an empty member name)
+      throw new ca.halo.core.HaloParseException(operation + ": the SoFA's answer could not be"
+          + " read as FHIR (" + e.getClass().getSimpleName() + ")", e);
     }
   }
 

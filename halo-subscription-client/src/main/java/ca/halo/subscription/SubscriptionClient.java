@@ -216,6 +216,13 @@ public final class SubscriptionClient implements AutoCloseable {
       String diag = oo != null && oo.hasIssue() ? oo.getIssueFirstRep().getDiagnostics() : e.getMessage();
       throw new HaloResponseException(what + " refused (HTTP " + e.getStatusCode() + "): " + diag,
           e.getStatusCode(), null, null, oo);
+    } catch (ca.halo.core.HaloException e) {
+      throw e;
+    } catch (RuntimeException e) {
+      // HAPI's parser meeting an answer it was not written for (one of its own defects, such as
+      // StringIndexOutOfBoundsException on an empty member name)
+      throw new HaloParseException(what + ": the SoFA's answer could not be read as FHIR ("
+          + e.getClass().getSimpleName() + ")", e);
     }
   }
 

@@ -206,6 +206,16 @@ class NotificationBodyProperties {
   // ------------------------------------------------------------------ regressions
 
   @Example
+  void subscriptionClient_emptyMemberName_haloParseException() {
+    // regression: HAPI's JsonParser.parseChildren threw StringIndexOutOfBoundsException on a
+    // member named "" and it escaped SubscriptionClient
+    answer = Mutant.ofText(handshakeJson().replaceFirst("\\{", "{\"\":1,"), "empty member name");
+    status = 200;
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> client.status("abc"))
+        .isInstanceOf(ca.halo.core.HaloParseException.class);
+  }
+
+  @Example
   void restHook_hugeExponent_400Quickly() {
     // regression: HAPI spent hours expanding 1E+50000000 (or threw NegativeArraySizeException on
     // 1E+2147483647, which escaped handle() and dropped the connection without an answer)
