@@ -169,7 +169,11 @@ public final class ContextManager {
     if (!mayWriteContext(caller)) {
       throw new SofaException(403, "", "$set-context needs one of the scopes " + writeScopes);
     }
-    if (requireSameUser && !caller.hasUser()) {
+    // A token whose subject is its own client (this SoFA's client_credentials tokens) binds the
+    // context to a "user" nobody signs in as: refuse it rather than store a context no one can
+    // launch. A token with no subject at all (some IdPs omit sub) leaves launches unbound, as
+    // before; an IdP's service account with a subject of its own cannot be told from a user.
+    if (requireSameUser && caller.subject().isPresent() && !caller.hasUser()) {
       throw new SofaException(403, "", "this SoFA binds every launch to the clinician who set its"
           + " context, and this token names no user (a client_credentials token): sign the"
           + " clinician in (authorization code) and set the context with that token");
