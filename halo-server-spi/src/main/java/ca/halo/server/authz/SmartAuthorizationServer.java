@@ -160,6 +160,14 @@ public final class SmartAuthorizationServer {
         .clock(clock).build();
   }
 
+  /**
+   * Whether a token this server issued has been revoked, by its own {@code jti} or because the
+   * grant it belongs to has ended (a code replay, a refresh replay, a revocation, an ended launch).
+   */
+  public boolean isRevoked(String jti) {
+    return revoked(jti);
+  }
+
   /** Revoked: by its own {@code jti}, or because the grant it belongs to has ended. */
   private boolean revoked(String jti) {
     if (store.isRevoked(jti)) {

@@ -34,6 +34,19 @@ public interface FhirResourceRepository {
   /** Stores a new version of the resource with the id it carries (creates it if unknown). */
   Resource update(Resource resource);
 
+  /**
+   * Stores a new version of a resource that exists, in one atomic step: when it does not exist
+   * (or was deleted meanwhile) nothing is stored and the answer is empty. The SoFA updates
+   * through this, so an update racing {@code $clear-context} can never bring a purged resource
+   * back. The default reads, then updates: implementations that can, make it atomic.
+   */
+  default Optional<Resource> updateExisting(Resource resource) {
+    if (read(resource.fhirType(), resource.getIdElement().getIdPart()).isEmpty()) {
+      return Optional.empty();
+    }
+    return Optional.of(update(resource));
+  }
+
   /** Deletes; returns false if there was nothing to delete. */
   boolean delete(String type, String id);
 

@@ -194,6 +194,29 @@ public final class InMemoryFhirRepository implements FhirResourceRepository {
   }
 
   @Override
+  public Optional<Resource> updateExisting(Resource resource) {
+    if (!resource.getIdElement().hasIdPart()) {
+      throw new FhirRepositoryException(400, resource.fhirType(), "update needs a resource id");
+    }
+    Resource copy = resource.copy();
+    copy.setId(resource.getIdElement().getIdPart());
+    lock.writeLock().lock();
+    Prepared p;
+    try {
+      Stored s = byKey.get(key(copy));
+      if (s == null) {
+        return Optional.empty();
+      }
+      p = prepare(copy, s.lastVersion + 1, clock.instant());
+      checkCapacity(0, p.json().length);
+      install(p);
+    } finally {
+      lock.writeLock().unlock();
+    }
+    return Optional.of(parse(p.json()));
+  }
+
+  @Override
   public boolean delete(String type, String id) {
     lock.writeLock().lock();
     try {
@@ -262,6 +285,9 @@ public final class InMemoryFhirRepository implements FhirResourceRepository {
       return false;
     }
     if (c.sessionTag().isPresent() && !x.sessions().contains(c.sessionTag().get())) {
+      return false;
+    }
+    if (!c.sessionFilter().test(x.sessions().isEmpty() ? null : x.sessions().get(0))) {
       return false;
     }
     if (c.identifierValue().isPresent()) {
@@ -453,6 +479,10 @@ public final class InMemoryFhirRepository implements FhirResourceRepository {
     List<String> sessions = new ArrayList<>(1);
     for (Coding tag : r.getMeta().getTag()) {
       if (SESSION_TAG_SYSTEM.equals(tag.getSystem())) {
+        if (tag.getCode() == null || tag.getCode().isEmpty()) {
+          throw new FhirRepositoryException(422, type + ".meta.tag",
+              "a session tag must have a code");
+        }
         sessions.add(tag.getCode());
       }
     }

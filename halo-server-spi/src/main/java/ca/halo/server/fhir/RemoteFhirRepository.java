@@ -111,7 +111,10 @@ public final class RemoteFhirRepository implements FhirResourceRepository {
           if (out.size() >= c.limit()) {
             return out;
           }
-          out.add(e.getResource());
+          if (c.sessionFilter().test(ca.halo.server.security.AccessRules.sessionOf(e.getResource())
+              .orElse(null))) {
+            out.add(e.getResource());
+          }
         }
         page = page.getLink(Bundle.LINK_NEXT) != null ? client.loadPage().next(page).execute() : null;
       }

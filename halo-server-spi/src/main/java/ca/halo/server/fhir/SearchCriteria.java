@@ -21,6 +21,7 @@ public final class SearchCriteria {
   private final Instant lastUpdatedTo;
   private final String sessionTag;
   private final int limit;
+  private final java.util.function.Predicate<String> sessionFilter;
 
   private SearchCriteria(Builder b) {
     this.id = b.id;
@@ -32,6 +33,7 @@ public final class SearchCriteria {
     this.lastUpdatedTo = b.lastUpdatedTo;
     this.sessionTag = b.sessionTag;
     this.limit = b.limit;
+    this.sessionFilter = b.sessionFilter;
   }
 
   public static Builder builder() {
@@ -58,6 +60,13 @@ public final class SearchCriteria {
    * more than they accept to tell "exactly" from "too many". Default: no limit.
    */
   public int limit() { return limit; }
+  /**
+   * Which launch sessions' resources the search may return: the filter gets a resource's session
+   * id, or null for the server's own untagged data. Repositories apply it before counting
+   * towards {@link #limit()} (so other sessions' data neither fills the limit nor shows in it).
+   * Default: all.
+   */
+  public java.util.function.Predicate<String> sessionFilter() { return sessionFilter; }
 
   @Override
   public boolean equals(Object o) {
@@ -98,6 +107,7 @@ public final class SearchCriteria {
     private Instant lastUpdatedTo;
     private String sessionTag;
     private int limit = Integer.MAX_VALUE;
+    private java.util.function.Predicate<String> sessionFilter = session -> true;
 
     private Builder() {}
 
@@ -112,6 +122,10 @@ public final class SearchCriteria {
     public Builder lastUpdatedFrom(Instant v) { this.lastUpdatedFrom = v; return this; }
     public Builder lastUpdatedTo(Instant v) { this.lastUpdatedTo = v; return this; }
     public Builder sessionTag(String v) { this.sessionTag = v; return this; }
+    public Builder sessionFilter(java.util.function.Predicate<String> v) {
+      this.sessionFilter = Objects.requireNonNull(v);
+      return this;
+    }
     public Builder limit(int v) {
       if (v < 1) {
         throw new IllegalArgumentException("limit must be positive");

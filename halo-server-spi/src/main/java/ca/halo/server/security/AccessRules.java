@@ -21,7 +21,8 @@ import org.hl7.fhir.r4.model.Resource;
  *
  * <p>The rule, for a principal {@code p} and a resource {@code r}:
  * <ol>
- *   <li>a token bound to a launch session stands only while that session lives;</li>
+ *   <li>a token stands only until it expires or is revoked, and a token bound to a launch session
+ *       only while that session lives;</li>
  *   <li>{@code p}'s scopes must grant the interaction on {@code r}'s type;</li>
  *   <li>a resource tagged with a launch session is visible to tokens of that session, to the
  *       caller that set the context (same client and user), and to an administrator
@@ -41,9 +42,21 @@ public final class AccessRules {
   private final Set<String> contextWriteScopes;
   private final Set<String> adminScopes;
   private final Clock clock;
+  private final java.util.function.Predicate<Principal> revoked;
 
   public AccessRules(FhirContext ctx, LaunchContextStore contexts, Set<String> contextWriteScopes,
       Set<String> adminScopes, Clock clock) {
+    this(ctx, contexts, contextWriteScopes, adminScopes, clock, p -> false);
+  }
+
+  /**
+   * @param revoked whether a principal's token has been revoked since it was checked (the SoFA
+   *     asks its authorization server by {@code jti}); used where a principal outlives its request
+   *     (a subscription's subscriber)
+   */
+  public AccessRules(FhirContext ctx, LaunchContextStore contexts, Set<String> contextWriteScopes,
+      Set<String> adminScopes, Clock clock, java.util.function.Predicate<Principal> revoked) {
+    this.revoked = Objects.requireNonNull(revoked, "revoked");
     this.ctx = Objects.requireNonNull(ctx, "ctx");
     this.contexts = Objects.requireNonNull(contexts, "contexts");
     this.contextWriteScopes = Set.copyOf(contextWriteScopes);
@@ -74,8 +87,17 @@ public final class AccessRules {
     return adminScopes;
   }
 
-  /** Whether the principal still stands: a launch token's session has not ended. */
+  /**
+   * Whether the principal still stands now: its token has not expired or been revoked, and a
+   * launch token's session has not ended.
+   */
   public boolean isLive(Principal p) {
+    return sessionLive(p) && p.expiresAt().map(clock.instant()::isBefore).orElse(true)
+        && !revoked.test(p);
+  }
+
+  /** Whether a launch token's session still lives (true for tokens of no launch). */
+  public boolean sessionLive(Principal p) {
     return p.sessionId().isEmpty()
         || contexts.findBySession(p.sessionId().get(), clock.instant()).isPresent();
   }
@@ -96,9 +118,7 @@ public final class AccessRules {
    */
   public boolean visible(Principal p, SmartScopes.Access access, Resource r) {
     Optional<String> session = sessionOf(r);
-    if (session.isPresent() && !session.equals(p.sessionId()) && !isAdmin(p)
-        && !contexts.findBySession(session.get(), clock.instant())
-            .map(c -> c.ownerKey().equals(p.bindingKey())).orElse(false)) {
+    if (session.isPresent() && !sessionVisible(p, session.get())) {
       return false;
     }
     if (access == SmartScopes.Access.PATIENT_COMPARTMENT) {
@@ -106,6 +126,16 @@ public final class AccessRules {
           && PatientCompartment.patientOf(ctx, r).equals(Optional.of("Patient/" + p.patient().get()));
     }
     return true;
+  }
+
+  /**
+   * Rule 3 alone: whether {@code p} may see the resources of launch session {@code session}
+   * (its own launch, a context it set, or any as an administrator).
+   */
+  public boolean sessionVisible(Principal p, String session) {
+    return session.equals(p.sessionId().orElse(null)) || isAdmin(p)
+        || contexts.findBySession(session, clock.instant())
+            .map(c -> c.ownerKey().equals(p.bindingKey())).orElse(false);
   }
 
   /** The launch session a resource was stored in, from its session tag. */

@@ -172,7 +172,8 @@ public final class IntrospectionTokenValidator implements AccessTokenValidator, 
     }
     return Optional.of(Principal.builder(clientId == null ? "unknown" : clientId)
         .subject(text(o, "sub")).scopes(scopes).sessionId(text(o, "halo_session"))
-        .patient(text(o, "patient")).fhirUser(text(o, "fhirUser")).expiresAt(expiresAt).build());
+        .patient(text(o, "patient")).fhirUser(text(o, "fhirUser")).expiresAt(expiresAt)
+        .tokenId(text(o, "jti")).issuer(text(o, "iss")).build());
   }
 
   private static String text(ObjectNode o, String f) {
@@ -206,6 +207,7 @@ public final class IntrospectionTokenValidator implements AccessTokenValidator, 
     private int cacheSize = 10_000;
     private int maxConcurrentCalls = 16;
     private String audience;
+    private boolean anyAudience;
     private Clock clock = Clock.systemUTC();
 
     private Builder(URI endpoint, String clientId, String secret) {
@@ -232,11 +234,25 @@ public final class IntrospectionTokenValidator implements AccessTokenValidator, 
       this.maxConcurrentCalls = v;
       return this;
     }
-    /** When set, the introspection answer's {@code aud} must contain it. */
-    public Builder audience(String v) { this.audience = v; return this; }
+    /**
+     * The audience the introspection answer's {@code aud} must contain: the SoFA's FHIR base (or
+     * the name the IdP gives the SoFA). Required, so that a token the IdP issued for another
+     * resource server is never accepted here.
+     */
+    public Builder audience(String v) { this.audience = Objects.requireNonNull(v); return this; }
+    /**
+     * Accepts tokens whatever their audience. Unsafe: any token of the IdP, meant for any
+     * service, then works at the SoFA. Only for an IdP that issues one audience.
+     */
+    public Builder unsafeAnyAudience() { this.anyAudience = true; return this; }
     public Builder clock(Clock v) { this.clock = Objects.requireNonNull(v); return this; }
 
     public IntrospectionTokenValidator build() {
+      if (audience == null && !anyAudience) {
+        throw new IllegalStateException("audience is required (the SoFA's FHIR base, as the IdP"
+            + " names it): without it a token for another service would be accepted; see"
+            + " unsafeAnyAudience()");
+      }
       return new IntrospectionTokenValidator(this);
     }
   }

@@ -125,6 +125,8 @@ public final class JwtTokenValidator implements AccessTokenValidator {
         .patient(str(c.getClaim("patient")))
         .fhirUser(str(c.getClaim("fhirUser")))
         .expiresAt(c.getExpirationTime() == null ? null : c.getExpirationTime().toInstant())
+        .tokenId(c.getJWTID())
+        .issuer(c.getIssuer())
         .build();
   }
 

@@ -20,6 +20,8 @@ public final class Principal {
   private final String patient;
   private final String fhirUser;
   private final Instant expiresAt;
+  private final String tokenId;
+  private final String issuer;
 
   private Principal(Builder b) {
     this.clientId = Objects.requireNonNull(b.clientId, "clientId");
@@ -29,6 +31,8 @@ public final class Principal {
     this.patient = b.patient;
     this.fhirUser = b.fhirUser;
     this.expiresAt = b.expiresAt;
+    this.tokenId = b.tokenId;
+    this.issuer = b.issuer;
   }
 
   public static Builder builder(String clientId) {
@@ -68,6 +72,16 @@ public final class Principal {
     return Optional.ofNullable(expiresAt);
   }
 
+  /** Who issued the token ({@code iss}), when known. */
+  public Optional<String> issuer() {
+    return Optional.ofNullable(issuer);
+  }
+
+  /** The token's id ({@code jti}), when it has one: what a revocation names. */
+  public Optional<String> tokenId() {
+    return Optional.ofNullable(tokenId);
+  }
+
   /**
    * Whether the token speaks for a user: it has a subject other than its own client id (a
    * {@code client_credentials} token of this SoFA names the client as its subject). Tokens of an
@@ -91,12 +105,13 @@ public final class Principal {
     return clientId.equals(p.clientId) && Objects.equals(subject, p.subject)
         && scopes.equals(p.scopes) && Objects.equals(sessionId, p.sessionId)
         && Objects.equals(patient, p.patient) && Objects.equals(fhirUser, p.fhirUser)
-        && Objects.equals(expiresAt, p.expiresAt);
+        && Objects.equals(expiresAt, p.expiresAt) && Objects.equals(tokenId, p.tokenId)
+        && Objects.equals(issuer, p.issuer);
   }
 
   @Override
   public int hashCode() {
-    return Objects.hash(clientId, subject, scopes, sessionId, patient, fhirUser, expiresAt);
+    return Objects.hash(clientId, subject, scopes, sessionId, patient, fhirUser, expiresAt, tokenId);
   }
 
   @Override
@@ -114,6 +129,8 @@ public final class Principal {
     private String patient;
     private String fhirUser;
     private Instant expiresAt;
+    private String tokenId;
+    private String issuer;
 
     private Builder() {}
 
@@ -123,6 +140,8 @@ public final class Principal {
     public Builder patient(String v) { this.patient = v; return this; }
     public Builder fhirUser(String v) { this.fhirUser = v; return this; }
     public Builder expiresAt(Instant v) { this.expiresAt = v; return this; }
+    public Builder tokenId(String v) { this.tokenId = v; return this; }
+    public Builder issuer(String v) { this.issuer = v; return this; }
 
     public Principal build() {
       return new Principal(this);

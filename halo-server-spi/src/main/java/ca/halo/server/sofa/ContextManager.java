@@ -270,6 +270,10 @@ public final class ContextManager {
     if (bundle != null) {
       Bundle tagged = bundle.copy();
       for (BundleEntryComponent e : tagged.getEntry()) {
+        // only the server names a session: a caller's own session tags would plant the
+        // resource in another clinician's launch
+        e.getResource().getMeta().getTag().removeIf(
+            c -> FhirResourceRepository.SESSION_TAG_SYSTEM.equals(c.getSystem()));
         e.getResource().getMeta().addTag(new Coding(
             FhirResourceRepository.SESSION_TAG_SYSTEM, sessionId, "SoFA session"));
       }

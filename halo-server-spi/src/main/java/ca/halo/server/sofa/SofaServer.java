@@ -19,6 +19,7 @@ import ca.halo.server.sofa.internal.BodyLimitFilter;
 import ca.halo.server.sofa.internal.JsonServlet;
 import ca.halo.server.sofa.internal.OAuthServlet;
 import ca.halo.server.sofa.internal.OperationsProvider;
+import ca.halo.server.sofa.internal.OwnedPagingProvider;
 import ca.halo.server.sofa.internal.SessionResourceProvider;
 import ca.halo.server.sofa.internal.SubscriptionProvider;
 import ca.halo.server.sofa.internal.SubscriptionWebSocketServlet;
@@ -28,7 +29,6 @@ import ca.halo.server.security.AccessRules;
 import ca.halo.server.sofa.internal.BearerTokenFilter;
 import ca.halo.server.sofa.internal.WriteBudget;
 import ca.halo.server.subscription.EndpointPolicy;
-import ca.uhn.fhir.rest.server.FifoMemoryPagingProvider;
 import org.eclipse.jetty.server.HttpConfiguration;
 import org.eclipse.jetty.server.HttpConnectionFactory;
 import org.eclipse.jetty.server.NetworkConnectionLimit;
@@ -150,8 +150,10 @@ public final class SofaServer implements AutoCloseable {
         .requireSameUser(cfg.requireSameUser);
     cfg.authorizationCustomizers.forEach(c -> c.accept(asb));
     authorizationServer = asb.build();
+    SmartAuthorizationServer as = authorizationServer;
     AccessRules access = new AccessRules(cfg.fhirContext, cfg.contexts, cfg.contextWriteScopes,
-        cfg.adminScopes, cfg.clock);
+        cfg.adminScopes, cfg.clock, p -> p.issuer().filter(as.issuer().toString()::equals).isPresent()
+            && p.tokenId().map(as::isRevoked).orElse(false));
     AppCatalogRepository catalog = cfg.catalog;
     contextManager = ContextManager.builder(cfg.repository, cfg.contexts)
         .audit(cfg.audit).clock(cfg.clock).allowedTypes(cfg.allowedTypes)
@@ -211,10 +213,12 @@ public final class SofaServer implements AutoCloseable {
     fhir.setServerAddressStrategy(new HardcodedServerAddressStrategy(fhirBase.toString()));
     fhir.setDefaultResponseEncoding(EncodingEnum.JSON);
     fhir.setServerName("HALO SoFA");
-    FifoMemoryPagingProvider paging = new FifoMemoryPagingProvider(20);
+    OwnedPagingProvider paging = new OwnedPagingProvider(20, access);
     paging.setDefaultPageSize(100);
     paging.setMaximumPageSize(1000);
     fhir.setPagingProvider(paging);
+    fhir.setImplementationDescription("HALO SoFA");
+    fhir.setServerVersion("");
 
     ServletContextHandler handler = new ServletContextHandler("/");
     handler.setErrorHandler(quiet(new org.eclipse.jetty.ee10.servlet.ErrorHandler()));

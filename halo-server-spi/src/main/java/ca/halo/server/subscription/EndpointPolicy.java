@@ -32,11 +32,11 @@ import java.util.Set;
  * EndpointPolicy p = EndpointPolicy.builder().allowLoopback(true).unsafeAllowPlainHttp(true).build();
  * }</pre>
  *
- * <p>Implementations are thread-safe. Headers: {@code Host}, {@code Cookie}, hop-by-hop headers
- * ({@code Connection}, {@code Keep-Alive}, {@code TE}, {@code Trailer},
- * {@code Transfer-Encoding}, {@code Upgrade}, {@code Proxy-*}), the body's own headers
- * ({@code Content-*}) and forwarding headers ({@code Forwarded}, {@code X-Forwarded-*}) are never
- * sent; {@code Authorization} and other end-to-end headers are.
+ * <p>Implementations are thread-safe. Headers, by the default: a subscriber may set
+ * {@code Authorization} and application headers ({@code X-...}), except those proxies and servers
+ * act on ({@code X-Forwarded-*}, {@code X-Real-IP}, {@code X-Original-*}, {@code X-HTTP-Method-*},
+ * {@code X-Host}, ...); every other header ({@code Host}, {@code Cookie}, hop-by-hop,
+ * {@code Content-*}, {@code Forwarded}, {@code Via}, ...) is refused.
  */
 public interface EndpointPolicy {
 
@@ -91,10 +91,16 @@ public interface EndpointPolicy {
           return LOOPBACK;
         }
         int first = b[0] & 0xff;
+        boolean teredo = first == 0x20 && (b[1] & 0xff) == 0x01 && b[2] == 0 && b[3] == 0;
+        boolean discard = first == 0x01 && b[1] == 0 && b[2] == 0 && b[3] == 0 && b[4] == 0
+            && b[5] == 0 && b[6] == 0 && b[7] == 0;
         if (a.isAnyLocalAddress() || a.isLinkLocalAddress() || a.isMulticastAddress()
-            || a.isSiteLocalAddress() || first == 0 || (first == 0x20 && (b[1] & 0xff) == 0x01
-                && (b[2] & 0xff) == 0x0d && (b[3] & 0xff) == 0xb8)) {
-          return FORBIDDEN; // unspecified, fe80::/10, ff00::/8, fec0::/10, ::/8, 2001:db8::/32
+            || a.isSiteLocalAddress() || first == 0 || teredo || discard
+            || (first == 0x20 && (b[1] & 0xff) == 0x01 && (b[2] & 0xff) == 0x0d
+                && (b[3] & 0xff) == 0xb8)) {
+          // unspecified, fe80::/10, ff00::/8, fec0::/10, ::/8, Teredo 2001::/32, 100::/64,
+          // documentation 2001:db8::/32
+          return FORBIDDEN;
         }
         if ((first & 0xfe) == 0xfc) {
           return PRIVATE; // fc00::/7 unique local
@@ -113,7 +119,8 @@ public interface EndpointPolicy {
       if (o0 == 0 || (o0 == 169 && o1 == 254) || o0 >= 224
           || (o0 == 192 && o1 == 0 && ((b[2] & 0xff) == 0 || (b[2] & 0xff) == 2))
           || (o0 == 198 && (o1 == 18 || o1 == 19)) || (o0 == 198 && o1 == 51 && (b[2] & 0xff) == 100)
-          || (o0 == 203 && o1 == 0 && (b[2] & 0xff) == 113)) {
+          || (o0 == 203 && o1 == 0 && (b[2] & 0xff) == 113)
+          || (o0 == 192 && o1 == 88 && (b[2] & 0xff) == 99)) {
         return FORBIDDEN; // this network, link-local, multicast/reserved/broadcast, special use
       }
       return PUBLIC;
@@ -147,10 +154,9 @@ public interface EndpointPolicy {
 
   /** Builds the default policy, relaxed where the operator says so. */
   final class Builder {
-    private static final Set<String> FORBIDDEN_HEADERS = Set.of("host", "cookie", "cookie2",
-        "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "proxy-connection",
-        "te", "trailer", "transfer-encoding", "upgrade", "content-length", "content-type",
-        "content-encoding", "expect", "forwarded", "via", "max-forwards");
+    private static final Set<String> FORBIDDEN_X_HEADERS = Set.of("x-real-ip", "x-client-ip",
+        "x-cluster-client-ip", "x-host", "x-rewrite-url", "x-method-override", "x-remote-addr",
+        "x-remote-ip", "x-originating-ip", "x-true-client-ip", "x-envoy-original-path");
 
     private boolean allowLoopback;
     private boolean allowPrivate;
@@ -222,12 +228,18 @@ public interface EndpointPolicy {
 
         @Override
         public boolean permitsHeader(String name) {
-          if (name == null || name.isEmpty() || !name.chars().allMatch(Builder::isTokenChar)) {
+          if (name == null || name.isEmpty() || name.length() > 64
+              || !name.chars().allMatch(Builder::isTokenChar)) {
             return false;
           }
           String n = name.toLowerCase(Locale.ROOT);
-          return !FORBIDDEN_HEADERS.contains(n) && !n.startsWith("x-forwarded-")
-              && !n.startsWith("proxy-") && !n.startsWith("sec-");
+          if (n.equals("authorization")) {
+            return true;
+          }
+          // otherwise only application headers, and none that proxies or servers act on
+          return n.startsWith("x-") && !n.startsWith("x-forwarded") && !n.startsWith("x-original")
+              && !n.startsWith("x-http-method") && !n.startsWith("x-proxy")
+              && !FORBIDDEN_X_HEADERS.contains(n);
         }
 
         @Override

@@ -133,10 +133,17 @@ public final class SubscriptionEngine implements AutoCloseable {
   private final long maxTimeoutSeconds;
   private final int maxSubscriptions;
   private final int maxSubscriptionsPerOwner;
+  private final int maxSubscriptionsPerLaunch;
+  private final int maxDeliveriesPerOwner;
+  private final long maxPayloadBytes;
+  private final Duration endpointCheckTimeout;
   private final int maxHeaders;
   private final int maxWebSocketsPerSubscription;
   private final ScheduledExecutorService timer;
   private final ThreadPoolExecutor workers;
+  private final ThreadPoolExecutor slowWorkers;
+  private final ThreadPoolExecutor endpointChecks;
+  private final Map<String, Lane> lanes = new ConcurrentHashMap<>();
   private final OkHttpClient http;
   private final Map<String, Sub> subs = new ConcurrentHashMap<>();
   private final Map<String, Binding> bindings = new ConcurrentHashMap<>();
@@ -152,6 +159,16 @@ public final class SubscriptionEngine implements AutoCloseable {
   private record Header(String name, String value) {}
 
   private enum Step { HANDSHAKE, DELIVER, HEARTBEAT }
+
+  /**
+   * The deliveries of one subscriber (a user, or a client without one): at most
+   * {@code maxDeliveriesPerOwner} in flight, the others queued here in turn, so one principal's
+   * slow endpoints cannot hold the shared workers.
+   */
+  private static final class Lane {
+    int running;
+    final Deque<Sub> waiting = new ArrayDeque<>();
+  }
 
   /** Per subscription state; guarded by its own monitor. */
   private final class Sub {
@@ -172,16 +189,22 @@ public final class SubscriptionEngine implements AutoCloseable {
     boolean scheduled;
     boolean waitingForRetry;
     boolean deleted;
+    /** The subscriber's token expired or was revoked: paused until the owner renews it. */
+    boolean lapsed;
     Instant lastSentAt = Instant.EPOCH;
+    Instant lastProbeAt = Instant.EPOCH;
     ScheduledFuture<?> heartbeat;
     final Deque<StoredEvent> events = new ArrayDeque<>();
     final Deque<String> bindingTokens = new ArrayDeque<>();
     final List<WebSocketSink> sinks = new CopyOnWriteArrayList<>();
 
+    final String quotaKey;
+
     Sub(String id, String ownerKey, Principal subscriber) {
       this.id = id;
       this.ownerKey = ownerKey;
       this.subscriber = subscriber;
+      this.quotaKey = quotaKey(subscriber);
     }
 
     String ref() {
@@ -219,6 +242,10 @@ public final class SubscriptionEngine implements AutoCloseable {
     this.maxTimeoutSeconds = b.maxTimeout.toSeconds();
     this.maxSubscriptions = b.maxSubscriptions;
     this.maxSubscriptionsPerOwner = b.maxSubscriptionsPerOwner;
+    this.maxSubscriptionsPerLaunch = b.maxSubscriptionsPerLaunch;
+    this.maxDeliveriesPerOwner = b.maxDeliveriesPerOwner;
+    this.maxPayloadBytes = b.maxPayloadBytes;
+    this.endpointCheckTimeout = b.endpointCheckTimeout;
     this.maxHeaders = b.maxHeaders;
     this.maxWebSocketsPerSubscription = b.maxWebSocketsPerSubscription;
     AtomicLong n = new AtomicLong();
@@ -229,6 +256,22 @@ public final class SubscriptionEngine implements AutoCloseable {
           return t;
         });
     this.workers.allowCoreThreadTimeOut(true);
+    AtomicLong slowN = new AtomicLong();
+    this.slowWorkers = new ThreadPoolExecutor(b.slowDeliveryThreads, b.slowDeliveryThreads, 60,
+        TimeUnit.SECONDS, new LinkedBlockingQueue<>(), r -> {
+          Thread t = new Thread(r, "halo-subscriptions-slow-" + slowN.incrementAndGet());
+          t.setDaemon(true);
+          return t;
+        });
+    this.slowWorkers.allowCoreThreadTimeOut(true);
+    // endpoint checks resolve DNS: off the request thread, few at once, each bounded in time
+    this.endpointChecks = new ThreadPoolExecutor(4, 4, 60, TimeUnit.SECONDS,
+        new java.util.concurrent.ArrayBlockingQueue<>(16), r -> {
+          Thread t = new Thread(r, "halo-subscriptions-endpoint-check");
+          t.setDaemon(true);
+          return t;
+        });
+    this.endpointChecks.allowCoreThreadTimeOut(true);
     ScheduledThreadPoolExecutor t = new ScheduledThreadPoolExecutor(1, r -> {
       Thread th = new Thread(r, "halo-subscriptions-timer");
       th.setDaemon(true);
@@ -285,6 +328,14 @@ public final class SubscriptionEngine implements AutoCloseable {
   /** The owner key of a subscription: client, user and (for launch tokens) launch session. */
   private static String ownerKey(Principal p) {
     return p.bindingKey() + "#" + p.sessionId().orElse("");
+  }
+
+  /**
+   * Whose quota and delivery lane a subscription counts against: the user (across clients and
+   * launches), or the client when the token names no user.
+   */
+  private static String quotaKey(Principal p) {
+    return p.hasUser() ? "user:" + p.subject().orElseThrow() : "client:" + p.clientId();
   }
 
   /**
@@ -357,10 +408,15 @@ public final class SubscriptionEngine implements AutoCloseable {
           throw new SubscriptionException(503, "Subscription",
               "this server holds its maximum of " + maxSubscriptions + " subscriptions; retry later");
         }
-        long mine = subs.values().stream().filter(x -> x.ownerKey.equals(sub.ownerKey)).count();
+        long mine = subs.values().stream().filter(x -> x.quotaKey.equals(sub.quotaKey)).count();
         if (mine >= maxSubscriptionsPerOwner) {
-          throw new SubscriptionException(429, "Subscription", "this caller already holds "
+          throw new SubscriptionException(429, "Subscription", "this user (or client) already holds "
               + maxSubscriptionsPerOwner + " subscriptions, the most it may; delete one first");
+        }
+        if (owner.sessionId().isPresent() && subs.values().stream()
+            .filter(x -> x.ownerKey.equals(sub.ownerKey)).count() >= maxSubscriptionsPerLaunch) {
+          throw new SubscriptionException(429, "Subscription", "this launch already holds "
+              + maxSubscriptionsPerLaunch + " subscriptions, the most one launch may");
         }
         subs.put(sub.id, sub);
       }
@@ -441,6 +497,11 @@ public final class SubscriptionEngine implements AutoCloseable {
     }
   }
 
+  /**
+   * The caller's own subscription. Each use by its owner renews it: the caller's (fresh) token
+   * becomes the subscriber from now on, and a subscription paused because the earlier token
+   * expired or was revoked resumes (a rest-hook with a new handshake).
+   */
   private Sub owned(String id, Principal owner) {
     Sub sub = id == null ? null : subs.get(id);
     if (sub == null || !sub.ownerKey.equals(ownerKey(owner))) {
@@ -448,6 +509,29 @@ public final class SubscriptionEngine implements AutoCloseable {
     }
     if (!access.isLive(owner)) {
       throw new SubscriptionException(401, "", "the launch this token belongs to has ended");
+    }
+    boolean resumed = false;
+    synchronized (sub) {
+      Principal before = sub.subscriber;
+      if (owner.expiresAt().isEmpty() || before.expiresAt().isEmpty()
+          || !owner.expiresAt().get().isBefore(before.expiresAt().get()) || !access.isLive(before)) {
+        sub.subscriber = owner;
+      }
+      if (sub.lapsed && !sub.deleted) {
+        sub.lapsed = false;
+        sub.resource.setError(null);
+        if (sub.restHook()) {
+          sub.resource.setStatus(Subscription.SubscriptionStatus.REQUESTED);
+          sub.handshakePending = true;
+        } else {
+          sub.resource.setStatus(Subscription.SubscriptionStatus.ACTIVE);
+        }
+        resumed = true;
+      }
+    }
+    if (resumed) {
+      LOG.debug("subscription {} resumed with its owner's fresh token", sub.id);
+      kick(sub);
     }
     return sub;
   }
@@ -493,7 +577,7 @@ public final class SubscriptionEngine implements AutoCloseable {
       } catch (Exception e) {
         endpoint = null;
       }
-      if (endpoint == null || !policy.permits(endpoint)) {
+      if (endpoint == null || !permitted(endpoint)) {
         throw new SubscriptionException(400, "Subscription.channel.endpoint", REFUSED_ENDPOINT);
       }
       if (ch.getHeader().size() > maxHeaders) {
@@ -548,6 +632,32 @@ public final class SubscriptionEngine implements AutoCloseable {
         }
         kick(sub);
       }, heartbeat, heartbeat, TimeUnit.SECONDS);
+    }
+  }
+
+  /**
+   * Asks the policy about an endpoint off the request thread (it may resolve DNS), within
+   * {@code endpointCheckTimeout}; a slow or refused answer is a refusal, and when too many
+   * checks are in flight the caller is asked to retry.
+   */
+  private boolean permitted(URI endpoint) {
+    java.util.concurrent.Future<Boolean> f;
+    try {
+      f = endpointChecks.submit(() -> policy.permits(endpoint));
+    } catch (RejectedExecutionException e) {
+      throw new SubscriptionException(503, "Subscription.channel.endpoint",
+          "too many endpoint checks in flight; retry shortly");
+    }
+    try {
+      return f.get(endpointCheckTimeout.toMillis(), TimeUnit.MILLISECONDS);
+    } catch (java.util.concurrent.TimeoutException e) {
+      f.cancel(true);
+      return false;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return false;
+    } catch (java.util.concurrent.ExecutionException e) {
+      return false;
     }
   }
 
@@ -694,7 +804,10 @@ public final class SubscriptionEngine implements AutoCloseable {
 
   // ------------------------------------------------------------------ delivery
 
-  /** Queues the subscription on a worker unless one is on it or it waits for a retry. */
+  /**
+   * Queues the subscription in its owner's lane unless it is queued or running already, or
+   * waits for a retry.
+   */
   private void kick(Sub sub) {
     synchronized (sub) {
       if (sub.scheduled || sub.deleted || sub.waitingForRetry) {
@@ -702,30 +815,99 @@ public final class SubscriptionEngine implements AutoCloseable {
       }
       sub.scheduled = true;
     }
+    enqueue(sub);
+  }
+
+  /**
+   * Runs the sub now if it may, else queues it (its {@code scheduled} is set). A subscription
+   * whose endpoint failed last time goes to the slow pool, so failing and slow endpoints never hold
+   * the workers of healthy ones; a healthy one goes through its owner's lane, so one principal's
+   * new subscriptions cannot take every worker at once.
+   */
+  private void enqueue(Sub sub) {
+    boolean slow;
+    synchronized (sub) {
+      slow = sub.failures > 0;
+    }
+    if (slow) {
+      try {
+        slowWorkers.execute(() -> run(sub, null));
+      } catch (RejectedExecutionException e) {
+        synchronized (sub) {
+          sub.scheduled = false; // closing
+        }
+      }
+      return;
+    }
+    Lane lane = lanes.computeIfAbsent(sub.quotaKey, k -> new Lane());
+    boolean start;
+    synchronized (lane) {
+      start = lane.running < maxDeliveriesPerOwner;
+      if (start) {
+        lane.running++;
+      } else {
+        lane.waiting.addLast(sub);
+      }
+    }
+    if (start) {
+      submit(sub, lane);
+    }
+  }
+
+  private void submit(Sub sub, Lane lane) {
     try {
-      workers.execute(() -> run(sub));
+      workers.execute(() -> run(sub, lane));
     } catch (RejectedExecutionException e) {
       synchronized (sub) {
         sub.scheduled = false; // closing
       }
-    }
-  }
-
-  /** One step of one subscription's work, on a worker; at most one runs per subscription. */
-  private void run(Sub sub) {
-    try {
-      step(sub);
-    } catch (RuntimeException e) {
-      LOG.warn("subscription {} work failed ({}); retrying later", sub.id, e.toString());
-      synchronized (sub) {
-        if (!sub.deleted) {
-          retryLater(sub);
-        }
+      synchronized (lane) {
+        lane.running--;
       }
     }
   }
 
-  private void step(Sub sub) {
+  /**
+   * One step of one subscription's work, on a worker; at most one runs per subscription. Its
+   * lane's place goes to the next waiting subscription of the same owner; this one, if it has
+   * more to do, queues again.
+   */
+  private void run(Sub sub, Lane lane) {
+    boolean more = false;
+    try {
+      more = step(sub);
+    } catch (RuntimeException e) {
+      LOG.warn("subscription {} work failed ({}); retrying later", sub.id, e.getClass().getSimpleName());
+      synchronized (sub) {
+        if (!sub.deleted) {
+          retryLater(sub);
+        } else {
+          sub.scheduled = false;
+        }
+      }
+    }
+    if (lane != null) {
+      Sub next;
+      synchronized (lane) {
+        next = lane.waiting.pollFirst();
+        if (next == null) {
+          lane.running--;
+          if (lane.running == 0) {
+            lanes.remove(sub.quotaKey, lane);
+          }
+        }
+      }
+      if (next != null) {
+        submit(next, lane);
+      }
+    }
+    if (more) {
+      enqueue(sub);
+    }
+  }
+
+  /** Does one step; true if the subscription has more to do (it stays scheduled). */
+  private boolean step(Sub sub) {
     Step step;
     List<StoredEvent> batch = List.of();
     Principal subscriber;
@@ -734,7 +916,7 @@ public final class SubscriptionEngine implements AutoCloseable {
       step = next(sub);
       if (step == null) {
         sub.scheduled = false;
-        return;
+        return false;
       }
       if (step == Step.DELIVER) {
         batch = new ArrayList<>();
@@ -748,22 +930,36 @@ public final class SubscriptionEngine implements AutoCloseable {
       subscriber = sub.subscriber;
       payload = sub.payload;
     }
-    if (!access.isLive(subscriber)) {
+    if (!access.sessionLive(subscriber)) {
       end(sub, 1000, "the launch ended");
-      return;
+      return false;
+    }
+    if (!access.isLive(subscriber)) {
+      synchronized (sub) {
+        sub.lapsed = true;
+        sub.scheduled = false;
+        sub.resource.setStatus(Subscription.SubscriptionStatus.ERROR);
+        sub.resource.setError("the subscriber's token expired or was revoked; use the subscription"
+            + " with a fresh token to resume it");
+      }
+      LOG.debug("subscription {} paused: its subscriber's token no longer stands", sub.id);
+      return false;
     }
     NotificationType type = step == Step.HANDSHAKE ? NotificationType.HANDSHAKE
         : step == Step.HEARTBEAT ? NotificationType.HEARTBEAT : NotificationType.EVENT_NOTIFICATION;
     List<NotificationEvent> events = visibleEvents(subscriber, batch, payload);
     String json;
     synchronized (sub) {
+      if (step == Step.HEARTBEAT) {
+        sub.lastProbeAt = clock.instant();
+      }
       json = encode(notification(sub, type, events, payload));
     }
     boolean ok = send(sub, json);
     synchronized (sub) {
       if (sub.deleted) {
         sub.scheduled = false;
-        return;
+        return false;
       }
       switch (step) {
         case HANDSHAKE:
@@ -777,7 +973,7 @@ public final class SubscriptionEngine implements AutoCloseable {
             toError(sub, "handshake failed");
           } else {
             retryLater(sub);
-            return;
+            return false;
           }
           break;
         case DELIVER:
@@ -790,7 +986,7 @@ public final class SubscriptionEngine implements AutoCloseable {
               toError(sub, "delivery failed");
             } else {
               retryLater(sub);
-              return;
+              return false;
             }
           }
           break;
@@ -798,7 +994,7 @@ public final class SubscriptionEngine implements AutoCloseable {
           sub.heartbeatDue = false;
           if (ok) {
             sub.lastSentAt = clock.instant();
-            if (sub.status() == Subscription.SubscriptionStatus.ERROR) {
+            if (sub.status() == Subscription.SubscriptionStatus.ERROR && !sub.lapsed) {
               sub.resource.setStatus(Subscription.SubscriptionStatus.ACTIVE);
               sub.resource.setError(null);
               sub.failures = 0;
@@ -808,21 +1004,15 @@ public final class SubscriptionEngine implements AutoCloseable {
       }
       if (next(sub) == null) {
         sub.scheduled = false;
-        return;
+        return false;
       }
-    }
-    try {
-      workers.execute(() -> run(sub)); // more work: stay scheduled, let others go first
-    } catch (RejectedExecutionException e) {
-      synchronized (sub) {
-        sub.scheduled = false;
-      }
+      return true;
     }
   }
 
   /** What the subscription needs next; the caller holds its monitor. */
   private Step next(Sub sub) {
-    if (sub.deleted) {
+    if (sub.deleted || sub.lapsed) {
       return null;
     }
     Subscription.SubscriptionStatus st = sub.status();
@@ -838,9 +1028,12 @@ public final class SubscriptionEngine implements AutoCloseable {
       sub.lastSent = sub.lastEvent; // what was pending has aged out; $events cannot bring it back
     }
     if (sub.heartbeatDue) {
-      boolean quiet = sub.lastSentAt.isBefore(clock.instant().minusSeconds(heartbeatPeriod(sub) / 2));
+      Instant now = clock.instant();
+      boolean quiet = sub.lastSentAt.isBefore(now.minusSeconds(heartbeatPeriod(sub) / 2));
+      // an endpoint in error is probed no more often than the longest backoff
+      boolean probe = sub.restHook() && !sub.lastProbeAt.isAfter(now.minus(maxBackoff));
       boolean due = (st == Subscription.SubscriptionStatus.ACTIVE && quiet)
-          || (st == Subscription.SubscriptionStatus.ERROR && sub.restHook());
+          || (st == Subscription.SubscriptionStatus.ERROR && probe);
       if (due && (sub.restHook() || !sub.sinks.isEmpty())) {
         return Step.HEARTBEAT;
       }
@@ -858,6 +1051,7 @@ public final class SubscriptionEngine implements AutoCloseable {
     }
   }
 
+  /** Schedules another try after the backoff; the caller holds the sub's monitor. */
   private void retryLater(Sub sub) {
     sub.waitingForRetry = true;
     sub.scheduled = false;
@@ -874,26 +1068,48 @@ public final class SubscriptionEngine implements AutoCloseable {
   }
 
   /**
-   * The batch as this subscriber may see it now: a resource it can no longer read (deleted, its
-   * session ended, moved out of its compartment) is announced by number and time only.
+   * The events as this subscriber may see them now: a resource it can no longer read (deleted,
+   * its session ended, moved out of its compartment) is announced by number and time only. Each
+   * focus is read once; with full-resource payloads only its last event carries the resource,
+   * and resources stop being attached once {@code maxPayloadBytes} is reached (the events after
+   * go as id-only: a consumer reads the resource itself), so one answer never multiplies a large
+   * resource.
    */
   private List<NotificationEvent> visibleEvents(Principal subscriber, List<StoredEvent> batch,
       PayloadContent payload) {
+    Map<String, Optional<Resource>> readable = new java.util.HashMap<>();
+    Map<String, Integer> lastIndex = new java.util.HashMap<>();
+    for (int i = 0; i < batch.size(); i++) {
+      lastIndex.put(batch.get(i).focus(), i);
+    }
     List<NotificationEvent> out = new ArrayList<>(batch.size());
-    for (StoredEvent e : batch) {
-      int slash = e.focus().indexOf('/');
-      Optional<Resource> r;
-      try {
-        r = repository.read(e.focus().substring(0, slash), e.focus().substring(slash + 1));
-      } catch (RuntimeException ex) {
-        r = Optional.empty();
-      }
-      if (r.isPresent() && access.mayRead(subscriber, r.get())) {
-        out.add(new NotificationEvent(e.number(), e.timestamp(), e.focus(),
-            payload == PayloadContent.FULL_RESOURCE ? r.get() : null));
-      } else {
+    long budget = maxPayloadBytes;
+    for (int i = 0; i < batch.size(); i++) {
+      StoredEvent e = batch.get(i);
+      Optional<Resource> r = readable.computeIfAbsent(e.focus(), f -> {
+        int slash = f.indexOf('/');
+        try {
+          return repository.read(f.substring(0, slash), f.substring(slash + 1))
+              .filter(x -> access.mayRead(subscriber, x));
+        } catch (RuntimeException ex) {
+          return Optional.empty();
+        }
+      });
+      if (r.isEmpty()) {
         out.add(new NotificationEvent(e.number(), e.timestamp(), null, null));
+        continue;
       }
+      Resource body = null;
+      if (payload == PayloadContent.FULL_RESOURCE && lastIndex.get(e.focus()) == i && budget > 0) {
+        long size = ctx.newJsonParser().encodeResourceToString(r.get()).length();
+        if (size <= budget) {
+          body = r.get();
+          budget -= size;
+        } else {
+          budget = 0;
+        }
+      }
+      out.add(new NotificationEvent(e.number(), e.timestamp(), e.focus(), body));
     }
     return out;
   }
@@ -1128,6 +1344,8 @@ public final class SubscriptionEngine implements AutoCloseable {
   public void close() {
     timer.shutdownNow();
     workers.shutdownNow();
+    slowWorkers.shutdownNow();
+    endpointChecks.shutdownNow();
     for (Sub s : subs.values()) {
       for (WebSocketSink w : s.sinks) {
         w.close(1001, "server stopping");
@@ -1159,6 +1377,11 @@ public final class SubscriptionEngine implements AutoCloseable {
     private int deliveryThreads = 32;
     private int maxSubscriptions = 10_000;
     private int maxSubscriptionsPerOwner = 20;
+    private int maxSubscriptionsPerLaunch = 5;
+    private int maxDeliveriesPerOwner = 8;
+    private int slowDeliveryThreads = 8;
+    private long maxPayloadBytes = 4L << 20;
+    private Duration endpointCheckTimeout = Duration.ofSeconds(2);
     private int maxHeaders = 8;
     private int maxWebSocketsPerSubscription = 4;
 
@@ -1197,8 +1420,30 @@ public final class SubscriptionEngine implements AutoCloseable {
     public Builder threads(int v) { return deliveryThreads(v); }
     /** Subscriptions held at once. Default 10,000. */
     public Builder maxSubscriptions(int v) { this.maxSubscriptions = v; return this; }
-    /** Subscriptions one principal may hold. Default 20. */
+    /**
+     * Subscriptions one user (across clients and launches), or one client without a user, may
+     * hold. Default 20.
+     */
     public Builder maxSubscriptionsPerOwner(int v) { this.maxSubscriptionsPerOwner = v; return this; }
+    /** Subscriptions one launch (an app's launch token) may hold. Default 5. */
+    public Builder maxSubscriptionsPerLaunch(int v) { this.maxSubscriptionsPerLaunch = v; return this; }
+    /**
+     * Deliveries of one user (or client) in flight at once on the main workers, the rest waiting
+     * their turn: what keeps one principal's new subscriptions from holding every worker. Default 8.
+     */
+    public Builder maxDeliveriesPerOwner(int v) { this.maxDeliveriesPerOwner = v; return this; }
+    /**
+     * Workers for subscriptions whose endpoint failed last time (timed out, refused, answered an
+     * error): they retry here, apart from healthy ones. Default 8.
+     */
+    public Builder slowDeliveryThreads(int v) { this.slowDeliveryThreads = v; return this; }
+    /**
+     * Resource bytes one notification or {@code $events} answer carries at most; later events of
+     * it go as id-only. Default 4 MiB.
+     */
+    public Builder maxPayloadBytes(long v) { this.maxPayloadBytes = v; return this; }
+    /** How long an endpoint check (DNS included) may take when a subscription is made. Default 2 s. */
+    public Builder endpointCheckTimeout(Duration v) { this.endpointCheckTimeout = Objects.requireNonNull(v); return this; }
     /** Headers a rest-hook subscription may carry. Default 8. */
     public Builder maxHeaders(int v) { this.maxHeaders = v; return this; }
     /** Websockets bound to one subscription at once. Default 4. */
@@ -1206,7 +1451,9 @@ public final class SubscriptionEngine implements AutoCloseable {
 
     public SubscriptionEngine build() {
       if (maxAttempts < 1 || deliveryThreads < 1 || maxEventsPerSubscription < 1
-          || maxSubscriptions < 1 || maxSubscriptionsPerOwner < 1 || maxHeaders < 0
+          || maxSubscriptions < 1 || maxSubscriptionsPerOwner < 1 || maxSubscriptionsPerLaunch < 1
+          || maxDeliveriesPerOwner < 1 || slowDeliveryThreads < 1 || maxPayloadBytes < 0
+          || maxHeaders < 0
           || maxWebSocketsPerSubscription < 1) {
         throw new IllegalStateException("maxAttempts, deliveryThreads, maxEventsPerSubscription,"
             + " maxSubscriptions, maxSubscriptionsPerOwner and maxWebSocketsPerSubscription must be"

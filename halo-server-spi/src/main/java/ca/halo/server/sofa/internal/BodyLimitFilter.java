@@ -34,7 +34,9 @@ import javax.xml.stream.XMLStreamReader;
  * bodies with more than {@code maxElements} JSON values or XML elements and attributes, or nested
  * deeper than {@value #MAX_DEPTH}, before HAPI builds a single object of them. Numbers HAPI would
  * expand digit by digit (an exponent beyond 1000, more than 100 characters) and XML with a
- * DOCTYPE are refused (400). Runs after {@link BearerTokenFilter}: no body of an unknown caller is read.
+ * DOCTYPE are refused (400). The checker is chosen by the exact media type; a body of any other
+ * type or charset (forms included) is refused with 415, and one the checker cannot read with 400.
+ * Runs after {@link BearerTokenFilter}: no body of an unknown caller is read.
  */
 public final class BodyLimitFilter implements Filter {
   static final int MAX_DEPTH = 100;
@@ -86,9 +88,18 @@ public final class BodyLimitFilter implements Filter {
       }
     }
     byte[] body = buf.toByteArray();
-    String ct = req.getContentType() == null ? "" : req.getContentType().toLowerCase(java.util.Locale.ROOT);
-    String refusal = ct.contains("xml") ? checkXml(body) : ct.contains("form-urlencoded") ? null
-        : checkJson(body);
+    String refusal;
+    if (body.length == 0) {
+      refusal = null; // nothing to parse (an operation with no input)
+    } else {
+      MediaType type = MediaType.of(req.getContentType());
+      if (type == MediaType.OTHER) {
+        refuse((HttpServletResponse) response, 415, "send FHIR as application/fhir+json or"
+            + " application/fhir+xml, in UTF-8");
+        return;
+      }
+      refusal = type == MediaType.XML ? checkXml(body) : checkJson(body);
+    }
     if (refusal != null) {
       refuse((HttpServletResponse) response, refusal.startsWith("!") ? 400 : 413,
           refusal.startsWith("!") ? refusal.substring(1) : refusal);
@@ -163,7 +174,7 @@ public final class BodyLimitFilter implements Filter {
     } catch (com.fasterxml.jackson.core.exc.StreamConstraintsException e) {
       return "the request body is nested deeper than " + MAX_DEPTH + " levels";
     } catch (IOException e) {
-      return null;
+      return "!the request body is not valid JSON";
     }
     return null;
   }
@@ -204,9 +215,46 @@ public final class BodyLimitFilter implements Filter {
         r.close();
       }
     } catch (XMLStreamException e) {
-      return null;
+      return "!the request body is not valid XML";
     }
     return null;
+  }
+
+  /**
+   * The body's media type, read exactly (type and subtype, then a UTF-8 charset if any): the
+   * checker must parse what HAPI will parse, so nothing slips through under a look-alike type.
+   */
+  enum MediaType {
+    JSON, XML, OTHER;
+
+    static MediaType of(String contentType) {
+      if (contentType == null) {
+        return OTHER;
+      }
+      String[] parts = contentType.split(";");
+      String base = parts[0].trim().toLowerCase(java.util.Locale.ROOT);
+      for (int i = 1; i < parts.length; i++) {
+        String[] kv = parts[i].split("=", 2);
+        String k = kv[0].trim().toLowerCase(java.util.Locale.ROOT);
+        String v = kv.length > 1 ? kv[1].trim().replace("\"", "").toLowerCase(java.util.Locale.ROOT) : "";
+        if (k.equals("charset") && !(v.equals("utf-8") || v.equals("utf8"))) {
+          return OTHER;
+        }
+      }
+      switch (base) {
+        case "application/fhir+json":
+        case "application/json":
+        case "application/json+fhir":
+          return JSON;
+        case "application/fhir+xml":
+        case "application/xml":
+        case "application/xml+fhir":
+        case "text/xml":
+          return XML;
+        default:
+          return OTHER;
+      }
+    }
   }
 
   private String tooManyElements() {

@@ -26,6 +26,8 @@ public final class Errors {
       case 403: return OperationOutcome.IssueType.FORBIDDEN;
       case 404: return OperationOutcome.IssueType.NOTFOUND;
       case 413: return OperationOutcome.IssueType.TOOLONG;
+      case 415: return OperationOutcome.IssueType.NOTSUPPORTED;
+      case 429: return OperationOutcome.IssueType.THROTTLED;
       case 422: return OperationOutcome.IssueType.PROCESSING;
       case 503: return OperationOutcome.IssueType.TRANSIENT;
       default: return OperationOutcome.IssueType.INVALID;

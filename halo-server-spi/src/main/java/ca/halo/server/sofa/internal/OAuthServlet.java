@@ -105,10 +105,35 @@ public final class OAuthServlet extends HttpServlet {
     return out;
   }
 
+  /**
+   * The peer's address as the per-address bounds count it: an IPv4 address as it is, an IPv6
+   * address by its /64 network (one subscriber line holds a whole /64: counting each of its
+   * addresses apart would let one line fill the tables).
+   */
+  static String addressKey(String remote) {
+    if (remote == null || remote.indexOf(':') < 0) {
+      return remote;
+    }
+    try {
+      byte[] b = java.net.InetAddress.getByName(remote.startsWith("[") && remote.endsWith("]")
+          ? remote.substring(1, remote.length() - 1) : remote).getAddress();
+      if (b.length != 16) {
+        return remote;
+      }
+      StringBuilder k = new StringBuilder();
+      for (int i = 0; i < 8; i += 2) {
+        k.append(String.format("%02x%02x:", b[i] & 0xff, b[i + 1] & 0xff));
+      }
+      return k.append(":/64").toString();
+    } catch (java.io.IOException | RuntimeException e) {
+      return remote;
+    }
+  }
+
   /** What the engine needs of a browser request: cookies, Origin, the peer's address. */
   private static BrowserRequest browser(HttpServletRequest req, Map<String, String> p) {
     BrowserRequest.Builder b = BrowserRequest.builder("POST".equals(req.getMethod()) ? "POST" : "GET", p)
-        .origin(req.getHeader("Origin")).remoteAddress(req.getRemoteAddr());
+        .origin(req.getHeader("Origin")).remoteAddress(addressKey(req.getRemoteAddr()));
     if (req.getCookies() != null) {
       for (Cookie c : req.getCookies()) {
         if (SmartAuthorizationServer.SSO_COOKIE.equals(c.getName())

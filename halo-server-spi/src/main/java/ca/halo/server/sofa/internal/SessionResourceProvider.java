@@ -177,6 +177,8 @@ public final class SessionResourceProvider implements IResourceProvider {
         c.lastUpdatedTo(lastUpdated.getUpperBoundAsInstant().toInstant());
       }
     }
+    // other sessions' data is filtered out by the repository, before the limit counts it
+    c.sessionFilter(session -> session == null || access.sessionVisible(p, session));
     List<Resource> found = repository.search(typeName, c.limit(maxSearchResults + 1).build());
     if (found.size() > maxSearchResults) {
       throw Errors.of(422, "", "the search matches more than " + maxSearchResults
@@ -289,7 +291,8 @@ public final class SessionResourceProvider implements IResourceProvider {
     }
     Resource stored;
     try {
-      stored = repository.update(r);
+      stored = repository.updateExisting(r).orElseThrow(() -> Errors.of(404, typeName,
+          typeName + "/" + id.getIdPart() + " is not known; create new resources with POST"));
     } catch (FhirRepositoryException e) {
       if (session != null) {
         budget.refund(session, bytes, 0);
