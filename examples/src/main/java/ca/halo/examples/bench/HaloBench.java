@@ -105,6 +105,14 @@ public final class HaloBench {
         .needPatientBanner(true).build();
   }
 
+  /**
+   * The harness drives everything from one signed-in clinician: the bounds a SoFA keeps per
+   * caller (contexts and their bytes) are lifted so they measure the server, not the bound.
+   */
+  static ca.halo.server.sofa.SofaServer.Builder oneCaller(ca.halo.server.sofa.SofaServer.Builder b) {
+    return b.maxContextsPerOwner(1_000_000).maxContextBytesPerOwner(Long.MAX_VALUE);
+  }
+
   interface Op {
     void run() throws Exception;
   }
@@ -146,7 +154,7 @@ public final class HaloBench {
 
   static void setContext() throws Exception {
     System.out.println("\n$set-context with a 6-resource Bundle (SofaClient -> SoFA over HTTP):");
-    try (Jurisdiction j = new Jurisdiction("127.0.0.1", 0, b -> b.subscriptions(false).maxContexts(200_000));
+    try (Jurisdiction j = new Jurisdiction("127.0.0.1", 0, b -> oneCaller(b).subscriptions(false).maxContexts(200_000));
         HaloHttp http = HaloHttp.defaults(); SmartAppClient emr = emrClient(j, http)) {
       TokenSet t = login(j, emr, new HeadlessBrowser());
       SofaClient sofa = SofaClient.builder().http(http).fhirBase(j.sofa.fhirBase())
@@ -156,7 +164,7 @@ public final class HaloBench {
       measure("set-context", 8, 8000, () -> sofa.setContext(sixResources()));
     }
     System.out.println("\n$set-context with HAPI's instance validator (FhirInstanceResourceValidator):");
-    try (Jurisdiction j = new Jurisdiction("127.0.0.1", 0, b -> b.subscriptions(false).maxContexts(200_000)
+    try (Jurisdiction j = new Jurisdiction("127.0.0.1", 0, b -> oneCaller(b).subscriptions(false).maxContexts(200_000)
             .validator(new ca.halo.server.sofa.FhirInstanceResourceValidator(
                 ca.uhn.fhir.context.FhirContext.forR4Cached())));
         HaloHttp http = HaloHttp.defaults(); SmartAppClient emr = emrClient(j, http)) {
@@ -168,7 +176,7 @@ public final class HaloBench {
       measure("set-context + instance validation", 8, 2000, () -> sofa.setContext(sixResources()));
     }
     System.out.println("\nMemory per 10,000 live contexts (6 resources each, in-memory stores):");
-    try (Jurisdiction j = new Jurisdiction("127.0.0.1", 0, b -> b.subscriptions(false));
+    try (Jurisdiction j = new Jurisdiction("127.0.0.1", 0, b -> oneCaller(b).subscriptions(false));
         HaloHttp http = HaloHttp.defaults(); SmartAppClient emr = emrClient(j, http)) {
       TokenSet t = login(j, emr, new HeadlessBrowser());
       SofaClient sofa = SofaClient.builder().http(http).fhirBase(j.sofa.fhirBase())
@@ -215,8 +223,8 @@ public final class HaloBench {
   static void setContextSizes() throws Exception {
     System.out.println("\n$set-context by Bundle size, 1 caller (SofaClient -> SoFA over HTTP), and a"
         + " concurrent FHIR read's latency meanwhile:");
-    try (Jurisdiction j = new Jurisdiction("127.0.0.1", 0, b -> b.subscriptions(false)
-            .maxContexts(200_000).maxBodyBytes(64L << 20));
+    try (Jurisdiction j = new Jurisdiction("127.0.0.1", 0, b -> oneCaller(b).subscriptions(false)
+            .maxContexts(200_000).maxBodyBytes(64L << 20).maxEntries(10_000).maxElements(20_000_000));
         HaloHttp http = HaloHttp.defaults(); SmartAppClient emr = emrClient(j, http)) {
       TokenSet t = login(j, emr, new HeadlessBrowser());
       AccessTokenProvider tokens = AccessTokenProvider.fixed(t.accessToken());
@@ -347,7 +355,8 @@ public final class HaloBench {
   static void subscriptions() throws Exception {
     System.out.println("\nSubscriptions: app write (FHIR create) -> rest-hook -> consumer callback:");
     for (int subscribers : new int[] {1, 100}) {
-      try (Jurisdiction j = new Jurisdiction("127.0.0.1", 0, b -> b.subscriptionSettings(s -> s.threads(8)));
+      try (Jurisdiction j = new Jurisdiction("127.0.0.1", 0, b -> oneCaller(b).subscriptionSettings(s -> s.threads(8)
+          .maxSubscriptionsPerOwner(1_000).maxDeliveriesPerOwner(8)));
           HaloHttp http = HaloHttp.defaults(); SmartAppClient emr = emrClient(j, http)) {
         HeadlessBrowser browser = new HeadlessBrowser();
         TokenSet t = login(j, emr, browser);
