@@ -107,10 +107,14 @@ public final class HaloBench {
 
   /**
    * The harness drives everything from one signed-in clinician: the bounds a SoFA keeps per
-   * caller (contexts and their bytes) are lifted so they measure the server, not the bound.
+   * caller (contexts and their bytes, what one launch may write; in the subscription part the
+   * subscriptions one user may hold) are lifted so they measure the server, not the bound. The
+   * per-user delivery lane stays at its default (8 in flight): 100 subscribers of one user share
+   * it, which a real deployment (a subscriber per EMR user) would not.
    */
   static ca.halo.server.sofa.SofaServer.Builder oneCaller(ca.halo.server.sofa.SofaServer.Builder b) {
-    return b.maxContextsPerOwner(1_000_000).maxContextBytesPerOwner(Long.MAX_VALUE);
+    return b.maxContextsPerOwner(1_000_000).maxContextBytesPerOwner(Long.MAX_VALUE)
+        .maxSessionWrites(Long.MAX_VALUE, Integer.MAX_VALUE);
   }
 
   interface Op {

@@ -16,7 +16,6 @@ import ca.halo.server.internal.Audits;
 import ca.halo.server.security.AccessRules;
 import ca.halo.server.security.Principal;
 import ca.uhn.fhir.context.FhirContext;
-import java.io.IOException;
 import java.net.Proxy;
 import java.net.URI;
 import java.security.SecureRandom;
@@ -1179,7 +1178,10 @@ public final class SubscriptionEngine implements AutoCloseable {
         }
         return ok;
       }
-    } catch (IOException | RuntimeException e) {
+    } catch (Exception e) { // OkHttp also throws InterruptedException undeclared when stopped
+      if (e instanceof InterruptedException) {
+        Thread.currentThread().interrupt();
+      }
       LOG.debug("rest-hook delivery for {} failed: {}", sub.id, e.getClass().getSimpleName());
       return false;
     }
