@@ -91,6 +91,14 @@ public final class Principal {
     return subject != null && !subject.isBlank() && !subject.equals(clientId);
   }
 
+  /**
+   * What owns something this principal made on the server (a subscription, a stored search):
+   * client, user and, for a launch token, the launch session.
+   */
+  public String ownerKey() {
+    return bindingKey() + "#" + (sessionId == null ? "" : sessionId);
+  }
+
   /** The binding key of a caller: client id and subject. */
   public String bindingKey() {
     return clientId + "|" + (subject == null ? "" : subject);

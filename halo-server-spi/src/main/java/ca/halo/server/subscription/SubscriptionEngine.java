@@ -326,7 +326,7 @@ public final class SubscriptionEngine implements AutoCloseable {
 
   /** The owner key of a subscription: client, user and (for launch tokens) launch session. */
   private static String ownerKey(Principal p) {
-    return p.bindingKey() + "#" + p.sessionId().orElse("");
+    return p.ownerKey();
   }
 
   /**

@@ -12,7 +12,6 @@ import jakarta.servlet.ServletResponse;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.util.Optional;
 import org.slf4j.Logger;
@@ -99,19 +98,13 @@ public final class BearerTokenFilter implements Filter {
   private void refuse(HttpServletRequest req, HttpServletResponse resp, int status, String why)
       throws IOException {
     LOG.debug("refused {} {}: {}", req.getMethod(), req.getRequestURI(), status);
-    byte[] body = ctx.newJsonParser().encodeResourceToString(Errors.outcome(status, "", why))
-        .getBytes(StandardCharsets.UTF_8);
-    resp.setStatus(status);
     if (status == 401) {
       resp.setHeader("WWW-Authenticate", req.getHeader("Authorization") == null
           ? "Bearer realm=\"halo\"" : "Bearer realm=\"halo\", error=\"invalid_token\"");
     }
-    resp.setHeader("Cache-Control", "no-store");
     if (req.getContentLengthLong() != 0 && !"GET".equals(req.getMethod())) {
       resp.setHeader("Connection", "close"); // the unread body is not worth reading
     }
-    resp.setContentType("application/fhir+json;charset=utf-8");
-    resp.setContentLength(body.length);
-    resp.getOutputStream().write(body);
+    Errors.send(resp, ctx, status, why);
   }
 }

@@ -266,9 +266,6 @@ public final class BodyLimitFilter implements Filter {
   }
 
   private void refuse(HttpServletResponse resp, int status, String why) throws IOException {
-    resp.setStatus(status);
-    resp.setContentType("application/fhir+json;charset=utf-8");
-    resp.getWriter().write(ctx.newJsonParser().encodeResourceToString(
-        Errors.outcome(status, "", why)));
+    Errors.send(resp, ctx, status, why);
   }
 }

@@ -47,6 +47,21 @@ public final class Errors {
     return e;
   }
 
+  /**
+   * Writes a refusal straight to the servlet response (for filters in front of HAPI): the status,
+   * an OperationOutcome body and {@code Cache-Control: no-store}.
+   */
+  public static void send(jakarta.servlet.http.HttpServletResponse resp,
+      ca.uhn.fhir.context.FhirContext ctx, int status, String message) throws java.io.IOException {
+    byte[] body = ctx.newJsonParser().encodeResourceToString(outcome(status, "", message))
+        .getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    resp.setStatus(status);
+    resp.setHeader("Cache-Control", "no-store");
+    resp.setContentType("application/fhir+json;charset=utf-8");
+    resp.setContentLength(body.length);
+    resp.getOutputStream().write(body);
+  }
+
   public static BaseServerResponseException of(RefusedRequestException e) {
     return of(e.httpStatus(), e.location(), e.getMessage());
   }

@@ -35,14 +35,10 @@ public final class OwnedPagingProvider extends FifoMemoryPagingProvider {
     this.owners = new LinkedHashMap<>();
   }
 
-  private static String ownerOf(Principal p) {
-    return p.bindingKey() + "#" + p.sessionId().orElse("");
-  }
-
   @Override
   public synchronized String storeResultList(RequestDetails rd, IBundleProvider list) {
     String id = super.storeResultList(rd, list);
-    owners.put(id, ownerOf(AuthInterceptor.principal(rd)));
+    owners.put(id, AuthInterceptor.principal(rd).ownerKey());
     while (owners.size() > capacity) {
       owners.remove(owners.keySet().iterator().next());
     }
@@ -52,7 +48,7 @@ public final class OwnedPagingProvider extends FifoMemoryPagingProvider {
   @Override
   public synchronized IBundleProvider retrieveResultList(RequestDetails rd, String id) {
     Principal p = AuthInterceptor.principal(rd);
-    if (!ownerOf(p).equals(owners.get(id))) {
+    if (!p.ownerKey().equals(owners.get(id))) {
       return null; // answered as a search that is gone
     }
     IBundleProvider list = super.retrieveResultList(rd, id);
