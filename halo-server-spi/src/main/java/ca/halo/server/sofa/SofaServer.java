@@ -83,7 +83,15 @@ import org.slf4j.LoggerFactory;
  * {@code /fhir/Subscription} with {@code $status}, {@code $events},
  * {@code $get-ws-binding-token} and the websocket at {@code /ws/subscriptions} (CA:FSub),
  * {@code /catalog/apps} (when an App Catalog is configured), {@code /auth/*} (authorize, sign-in, token, introspect, revoke, jwks,
- * {@code .well-known/openid-configuration}). CORS is open so browser apps can call it.
+ * {@code .well-known/openid-configuration}). CORS is open so browser apps can call it (no
+ * credentials are allowed cross-origin).
+ *
+ * <p>Security: every FHIR request's bearer token is checked before its body is read, bodies are
+ * bounded (bytes, values, depth, numbers; exact media types), and one rule ({@link
+ * ca.halo.server.security.AccessRules}) decides every read, search, write and subscription
+ * notification. Every table is bounded and every limit is a builder setting; the README's security
+ * section lists them with their defaults. Rest-hooks pass the {@link
+ * ca.halo.server.subscription.EndpointPolicy} (default: https to public addresses only).
  *
  * <p>Thread-safe. {@link #close()} stops Jetty and the expiry thread ({@code halo-sofa-expiry},
  * a daemon that deletes expired contexts every {@code expirySweepInterval}).

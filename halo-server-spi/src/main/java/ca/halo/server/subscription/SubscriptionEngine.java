@@ -82,25 +82,36 @@ import org.slf4j.LoggerFactory;
  *   <li>an administrator ({@link AccessRules#isAdmin}): everything.</li>
  * </ul>
  * Anyone else is refused with 403. Each subscription belongs to the principal that created it
- * (client, user and launch session) and is invisible to everyone else (404).
+ * (client, user and launch session) and is invisible to everyone else (404). It stands as long as
+ * its subscriber's token: once that expires or is revoked nothing more is numbered or sent and
+ * the subscription shows {@code error} until its owner uses it again with a fresh token (any
+ * call of this API renews the subscriber).
  *
  * <p><b>Delivery.</b> At least once and in order per subscription. Each subscription has at most
- * one delivery in flight, on a pool of {@code deliveryThreads} workers, so a slow or dead
- * endpoint delays only itself; every call is bounded (connect timeout, and a total time of the
- * subscription's {@code backport-timeout}, 1 to {@code maxTimeout} seconds). Rest-hook endpoints
- * pass the {@link EndpointPolicy} when accepted and at every connection; no redirects, no proxy.
- * A rest-hook subscription whose endpoint keeps failing goes to {@code error} but keeps numbering
- * its events; heartbeats keep probing it, and the first that succeeds returns it to
- * {@code active} and resumes delivery where it stopped.
+ * one delivery in flight. Healthy subscriptions run on {@code deliveryThreads} workers, at most
+ * {@code maxDeliveriesPerOwner} of one user at once (the rest wait their turn in that user's
+ * lane); a subscription whose endpoint failed last time retries on {@code slowDeliveryThreads}
+ * workers of its own, so a slow or dead endpoint delays only itself. Every call is bounded
+ * (connect timeout, and a total time of the subscription's {@code backport-timeout}, 1 to
+ * {@code maxTimeout} seconds). Rest-hook endpoints pass the {@link EndpointPolicy} when accepted
+ * (off the request thread, within {@code endpointCheckTimeout}) and at every connection; no
+ * redirects, no proxy. A rest-hook subscription whose endpoint keeps failing goes to
+ * {@code error} but keeps numbering its events; heartbeats keep probing it (no more often than
+ * {@code maxBackoff}), and the first that succeeds returns it to {@code active} and resumes
+ * delivery where it stopped. With full-resource payloads a resource is carried once per
+ * notification or {@code $events} answer, up to {@code maxPayloadBytes} of resources.
  *
  * <p><b>Bounds.</b> At most {@code maxSubscriptions} subscriptions, {@code maxSubscriptionsPerOwner}
- * per principal, {@code maxEventsPerSubscription} retained events each (for {@code retention},
- * default 24 h), {@code maxHeaders} headers of at most 1 KiB, {@code maxWebSocketsPerSubscription}
- * bound sockets and five live binding tokens per subscription. Past a bound the request is
- * refused with a clear error; nothing is silently dropped but the oldest retained events.
+ * per user (across clients and launches), {@code maxSubscriptionsPerLaunch} per launch,
+ * {@code maxEventsPerSubscription} retained events each (for {@code retention}, default 24 h),
+ * {@code maxHeaders} headers of at most 1 KiB, {@code maxWebSocketsPerSubscription} bound
+ * sockets and five live binding tokens per subscription. Past a bound the request is refused with
+ * a clear error; nothing is silently dropped but the oldest retained events.
  *
- * <p>Thread-safe. Deliveries run on {@code halo-subscriptions-N} threads, timers on
- * {@code halo-subscriptions-timer}; {@link #close()} stops both. No servlet types:
+ * <p>Thread-safe. Deliveries run on {@code halo-subscriptions-N} and
+ * {@code halo-subscriptions-slow-N} threads, endpoint checks on
+ * {@code halo-subscriptions-endpoint-check}, timers on {@code halo-subscriptions-timer};
+ * {@link #close()} stops them all. No servlet types:
  * {@code SofaServer} mounts it on HAPI and Jetty.
  *
  * <p>Spec: Subscriptions R5 Backport IG (R4 profiles), HALO CA:FSub and our decisions (topic
