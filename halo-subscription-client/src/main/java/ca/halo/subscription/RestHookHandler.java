@@ -51,20 +51,36 @@ public final class RestHookHandler {
     return new Builder(consumer);
   }
 
+  /**
+   * Whether a post with these headers comes from the subscription (the configured channel header
+   * is present with its value, compared in constant time). Call it before reading the body: a
+   * server should not read what a stranger posts. {@link #handle} checks it again.
+   */
+  public boolean accepts(Map<String, List<String>> headers) {
+    if (headerName == null) {
+      return true;
+    }
+    String got = null;
+    for (Map.Entry<String, List<String>> e : headers.entrySet()) {
+      if (e.getKey() != null && e.getKey().toLowerCase(Locale.ROOT).equals(headerName)
+          && e.getValue() != null && !e.getValue().isEmpty() && e.getValue().get(0) != null) {
+        got = e.getValue().get(0);
+      }
+    }
+    return got != null && MessageDigest.isEqual(headerValue, got.getBytes(StandardCharsets.UTF_8));
+  }
+
+  /** The largest body {@link #handle} takes. */
+  public long maxBodyBytes() {
+    return maxBodyBytes;
+  }
+
   /** Handles one POST; returns the HTTP status to answer. */
   public int handle(Map<String, List<String>> headers, byte[] body) {
-    if (headerName != null) {
-      String got = null;
-      for (Map.Entry<String, List<String>> e : headers.entrySet()) {
-        if (e.getKey() != null && e.getKey().toLowerCase(Locale.ROOT).equals(headerName)
-            && e.getValue() != null && !e.getValue().isEmpty() && e.getValue().get(0) != null) {
-          got = e.getValue().get(0);
-        }
-      }
-      if (got == null || !MessageDigest.isEqual(headerValue, got.getBytes(StandardCharsets.UTF_8))) {
-        LOG.warn("refused a rest-hook post without the expected channel header");
-        return 401;
-      }
+    if (!accepts(headers)) {
+      // DEBUG: strangers' posts must not be able to fill the log
+      LOG.debug("refused a rest-hook post without the expected channel header");
+      return 401;
     }
     if (body == null || body.length == 0 || body.length > maxBodyBytes) {
       return 400;

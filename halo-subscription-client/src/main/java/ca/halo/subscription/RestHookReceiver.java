@@ -64,9 +64,13 @@ public final class RestHookReceiver implements AutoCloseable {
         ex.sendResponseHeaders(405, -1);
         return;
       }
+      if (!handler.accepts(ex.getRequestHeaders())) {
+        ex.sendResponseHeaders(401, -1); // refused before a byte of the body is read
+        return;
+      }
       byte[] body;
       try (InputStream in = ex.getRequestBody()) {
-        body = in.readNBytes(16 * 1024 * 1024 + 1);
+        body = in.readNBytes((int) Math.min(Integer.MAX_VALUE - 8, handler.maxBodyBytes() + 1));
       }
       int status = handler.handle(ex.getRequestHeaders(), body);
       ex.sendResponseHeaders(status, -1);

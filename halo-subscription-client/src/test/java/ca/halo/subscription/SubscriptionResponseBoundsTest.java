@@ -97,4 +97,29 @@ class SubscriptionResponseBoundsTest {
       assertThat(sent.get()).isLessThan((16L << 20) + SLACK);
     }
   }
+
+  @Test
+  void restHookReceiver_postWithoutTheChannelHeader_401BeforeTheBodyIsRead() throws Exception {
+    try (SubscriptionClient recovery = SubscriptionClient.builder()
+            .fhirBase(URI.create("http://127.0.0.1:1/fhir"))
+            .tokens(AccessTokenProvider.fixed(AccessToken.withoutExpiry("t"))).build();
+        RestHookReceiver r = RestHookReceiver.start("127.0.0.1", 0, "/hook",
+            RestHookHandler.builder(NotificationConsumer.builder(recovery, (id, e) -> { }).build())
+                .requireHeader("Authorization", "Bearer hook-secret").build())) {
+      for (String auth : new String[] {null, "Bearer wrong"}) {
+        String answer = assertTimeoutPreemptively(BOUND, () -> {
+          try (Socket socket = new Socket(r.url().getHost(), r.url().getPort())) {
+            socket.setSoTimeout(5_000);
+            // 256 MiB announced, not a byte sent: only an answer that does not wait for it comes
+            socket.getOutputStream().write(("POST /hook HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                + "Content-Type: application/fhir+json\r\nContent-Length: 268435456\r\n"
+                + (auth == null ? "" : "Authorization: " + auth + "\r\n") + "\r\n")
+                .getBytes(StandardCharsets.US_ASCII));
+            return new String(socket.getInputStream().readNBytes(12), StandardCharsets.US_ASCII);
+          }
+        });
+        assertThat(answer).isEqualTo("HTTP/1.1 401");
+      }
+    }
+  }
 }
