@@ -168,6 +168,16 @@ public final class SmartAuthorizationServer {
     return revoked(jti);
   }
 
+  /**
+   * Whether the token {@code jti} belongs to an authorization grant of this server that is still
+   * active (a sign-in's code, with its refresh tokens): what a long-lived use of the token, such as
+   * a subscription, stands on once the short-lived access token itself has expired.
+   */
+  public boolean grantActive(String jti) {
+    int dot = jti.indexOf('.');
+    return dot > 0 && !store.isRevoked(jti) && store.grantActive(jti.substring(0, dot));
+  }
+
   /** Revoked: by its own {@code jti}, or because the grant it belongs to has ended. */
   private boolean revoked(String jti) {
     if (store.isRevoked(jti)) {

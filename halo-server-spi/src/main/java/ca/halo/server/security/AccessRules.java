@@ -43,20 +43,26 @@ public final class AccessRules {
   private final Set<String> adminScopes;
   private final Clock clock;
   private final java.util.function.Predicate<Principal> revoked;
+  private final java.util.function.Predicate<Principal> grantStands;
 
   public AccessRules(FhirContext ctx, LaunchContextStore contexts, Set<String> contextWriteScopes,
       Set<String> adminScopes, Clock clock) {
-    this(ctx, contexts, contextWriteScopes, adminScopes, clock, p -> false);
+    this(ctx, contexts, contextWriteScopes, adminScopes, clock, p -> false, p -> false);
   }
 
   /**
    * @param revoked whether a principal's token has been revoked since it was checked (the SoFA
    *     asks its authorization server by {@code jti}); used where a principal outlives its request
    *     (a subscription's subscriber)
+   * @param grantStands whether a principal stands on an authorization grant that is still active
+   *     (this SoFA's own sign-ins): then its access token's expiry does not end it, the grant's
+   *     end does
    */
   public AccessRules(FhirContext ctx, LaunchContextStore contexts, Set<String> contextWriteScopes,
-      Set<String> adminScopes, Clock clock, java.util.function.Predicate<Principal> revoked) {
+      Set<String> adminScopes, Clock clock, java.util.function.Predicate<Principal> revoked,
+      java.util.function.Predicate<Principal> grantStands) {
     this.revoked = Objects.requireNonNull(revoked, "revoked");
+    this.grantStands = Objects.requireNonNull(grantStands, "grantStands");
     this.ctx = Objects.requireNonNull(ctx, "ctx");
     this.contexts = Objects.requireNonNull(contexts, "contexts");
     this.contextWriteScopes = Set.copyOf(contextWriteScopes);
@@ -88,12 +94,13 @@ public final class AccessRules {
   }
 
   /**
-   * Whether the principal still stands now: its token has not expired or been revoked, and a
-   * launch token's session has not ended.
+   * Whether the principal still stands now: it has not been revoked, a launch token's session has
+   * not ended, and its token has not expired, unless it stands on an active grant of this SoFA (a
+   * sign-in, 8 hours by default), whose end then counts instead.
    */
   public boolean isLive(Principal p) {
-    return sessionLive(p) && p.expiresAt().map(clock.instant()::isBefore).orElse(true)
-        && !revoked.test(p);
+    return sessionLive(p) && !revoked.test(p)
+        && (p.expiresAt().map(clock.instant()::isBefore).orElse(true) || grantStands.test(p));
   }
 
   /** Whether a launch token's session still lives (true for tokens of no launch). */

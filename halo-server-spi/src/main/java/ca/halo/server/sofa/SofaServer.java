@@ -26,6 +26,7 @@ import ca.halo.server.sofa.internal.SubscriptionWebSocketServlet;
 import ca.halo.server.subscription.SubscriptionEngine;
 import ca.halo.core.catalog.AppListing;
 import ca.halo.server.security.AccessRules;
+import ca.halo.server.security.Principal;
 import ca.halo.server.sofa.internal.BearerTokenFilter;
 import ca.halo.server.sofa.internal.WriteBudget;
 import ca.halo.server.subscription.EndpointPolicy;
@@ -159,9 +160,12 @@ public final class SofaServer implements AutoCloseable {
     cfg.authorizationCustomizers.forEach(c -> c.accept(asb));
     authorizationServer = asb.build();
     SmartAuthorizationServer as = authorizationServer;
+    java.util.function.Predicate<Principal> ours =
+        p -> p.issuer().filter(as.issuer().toString()::equals).isPresent();
     AccessRules access = new AccessRules(cfg.fhirContext, cfg.contexts, cfg.contextWriteScopes,
-        cfg.adminScopes, cfg.clock, p -> p.issuer().filter(as.issuer().toString()::equals).isPresent()
-            && p.tokenId().map(as::isRevoked).orElse(false));
+        cfg.adminScopes, cfg.clock,
+        p -> ours.test(p) && p.tokenId().map(as::isRevoked).orElse(false),
+        p -> ours.test(p) && p.tokenId().map(as::grantActive).orElse(false));
     AppCatalogRepository catalog = cfg.catalog;
     contextManager = ContextManager.builder(cfg.repository, cfg.contexts)
         .audit(cfg.audit).clock(cfg.clock).allowedTypes(cfg.allowedTypes)

@@ -83,9 +83,10 @@ import org.slf4j.LoggerFactory;
  * </ul>
  * Anyone else is refused with 403. Each subscription belongs to the principal that created it
  * (client, user and launch session) and is invisible to everyone else (404). It stands as long as
- * its subscriber's token: once that expires or is revoked nothing more is numbered or sent and
- * the subscription shows {@code error} until its owner uses it again with a fresh token (any
- * call of this API renews the subscriber).
+ * its subscriber does ({@link AccessRules#isLive}: for the SoFA's own sign-ins the grant behind
+ * the token, otherwise the token's expiry; a revocation at once): once that lapses nothing more
+ * is numbered or sent and the subscription shows {@code error} until its owner uses it again with
+ * a fresh token (any call of this API renews the subscriber).
  *
  * <p><b>Delivery.</b> At least once and in order per subscription. Each subscription has at most
  * one delivery in flight. Healthy subscriptions run on {@code deliveryThreads} workers, at most

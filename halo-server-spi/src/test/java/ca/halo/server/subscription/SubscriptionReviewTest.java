@@ -295,29 +295,38 @@ class SubscriptionReviewTest {
   }
 
   @Test
-  void subscriber_tokenExpired_pausedThenResumedByTheOwner_review5() throws Exception {
+  void subscriber_standsOnItsSignInGrant_pausedWhenItEndsResumedByTheOwner_review5() throws Exception {
     TestClock clock = new TestClock(Instant.now());
-    try (TestSofa sofa = new TestSofa(b -> b.clock(clock)); HookReceiver hook = new HookReceiver()) {
+    try (TestSofa sofa = new TestSofa(b -> b.clock(clock).contextTimeToLive(Duration.ofHours(24)));
+        HookReceiver hook = new HookReceiver()) {
       Browser browser = new Browser();
       String emr = sofa.emrToken(browser, "dr.tremblay", "password");
       String launch = sofa.setContext(emr, "growth-chart");
       String id = Subs.created(sofa, emr, Subs.restHook(hook.url(), Subs.launchFilter(launch),
           "full-resource"));
       assertThat(hook.await(x -> !x.received().isEmpty(), Duration.ofSeconds(10))).isTrue();
-      clock.advance(Duration.ofHours(2)); // the EMR's 1 h token has expired
+      // 2 h on: the EMR's 1 h access token has expired, its sign-in grant (8 h) has not
+      clock.advance(Duration.ofHours(2));
+      assertThat(Subs.get(sofa, "/Subscription", emr).statusCode()).isEqualTo(401);
       String app = sofa.appToken(browser, launch);
       String patient = patientOf(sofa, app);
       sofa.fhir(app).create().resource(TestSofa.weight(patient, 18.2)).execute();
-      String fresh = sofa.emrToken(browser, "dr.tremblay", "password");
+      assertThat(hook.await(x -> x.events().size() == 1, Duration.ofSeconds(10))).isTrue();
+      // 9 h on: the grant has ended too; nothing more is numbered or sent
+      clock.advance(Duration.ofHours(7));
+      String app2 = sofa.appToken(new Browser(), launch);
+      sofa.fhir(app2).create().resource(TestSofa.weight(patient, 19)).execute();
+      String fresh = sofa.emrToken(new Browser(), "dr.tremblay", "password");
       assertThat(Subs.get(sofa, "/Subscription/" + id + "/$status", fresh).body())
-          .as("not numbered while the subscriber's token had expired")
-          .contains("\"events-since-subscription-start\",\"valueString\":\"0\"");
+          .as("not numbered once the subscriber's grant had ended")
+          .contains("\"events-since-subscription-start\",\"valueString\":\"1\"");
+      // that call renewed it with the fresh sign-in: the next write arrives
       Subscription s = Subs.read(sofa, fresh, id);
       assertThat(s.getStatus()).isIn(Subscription.SubscriptionStatus.ACTIVE,
           Subscription.SubscriptionStatus.REQUESTED);
-      sofa.fhir(app).create().resource(TestSofa.weight(patient, 19)).execute();
-      assertThat(hook.await(x -> !x.events().isEmpty(), Duration.ofSeconds(10))).isTrue();
-      assertThat(hook.events().get(0).resource()).isPresent();
+      sofa.fhir(app2).create().resource(TestSofa.weight(patient, 20)).execute();
+      assertThat(hook.await(x -> x.events().size() == 2, Duration.ofSeconds(10))).isTrue();
+      assertThat(hook.events().get(1).number()).isEqualTo(2);
     }
   }
 
