@@ -185,6 +185,9 @@ public final class SofaServer implements AutoCloseable {
       SubscriptionEngine.Builder sb = SubscriptionEngine.builder(cfg.fhirContext, cfg.contexts,
           cfg.repository, access).clock(cfg.clock).audit(cfg.audit)
           .endpointPolicy(cfg.endpointPolicy);
+      if (cfg.subscriptionStore != null) {
+        sb.store(cfg.subscriptionStore);
+      }
       cfg.subscriptionCustomizers.forEach(c -> c.accept(sb));
       subscriptions = sb.build();
       subscriptions.websocketUrl(URI.create(baseUrl.toString().replaceFirst("^http", "ws")
@@ -428,6 +431,7 @@ public final class SofaServer implements AutoCloseable {
     private int maxConnections = 10_000;
     private Duration webSocketBindTimeout = Duration.ofSeconds(30);
     private EndpointPolicy endpointPolicy = EndpointPolicy.publicHttpsOnly();
+    private ca.halo.server.subscription.SubscriptionStore subscriptionStore;
     private int maxThreads = 64;
     private final Map<String, Function<SofaServer, HttpServlet>> mounts = new LinkedHashMap<>();
     private final List<java.util.function.Consumer<ContextManager>> contextManagerCustomizers =
@@ -524,6 +528,15 @@ public final class SofaServer implements AutoCloseable {
      */
     public Builder authorizationSettings(java.util.function.Consumer<SmartAuthorizationServer.Builder> c) {
       this.authorizationCustomizers.add(Objects.requireNonNull(c));
+      return this;
+    }
+
+    /**
+     * Where subscriptions and their events live; default a fresh in-memory store. Several nodes
+     * share one (e.g. {@code PostgresSubscriptionStore}).
+     */
+    public Builder subscriptionStore(ca.halo.server.subscription.SubscriptionStore v) {
+      this.subscriptionStore = Objects.requireNonNull(v);
       return this;
     }
 

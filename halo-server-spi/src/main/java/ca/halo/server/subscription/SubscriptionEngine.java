@@ -32,15 +32,15 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import okhttp3.ConnectionPool;
 import okhttp3.MediaType;
@@ -65,7 +65,8 @@ import org.slf4j.LoggerFactory;
  * accepts topic-based Subscriptions for the "SOFA Content Update" topic, numbers every matching
  * change, and delivers notifications by rest-hook (with retries, exponential backoff and
  * heartbeats) and websocket (binding tokens), with {@code $status} and {@code $events} for
- * recovery.
+ * recovery. Its state lives in a {@link SubscriptionStore}: with a shared store, several nodes
+ * run one engine each and the subscriptions survive a restart.
  *
  * <p><b>Who may subscribe, and to what.</b> A subscriber is only ever sent, by any channel, in
  * any payload, in {@code $events} and in {@code $status}, what its own principal could read at
@@ -88,32 +89,35 @@ import org.slf4j.LoggerFactory;
  * is numbered or sent and the subscription shows {@code error} until its owner uses it again with
  * a fresh token (any call of this API renews the subscriber).
  *
- * <p><b>Delivery.</b> At least once and in order per subscription. Each subscription has at most
- * one delivery in flight. Healthy subscriptions run on {@code deliveryThreads} workers, at most
- * {@code maxDeliveriesPerOwner} of one user at once (the rest wait their turn in that user's
- * lane); a subscription whose endpoint failed last time retries on {@code slowDeliveryThreads}
- * workers of its own, so a slow or dead endpoint delays only itself. Every call is bounded
- * (connect timeout, and a total time of the subscription's {@code backport-timeout}, 1 to
- * {@code maxTimeout} seconds). Rest-hook endpoints pass the {@link EndpointPolicy} when accepted
- * (off the request thread, within {@code endpointCheckTimeout}) and at every connection; no
- * redirects, no proxy. A rest-hook subscription whose endpoint keeps failing goes to
- * {@code error} but keeps numbering its events; heartbeats keep probing it (no more often than
- * {@code maxBackoff}), and the first that succeeds returns it to {@code active} and resumes
- * delivery where it stopped. With full-resource payloads a resource is carried once per
+ * <p><b>Delivery.</b> At least once and in order per subscription; each subscription is delivered
+ * by one node at a time, under a lease in the store that its node renews every
+ * {@code leaseTtl / 3}: when a node stops, another takes its subscriptions over within
+ * {@code leaseTtl} (default 10 s) plus one poll. Each node polls the store for work every
+ * {@code pollInterval} (default 500 ms: the delay for events numbered on another node) and at once
+ * for its own. Healthy subscriptions run on {@code deliveryThreads} workers, at most
+ * {@code maxDeliveriesPerOwner} of one user at once (the rest wait their turn in that user's lane);
+ * a subscription whose endpoint failed last time retries on {@code slowDeliveryThreads} workers of
+ * its own, so a slow or dead endpoint delays only itself. Every call is bounded (connect timeout,
+ * and a total time of the subscription's {@code backport-timeout}, 1 to {@code maxTimeout}
+ * seconds). Rest-hook endpoints pass the {@link EndpointPolicy} when accepted (off the request
+ * thread, within {@code endpointCheckTimeout}) and at every connection; no redirects, no proxy. A
+ * rest-hook subscription whose endpoint keeps failing goes to {@code error} but keeps numbering
+ * its events; heartbeats keep probing it (no more often than {@code maxBackoff}), and the first
+ * that succeeds returns it to {@code active} and resumes delivery where it stopped. A websocket is
+ * served by the node it is connected to. With full-resource payloads a resource is carried once per
  * notification or {@code $events} answer, up to {@code maxPayloadBytes} of resources.
  *
  * <p><b>Bounds.</b> At most {@code maxSubscriptions} subscriptions, {@code maxSubscriptionsPerOwner}
  * per user (across clients and launches), {@code maxSubscriptionsPerLaunch} per launch,
  * {@code maxEventsPerSubscription} retained events each (for {@code retention}, default 24 h),
- * {@code maxHeaders} headers of at most 1 KiB, {@code maxWebSocketsPerSubscription} bound
- * sockets and five live binding tokens per subscription. Past a bound the request is refused with
- * a clear error; nothing is silently dropped but the oldest retained events.
+ * {@code maxHeaders} headers of at most 1 KiB, {@code maxWebSocketsPerSubscription} sockets per
+ * subscription on one node and five live binding tokens per subscription. Past a bound the request
+ * is refused with a clear error; nothing is silently dropped but the oldest retained events.
  *
  * <p>Thread-safe. Deliveries run on {@code halo-subscriptions-N} and
  * {@code halo-subscriptions-slow-N} threads, endpoint checks on
- * {@code halo-subscriptions-endpoint-check}, timers on {@code halo-subscriptions-timer};
- * {@link #close()} stops them all. No servlet types:
- * {@code SofaServer} mounts it on HAPI and Jetty.
+ * {@code halo-subscriptions-endpoint-check}, polling and lease renewal on
+ * {@code halo-subscriptions-timer}; {@link #close()} stops them all and gives its leases back.
  *
  * <p>Spec: Subscriptions R5 Backport IG (R4 profiles), HALO CA:FSub and our decisions (topic
  * canonical, filters patient/launch/resource-type, default payload id-only).
@@ -133,6 +137,8 @@ public final class SubscriptionEngine implements AutoCloseable {
   private final AccessRules access;
   private final AuditSink audit;
   private final EndpointPolicy policy;
+  private final SubscriptionStore store;
+  private final String node;
   private final String topic;
   private final String userAgent;
   private final Duration retention;
@@ -148,24 +154,24 @@ public final class SubscriptionEngine implements AutoCloseable {
   private final int maxDeliveriesPerOwner;
   private final long maxPayloadBytes;
   private final Duration endpointCheckTimeout;
+  private final Duration leaseTtl;
   private final int maxHeaders;
   private final int maxWebSocketsPerSubscription;
-  private final ScheduledExecutorService timer;
+  private final ScheduledThreadPoolExecutor timer;
   private final ThreadPoolExecutor workers;
   private final ThreadPoolExecutor slowWorkers;
   private final ThreadPoolExecutor endpointChecks;
   private final Map<String, Lane> lanes = new ConcurrentHashMap<>();
+  /** Subscriptions this node is working on (leased, queued or running). */
+  private final Set<String> inFlight = ConcurrentHashMap.newKeySet();
+  /** Websockets bound on this node, by subscription. */
+  private final Map<String, List<WebSocketSink>> sinks = new ConcurrentHashMap<>();
+  private final AtomicBoolean pollQueued = new AtomicBoolean();
   private final OkHttpClient http;
-  private final Map<String, Sub> subs = new ConcurrentHashMap<>();
-  private final Map<String, Binding> bindings = new ConcurrentHashMap<>();
-  private final Object createLock = new Object();
   private final SecureRandom random = new SecureRandom();
   private final AtomicLong delivered = new AtomicLong();
   private volatile URI websocketUrl;
-
-  private record StoredEvent(long number, Instant timestamp, String focus) {}
-
-  private record Binding(String subscriptionId, Instant expires) {}
+  private volatile boolean closed;
 
   private record Header(String name, String value) {}
 
@@ -178,57 +184,7 @@ public final class SubscriptionEngine implements AutoCloseable {
    */
   private static final class Lane {
     int running;
-    final Deque<Sub> waiting = new ArrayDeque<>();
-  }
-
-  /** Per subscription state; guarded by its own monitor. */
-  private final class Sub {
-    final String id;
-    final String ownerKey;
-    /** Read without the monitor by {@link #onChange}: volatile. */
-    volatile Principal subscriber;
-    Subscription resource;
-    volatile Filters filters;
-    PayloadContent payload;
-    long timeoutSeconds;
-    List<Header> headers = List.of();
-    long lastEvent;
-    long lastSent;
-    int failures;
-    boolean handshakePending;
-    boolean heartbeatDue;
-    boolean scheduled;
-    boolean waitingForRetry;
-    boolean deleted;
-    /** The subscriber's token expired or was revoked: paused until the owner renews it. */
-    boolean lapsed;
-    Instant lastSentAt = Instant.EPOCH;
-    Instant lastProbeAt = Instant.EPOCH;
-    ScheduledFuture<?> heartbeat;
-    final Deque<StoredEvent> events = new ArrayDeque<>();
-    final Deque<String> bindingTokens = new ArrayDeque<>();
-    final List<WebSocketSink> sinks = new CopyOnWriteArrayList<>();
-
-    final String quotaKey;
-
-    Sub(String id, String ownerKey, Principal subscriber) {
-      this.id = id;
-      this.ownerKey = ownerKey;
-      this.subscriber = subscriber;
-      this.quotaKey = quotaKey(subscriber);
-    }
-
-    String ref() {
-      return "Subscription/" + id;
-    }
-
-    boolean restHook() {
-      return resource.getChannel().getType() == Subscription.SubscriptionChannelType.RESTHOOK;
-    }
-
-    Subscription.SubscriptionStatus status() {
-      return resource.getStatus();
-    }
+    final Deque<String> waiting = new ArrayDeque<>();
   }
 
   /** Parsed filters: resource type, patient and launch; all optional. */
@@ -242,6 +198,8 @@ public final class SubscriptionEngine implements AutoCloseable {
     this.access = b.access;
     this.audit = b.audit;
     this.policy = b.policy;
+    this.store = b.store;
+    this.node = b.node != null ? b.node : "node-" + HexFormat.of().formatHex(randomBytes(6));
     this.topic = b.topic;
     this.userAgent = b.userAgent;
     this.retention = b.retention;
@@ -257,39 +215,20 @@ public final class SubscriptionEngine implements AutoCloseable {
     this.maxDeliveriesPerOwner = b.maxDeliveriesPerOwner;
     this.maxPayloadBytes = b.maxPayloadBytes;
     this.endpointCheckTimeout = b.endpointCheckTimeout;
+    this.leaseTtl = b.leaseTtl;
     this.maxHeaders = b.maxHeaders;
     this.maxWebSocketsPerSubscription = b.maxWebSocketsPerSubscription;
-    AtomicLong n = new AtomicLong();
-    this.workers = new ThreadPoolExecutor(b.deliveryThreads, b.deliveryThreads, 60, TimeUnit.SECONDS,
-        new LinkedBlockingQueue<>(), r -> {
-          Thread t = new Thread(r, "halo-subscriptions-" + n.incrementAndGet());
-          t.setDaemon(true);
-          return t;
-        });
-    this.workers.allowCoreThreadTimeOut(true);
-    AtomicLong slowN = new AtomicLong();
-    this.slowWorkers = new ThreadPoolExecutor(b.slowDeliveryThreads, b.slowDeliveryThreads, 60,
-        TimeUnit.SECONDS, new LinkedBlockingQueue<>(), r -> {
-          Thread t = new Thread(r, "halo-subscriptions-slow-" + slowN.incrementAndGet());
-          t.setDaemon(true);
-          return t;
-        });
-    this.slowWorkers.allowCoreThreadTimeOut(true);
+    this.workers = pool(b.deliveryThreads, "halo-subscriptions-", new LinkedBlockingQueue<>());
+    this.slowWorkers = pool(b.slowDeliveryThreads, "halo-subscriptions-slow-", new LinkedBlockingQueue<>());
     // endpoint checks resolve DNS: off the request thread, few at once, each bounded in time
-    this.endpointChecks = new ThreadPoolExecutor(4, 4, 60, TimeUnit.SECONDS,
-        new java.util.concurrent.ArrayBlockingQueue<>(16), r -> {
-          Thread t = new Thread(r, "halo-subscriptions-endpoint-check");
-          t.setDaemon(true);
-          return t;
-        });
-    this.endpointChecks.allowCoreThreadTimeOut(true);
-    ScheduledThreadPoolExecutor t = new ScheduledThreadPoolExecutor(1, r -> {
+    this.endpointChecks = pool(4, "halo-subscriptions-endpoint-check-",
+        new java.util.concurrent.ArrayBlockingQueue<>(16));
+    this.timer = new ScheduledThreadPoolExecutor(1, r -> {
       Thread th = new Thread(r, "halo-subscriptions-timer");
       th.setDaemon(true);
       return th;
     });
-    t.setRemoveOnCancelPolicy(true);
-    this.timer = t;
+    this.timer.setRemoveOnCancelPolicy(true);
     // Deliveries get a client of their own: the policy's resolver at every connection, no proxy
     // (a proxy would resolve names itself), no redirects, bounded connect/read/write times; the
     // total per call is the subscription's timeout.
@@ -305,6 +244,22 @@ public final class SubscriptionEngine implements AutoCloseable {
         .writeTimeout(b.maxTimeout.toMillis(), TimeUnit.MILLISECONDS)
         .callTimeout(b.maxTimeout.toMillis(), TimeUnit.MILLISECONDS)
         .build();
+    long poll = b.pollInterval.toMillis();
+    timer.scheduleWithFixedDelay(this::pollSafely, poll, poll, TimeUnit.MILLISECONDS);
+    long renew = Math.max(100, leaseTtl.toMillis() / 3);
+    timer.scheduleWithFixedDelay(this::renewLeases, renew, renew, TimeUnit.MILLISECONDS);
+  }
+
+  private static ThreadPoolExecutor pool(int n, String name,
+      java.util.concurrent.BlockingQueue<Runnable> queue) {
+    AtomicLong count = new AtomicLong();
+    ThreadPoolExecutor p = new ThreadPoolExecutor(n, n, 60, TimeUnit.SECONDS, queue, r -> {
+      Thread t = new Thread(r, name + count.incrementAndGet());
+      t.setDaemon(true);
+      return t;
+    });
+    p.allowCoreThreadTimeOut(true);
+    return p;
   }
 
   /**
@@ -319,19 +274,24 @@ public final class SubscriptionEngine implements AutoCloseable {
     return topic;
   }
 
+  /** This node's name in the store's leases. */
+  public String node() {
+    return node;
+  }
+
   /** Where websocket consumers connect; set by the server that mounts the endpoint. */
   public void websocketUrl(URI url) {
     this.websocketUrl = url;
   }
 
-  /** Notifications delivered so far (rest-hook posts and websocket frames). */
+  /** Notifications delivered so far by this node (rest-hook posts and websocket frames). */
   public long deliveredCount() {
     return delivered.get();
   }
 
-  /** Subscriptions held now. */
+  /** Subscriptions held now (by every node of the store). */
   public int size() {
-    return subs.size();
+    return store.size();
   }
 
   // ------------------------------------------------------------------ who may subscribe
@@ -408,147 +368,112 @@ public final class SubscriptionEngine implements AutoCloseable {
    */
   public Subscription create(Subscription s, Principal owner) {
     Objects.requireNonNull(owner, "owner");
-    Subscription copy = s.copy();
-    Sub sub = new Sub(HexFormat.of().formatHex(randomBytes(12)), ownerKey(owner), owner);
-    synchronized (sub) {
-      configure(sub, copy, owner);
-    }
-    try {
-      synchronized (createLock) {
-        if (subs.size() >= maxSubscriptions) {
-          throw new SubscriptionException(503, "Subscription",
-              "this server holds its maximum of " + maxSubscriptions + " subscriptions; retry later");
-        }
-        long mine = subs.values().stream().filter(x -> x.quotaKey.equals(sub.quotaKey)).count();
-        if (mine >= maxSubscriptionsPerOwner) {
-          throw new SubscriptionException(429, "Subscription", "this user (or client) already holds "
-              + maxSubscriptionsPerOwner + " subscriptions, the most it may; delete one first");
-        }
-        if (owner.sessionId().isPresent() && subs.values().stream()
-            .filter(x -> x.ownerKey.equals(sub.ownerKey)).count() >= maxSubscriptionsPerLaunch) {
-          throw new SubscriptionException(429, "Subscription", "this launch already holds "
-              + maxSubscriptionsPerLaunch + " subscriptions, the most one launch may");
-        }
-        subs.put(sub.id, sub);
-      }
-    } catch (SubscriptionException e) {
-      end(sub, 1000, "refused");
-      throw e;
-    }
-    afterConfigure(sub);
+    SubscriptionRecord.Builder b = configure(s.copy(), owner)
+        .id(HexFormat.of().formatHex(randomBytes(12)))
+        .ownerKey(ownerKey(owner)).quotaKey(quotaKey(owner)).subscriber(owner)
+        .createdAt(clock.instant());
+    SubscriptionRecord r = b.build();
+    store.create(r, maxSubscriptions, maxSubscriptionsPerOwner, maxSubscriptionsPerLaunch);
     Audits.record(audit, "subscription-create", AuditEventAction.C, true, owner.clientId(),
-        owner.subject().orElse(null), sub.ref(), clock.instant());
-    return read(sub.id, owner);
+        owner.subject().orElse(null), "Subscription/" + r.id(), clock.instant());
+    kick();
+    return toResource(r);
   }
 
   /** Replaces a subscription's settings; event numbers carry on. Status requested re-handshakes. */
   public Subscription update(String id, Subscription s, Principal owner) {
-    Sub sub = owned(id, owner);
-    synchronized (sub) {
-      configure(sub, s.copy(), owner);
-      sub.failures = 0;
-      sub.subscriber = owner;
-    }
-    afterConfigure(sub);
-    return read(id, owner);
+    owned(id, owner);
+    SubscriptionRecord cfg = configure(s.copy(), owner).id(id).ownerKey(ownerKey(owner))
+        .quotaKey(quotaKey(owner)).subscriber(owner).createdAt(clock.instant()).build();
+    SubscriptionRecord r = store.update(id, old -> cfg.toBuilder().createdAt(old.createdAt())
+        .lastSent(old.lastSent()).lastSentAt(old.lastSentAt().orElse(null))
+        .quotaKey(old.quotaKey()).build()).orElseThrow(() -> notKnown(id));
+    kick();
+    return toResource(r);
   }
 
   public Subscription read(String id, Principal owner) {
-    Sub sub = owned(id, owner);
-    synchronized (sub) {
-      Subscription out = sub.resource.copy();
-      out.setId(sub.id);
-      return out;
-    }
+    return toResource(owned(id, owner));
   }
 
   public List<Subscription> list(Principal owner) {
-    String key = ownerKey(owner);
     List<Subscription> out = new ArrayList<>();
-    for (Sub s : subs.values()) {
-      if (s.ownerKey.equals(key)) {
-        synchronized (s) {
-          Subscription r = s.resource.copy();
-          r.setId(s.id);
-          out.add(r);
-        }
-      }
+    for (SubscriptionRecord r : store.findByOwner(ownerKey(owner))) {
+      out.add(toResource(r));
     }
     return out;
   }
 
   public void delete(String id, Principal owner) {
-    end(owned(id, owner), 1000, "subscription deleted");
-  }
-
-  private void end(Sub sub, int wsCode, String why) {
-    subs.remove(sub.id);
-    synchronized (sub) {
-      sub.deleted = true;
-      if (sub.heartbeat != null) {
-        sub.heartbeat.cancel(false);
-      }
-      sub.resource.setStatus(Subscription.SubscriptionStatus.OFF);
-      sub.bindingTokens.forEach(bindings::remove);
-      sub.bindingTokens.clear();
-      sub.events.clear();
-    }
-    for (WebSocketSink w : sub.sinks) {
-      w.close(wsCode, why);
-    }
-    sub.sinks.clear();
+    owned(id, owner);
+    store.delete(id);
+    closeSinks(id, 1000, "subscription deleted");
   }
 
   /** Ends every subscription held by a launch token of {@code sessionId} (its launch ended). */
   public void onSessionEnded(String sessionId) {
-    for (Sub s : subs.values()) {
-      if (s.subscriber.sessionId().map(sessionId::equals).orElse(false)) {
-        end(s, 1000, "the launch ended");
-      }
+    for (String id : store.deleteBySubscriberSession(sessionId)) {
+      closeSinks(id, 1000, "the launch ended");
     }
+  }
+
+  private void closeSinks(String id, int code, String why) {
+    List<WebSocketSink> gone = sinks.remove(id);
+    if (gone != null) {
+      gone.forEach(w -> w.close(code, why));
+    }
+  }
+
+  private static SubscriptionException notKnown(String id) {
+    return new SubscriptionException(404, "Subscription", "Subscription/" + id + " is not known");
   }
 
   /**
    * The caller's own subscription. Each use by its owner renews it: the caller's (fresh) token
    * becomes the subscriber from now on, and a subscription paused because the earlier token
-   * expired or was revoked resumes (a rest-hook with a new handshake).
+   * lapsed resumes (a rest-hook with a new handshake).
    */
-  private Sub owned(String id, Principal owner) {
-    Sub sub = id == null ? null : subs.get(id);
-    if (sub == null || !sub.ownerKey.equals(ownerKey(owner))) {
-      throw new SubscriptionException(404, "Subscription", "Subscription/" + id + " is not known");
+  private SubscriptionRecord owned(String id, Principal owner) {
+    SubscriptionRecord r = id == null ? null : store.find(id).orElse(null);
+    if (r == null || !r.ownerKey().equals(ownerKey(owner))) {
+      throw notKnown(id);
     }
     if (!access.isLive(owner)) {
       throw new SubscriptionException(401, "", "the launch this token belongs to has ended");
     }
-    boolean resumed = false;
-    synchronized (sub) {
-      Principal before = sub.subscriber;
+    boolean[] resumed = {false};
+    SubscriptionRecord renewed = store.update(id, old -> {
+      SubscriptionRecord.Builder b = old.toBuilder();
+      Principal before = old.subscriber();
       if (owner.expiresAt().isEmpty() || before.expiresAt().isEmpty()
           || !owner.expiresAt().get().isBefore(before.expiresAt().get()) || !access.isLive(before)) {
-        sub.subscriber = owner;
+        b.subscriber(owner);
       }
-      if (sub.lapsed && !sub.deleted) {
-        sub.lapsed = false;
-        sub.resource.setError(null);
-        if (sub.restHook()) {
-          sub.resource.setStatus(Subscription.SubscriptionStatus.REQUESTED);
-          sub.handshakePending = true;
-        } else {
-          sub.resource.setStatus(Subscription.SubscriptionStatus.ACTIVE);
-        }
-        resumed = true;
+      if (old.lapsed() && !old.status().equals("off")) {
+        resumed[0] = true;
+        b.lapsed(false).error(null).failures(0).nextAttemptAt(null)
+            .status(old.restHook() ? "requested" : "active").handshakePending(old.restHook());
       }
+      return b.build();
+    }).orElseThrow(() -> notKnown(id));
+    if (resumed[0]) {
+      LOG.debug("subscription {} resumed with its owner's fresh token", id);
+      kick();
     }
-    if (resumed) {
-      LOG.debug("subscription {} resumed with its owner's fresh token", sub.id);
-      kick(sub);
-    }
-    return sub;
+    return renewed;
   }
 
-  /** Checks and applies a Subscription; the caller holds the sub's monitor. */
-  private void configure(Sub sub, Subscription s, Principal owner) {
+  /** The Subscription resource of a record: as accepted, with id, status and error. */
+  private Subscription toResource(SubscriptionRecord r) {
+    Subscription s = (Subscription) ctx.newJsonParser().parseResource(r.subscriptionJson());
+    s.setId(r.id());
+    s.setStatus(Subscription.SubscriptionStatus.fromCode(r.status()));
+    s.setError(r.error().orElse(null));
+    return s;
+  }
+
+  /** Checks a Subscription and reads what the engine needs of it. */
+  private SubscriptionRecord.Builder configure(Subscription s, Principal owner) {
     if (!s.hasCriteria() || !topic.equals(s.getCriteria())) {
       throw new SubscriptionException(400, "Subscription.criteria",
           "criteria must be the topic canonical " + topic);
@@ -579,9 +504,11 @@ public final class SubscriptionEngine implements AutoCloseable {
     }
     long timeout = bounded(ch, Backport.TIMEOUT, defaultTimeoutSeconds, 1, maxTimeoutSeconds);
     long heartbeat = bounded(ch, Backport.HEARTBEAT_PERIOD, 0, 0, 86_400);
-    bounded(ch, Backport.MAX_COUNT, 50, 1, 1000);
-    List<Header> headers = new ArrayList<>();
+    long maxCount = bounded(ch, Backport.MAX_COUNT, 50, 1, 1000);
+    List<String> headers = new ArrayList<>();
+    boolean rest;
     if (ch.getType() == Subscription.SubscriptionChannelType.RESTHOOK) {
+      rest = true;
       URI endpoint;
       try {
         endpoint = new URI(ch.getEndpoint());
@@ -607,12 +534,13 @@ public final class SubscriptionEngine implements AutoCloseable {
         if (!policy.permitsHeader(name) || value.chars().anyMatch(x -> x < 0x20 && x != '\t' || x == 0x7f)) {
           throw new SubscriptionException(400, "Subscription.channel.header",
               "header '" + (name.length() > 40 ? name.substring(0, 40) : name) + "' may not be set"
-                  + " by a subscriber (no Host, Cookie, hop-by-hop, Content-* or forwarding headers,"
-                  + " no control characters)");
+                  + " by a subscriber (only Authorization and application X- headers, no control"
+                  + " characters)");
         }
-        headers.add(new Header(name, value));
+        headers.add(name + ": " + value);
       }
     } else if (ch.getType() == Subscription.SubscriptionChannelType.WEBSOCKET) {
+      rest = false;
       if (ch.hasEndpoint() || ch.hasHeader()) {
         throw new SubscriptionException(400, "Subscription.channel",
             "a websocket subscription takes no endpoint and no headers");
@@ -623,27 +551,17 @@ public final class SubscriptionEngine implements AutoCloseable {
     }
     s.getMeta().getProfile().clear();
     s.getMeta().addProfile(Backport.SUBSCRIPTION_PROFILE);
-    boolean rest = ch.getType() == Subscription.SubscriptionChannelType.RESTHOOK;
-    s.setStatus(rest ? Subscription.SubscriptionStatus.REQUESTED : Subscription.SubscriptionStatus.ACTIVE);
+    s.setId((String) null);
+    s.setStatus(null);
     s.setError(null);
-    sub.resource = s;
-    sub.filters = filters;
-    sub.payload = payload;
-    sub.timeoutSeconds = timeout;
-    sub.headers = List.copyOf(headers);
-    sub.handshakePending = rest;
-    if (sub.heartbeat != null) {
-      sub.heartbeat.cancel(false);
-      sub.heartbeat = null;
-    }
-    if (heartbeat > 0) {
-      sub.heartbeat = timer.scheduleAtFixedRate(() -> {
-        synchronized (sub) {
-          sub.heartbeatDue = true;
-        }
-        kick(sub);
-      }, heartbeat, heartbeat, TimeUnit.SECONDS);
-    }
+    return SubscriptionRecord.builder()
+        .subscriptionJson(ctx.newJsonParser().encodeResourceToString(s))
+        .channel(rest ? SubscriptionRecord.Channel.REST_HOOK : SubscriptionRecord.Channel.WEBSOCKET)
+        .endpoint(rest ? ch.getEndpoint() : null).headers(headers).payload(payload.code())
+        .timeoutSeconds(timeout).heartbeatSeconds(heartbeat).maxCount((int) maxCount)
+        .filterType(filters.resourceType()).filterPatient(filters.patient())
+        .filterLaunch(filters.launch())
+        .status(rest ? "requested" : "active").handshakePending(rest);
   }
 
   /**
@@ -670,10 +588,6 @@ public final class SubscriptionEngine implements AutoCloseable {
     } catch (java.util.concurrent.ExecutionException e) {
       return false;
     }
-  }
-
-  private void afterConfigure(Sub sub) {
-    kick(sub);
   }
 
   private static long bounded(Subscription.SubscriptionChannelComponent ch, String url, long dflt,
@@ -764,318 +678,278 @@ public final class SubscriptionEngine implements AutoCloseable {
   /**
    * The topic fires: {@code r} (as stored) was created or updated in launch session
    * {@code sessionId} (null for the server's own data). Numbers an event on every matching
-   * subscription whose subscriber may read {@code r}, and schedules delivery.
+   * subscription whose subscriber may read {@code r}, and wakes delivery.
    */
   public void onChange(Resource r, boolean created, String sessionId) {
     String focus = r.fhirType() + "/" + r.getIdElement().getIdPart();
     String patient = PatientCompartment.patientOf(ctx, r).orElse(null);
-    String launch = null;
-    boolean launchKnown = false;
     Instant now = clock.instant();
-    for (Sub sub : subs.values()) {
-      Filters f = sub.filters;
-      if (f.resourceType() != null && !f.resourceType().equals(r.fhirType())) {
-        continue;
-      }
-      if (f.patient() != null && !f.patient().equals(patient)) {
-        continue;
-      }
-      if (f.launch() != null) {
-        if (!launchKnown) {
-          launch = sessionId == null ? null
-              : contexts.findBySession(sessionId, now).map(StoredContext::launchId).orElse(null);
-          launchKnown = true;
-        }
-        if (!f.launch().equals(launch)) {
-          continue;
-        }
-      }
-      if (!access.mayRead(sub.subscriber, r)) {
+    String launch = sessionId == null ? null
+        : contexts.findBySession(sessionId, now).map(StoredContext::launchId).orElse(null);
+    boolean any = false;
+    for (SubscriptionRecord sub : store.matching(r.fhirType(), patient, launch)) {
+      if (!access.mayRead(sub.subscriber(), r)) {
         continue; // never numbered for a subscriber that could not read it
       }
-      synchronized (sub) {
-        if (sub.deleted || sub.status() == Subscription.SubscriptionStatus.OFF) {
-          continue;
-        }
-        sub.lastEvent++;
-        sub.events.addLast(new StoredEvent(sub.lastEvent, now, focus));
-        trim(sub, now);
-      }
-      kick(sub);
+      any |= store.appendEvent(sub.id(), now, focus, maxEventsPerSubscription,
+          now.minus(retention)) > 0;
     }
-  }
-
-  private void trim(Sub sub, Instant now) {
-    Instant oldest = now.minus(retention);
-    while (sub.events.size() > maxEventsPerSubscription
-        || (!sub.events.isEmpty() && sub.events.peekFirst().timestamp().isBefore(oldest))) {
-      sub.events.removeFirst();
+    if (any) {
+      kick();
     }
   }
 
   // ------------------------------------------------------------------ delivery
 
-  /**
-   * Queues the subscription in its owner's lane unless it is queued or running already, or
-   * waits for a retry.
-   */
-  private void kick(Sub sub) {
-    synchronized (sub) {
-      if (sub.scheduled || sub.deleted || sub.waitingForRetry) {
-        return;
-      }
-      sub.scheduled = true;
+  /** Asks for a poll of the store at once (debounced): this node has new work. */
+  private void kick() {
+    if (closed || !pollQueued.compareAndSet(false, true)) {
+      return;
     }
-    enqueue(sub);
+    try {
+      timer.execute(this::pollSafely);
+    } catch (RejectedExecutionException e) {
+      pollQueued.set(false);
+    }
+  }
+
+  private void pollSafely() {
+    pollQueued.set(false);
+    if (closed) {
+      return;
+    }
+    try {
+      poll();
+    } catch (RuntimeException e) {
+      LOG.warn("subscription poll failed ({}); next poll retries", e.getClass().getSimpleName());
+    }
+  }
+
+  /** Leases what has work now and queues it; drops sockets of subscriptions gone elsewhere. */
+  private void poll() {
+    for (String id : List.copyOf(sinks.keySet())) {
+      if (store.find(id).isEmpty()) {
+        closeSinks(id, 1000, "subscription deleted");
+      }
+    }
+    List<SubscriptionRecord> due = store.claimDue(node, clock.instant(), leaseTtl, maxBackoff,
+        sinks.keySet(), 256);
+    for (SubscriptionRecord r : due) {
+      if (inFlight.add(r.id())) {
+        enqueue(r);
+      }
+    }
+  }
+
+  private void renewLeases() {
+    if (closed) {
+      return;
+    }
+    try {
+      store.renewLeases(node, clock.instant().plus(leaseTtl));
+    } catch (RuntimeException e) {
+      LOG.warn("subscription lease renewal failed ({})", e.getClass().getSimpleName());
+    }
   }
 
   /**
-   * Runs the sub now if it may, else queues it (its {@code scheduled} is set). A subscription
-   * whose endpoint failed last time goes to the slow pool, so failing and slow endpoints never hold
-   * the workers of healthy ones; a healthy one goes through its owner's lane, so one principal's
-   * new subscriptions cannot take every worker at once.
+   * Runs a leased subscription now if it may, else queues it. One whose endpoint failed last time
+   * goes to the slow pool, so failing and slow endpoints never hold the workers of healthy ones; a
+   * healthy one goes through its owner's lane, so one principal cannot take every worker.
    */
-  private void enqueue(Sub sub) {
-    boolean slow;
-    synchronized (sub) {
-      slow = sub.failures > 0;
-    }
-    if (slow) {
+  private void enqueue(SubscriptionRecord r) {
+    if (r.failures() > 0) {
       try {
-        slowWorkers.execute(() -> run(sub, null));
+        slowWorkers.execute(() -> run(r.id(), null, r.quotaKey()));
       } catch (RejectedExecutionException e) {
-        synchronized (sub) {
-          sub.scheduled = false; // closing
-        }
+        giveBack(r.id());
       }
       return;
     }
-    Lane lane = lanes.computeIfAbsent(sub.quotaKey, k -> new Lane());
+    Lane lane = lanes.computeIfAbsent(r.quotaKey(), k -> new Lane());
     boolean start;
     synchronized (lane) {
       start = lane.running < maxDeliveriesPerOwner;
       if (start) {
         lane.running++;
       } else {
-        lane.waiting.addLast(sub);
+        lane.waiting.addLast(r.id());
       }
     }
     if (start) {
-      submit(sub, lane);
+      submit(r.id(), lane, r.quotaKey());
     }
   }
 
-  private void submit(Sub sub, Lane lane) {
+  private void submit(String id, Lane lane, String quotaKey) {
     try {
-      workers.execute(() -> run(sub, lane));
+      workers.execute(() -> run(id, lane, quotaKey));
     } catch (RejectedExecutionException e) {
-      synchronized (sub) {
-        sub.scheduled = false; // closing
-      }
+      giveBack(id);
       synchronized (lane) {
         lane.running--;
       }
     }
   }
 
-  /**
-   * One step of one subscription's work, on a worker; at most one runs per subscription. Its
-   * lane's place goes to the next waiting subscription of the same owner; this one, if it has
-   * more to do, queues again.
-   */
-  private void run(Sub sub, Lane lane) {
-    boolean more = false;
+  private void giveBack(String id) {
+    inFlight.remove(id);
     try {
-      more = step(sub);
+      store.release(id, node);
     } catch (RuntimeException e) {
-      LOG.warn("subscription {} work failed ({}); retrying later", sub.id, e.getClass().getSimpleName());
-      synchronized (sub) {
-        if (!sub.deleted) {
-          retryLater(sub);
-        } else {
-          sub.scheduled = false;
-        }
+      // the lease expires by itself
+    }
+  }
+
+  /**
+   * One step of one leased subscription on a worker; then its lane's place goes to the next
+   * waiting subscription of the same owner, and this one, if it has more to do now, queues again
+   * (its lease kept); otherwise it gives the lease back.
+   */
+  private void run(String id, Lane lane, String quotaKey) {
+    Optional<SubscriptionRecord> more = Optional.empty();
+    try {
+      more = step(id);
+    } catch (RuntimeException e) {
+      LOG.warn("subscription {} work failed ({}); retrying later", id, e.getClass().getSimpleName());
+      try {
+        store.update(id, r -> r.toBuilder().failures(r.failures() + 1)
+            .nextAttemptAt(clock.instant().plusMillis(backoff(r.failures() + 1))).build());
+      } catch (RuntimeException ignored) {
+        // the lease expires and another poll retries
       }
     }
     if (lane != null) {
-      Sub next;
+      String next;
       synchronized (lane) {
         next = lane.waiting.pollFirst();
         if (next == null) {
           lane.running--;
           if (lane.running == 0) {
-            lanes.remove(sub.quotaKey, lane);
+            lanes.remove(quotaKey, lane);
           }
         }
       }
       if (next != null) {
-        submit(next, lane);
+        submit(next, lane, quotaKey);
       }
     }
-    if (more) {
-      enqueue(sub);
+    if (more.isPresent() && !closed) {
+      enqueue(more.get());
+    } else {
+      giveBack(id);
     }
   }
 
-  /** Does one step; true if the subscription has more to do (it stays scheduled). */
-  private boolean step(Sub sub) {
-    Step step;
-    List<StoredEvent> batch = List.of();
-    Principal subscriber;
-    PayloadContent payload;
-    synchronized (sub) {
-      step = next(sub);
-      if (step == null) {
-        sub.scheduled = false;
-        return false;
-      }
-      if (step == Step.DELIVER) {
-        batch = new ArrayList<>();
-        int max = maxCount(sub);
-        for (StoredEvent e : sub.events) {
-          if (e.number() > sub.lastSent && batch.size() < max) {
-            batch.add(e);
-          }
-        }
-      }
-      subscriber = sub.subscriber;
-      payload = sub.payload;
+  /** Does one step; the record if it has more to do at once (it stays leased). */
+  private Optional<SubscriptionRecord> step(String id) {
+    SubscriptionRecord r = store.find(id).orElse(null);
+    if (r == null) {
+      closeSinks(id, 1000, "subscription deleted");
+      return Optional.empty();
     }
+    Instant now = clock.instant();
+    List<WebSocketSink> local = sinks.getOrDefault(id, List.of());
+    Step step = next(r, now, !local.isEmpty());
+    if (step == null) {
+      return Optional.empty();
+    }
+    Principal subscriber = r.subscriber();
     if (!access.sessionLive(subscriber)) {
-      end(sub, 1000, "the launch ended");
-      return false;
+      store.delete(id);
+      closeSinks(id, 1000, "the launch ended");
+      return Optional.empty();
     }
     if (!access.isLive(subscriber)) {
-      synchronized (sub) {
-        sub.lapsed = true;
-        sub.scheduled = false;
-        sub.resource.setStatus(Subscription.SubscriptionStatus.ERROR);
-        sub.resource.setError("the subscriber's token expired or was revoked; use the subscription"
-            + " with a fresh token to resume it");
-      }
-      LOG.debug("subscription {} paused: its subscriber's token no longer stands", sub.id);
-      return false;
+      store.update(id, x -> x.toBuilder().lapsed(true).status("error")
+          .error("the subscriber's authorization ended (expired or revoked); use the subscription"
+              + " with a fresh token to resume it").build());
+      LOG.debug("subscription {} paused: its subscriber no longer stands", id);
+      return Optional.empty();
+    }
+    List<SubscriptionEvent> batch = step == Step.DELIVER
+        ? store.events(id, r.lastSent() + 1, r.lastEvent(), r.maxCount()) : List.of();
+    if (step == Step.DELIVER && batch.isEmpty()) {
+      // what was pending aged out of the log; $events cannot bring it back either
+      store.update(id, x -> x.toBuilder().lastSent(Math.max(x.lastSent(), r.lastEvent())).build());
+      return Optional.empty();
     }
     NotificationType type = step == Step.HANDSHAKE ? NotificationType.HANDSHAKE
         : step == Step.HEARTBEAT ? NotificationType.HEARTBEAT : NotificationType.EVENT_NOTIFICATION;
-    List<NotificationEvent> events = visibleEvents(subscriber, batch, payload);
-    String json;
-    synchronized (sub) {
-      if (step == Step.HEARTBEAT) {
-        sub.lastProbeAt = clock.instant();
-      }
-      json = encode(notification(sub, type, events, payload));
-    }
-    boolean ok = send(sub, json);
-    synchronized (sub) {
-      if (sub.deleted) {
-        sub.scheduled = false;
-        return false;
-      }
+    PayloadContent payload = PayloadContent.fromCode(r.payload());
+    String status = step == Step.HANDSHAKE ? "requested" : r.status();
+    String json = encode(notification(r, status, type, visibleEvents(subscriber, batch, payload),
+        payload));
+    boolean ok = r.restHook() ? post(r, json) : pushWs(id, json);
+    Instant after = clock.instant();
+    long sentUpTo = batch.isEmpty() ? 0 : batch.get(batch.size() - 1).number();
+    Optional<SubscriptionRecord> next = store.update(id, x -> {
+      SubscriptionRecord.Builder b = x.toBuilder();
       switch (step) {
         case HANDSHAKE:
           if (ok) {
-            sub.handshakePending = false;
-            sub.resource.setStatus(Subscription.SubscriptionStatus.ACTIVE);
-            sub.failures = 0;
-            LOG.debug("subscription {} active after handshake", sub.id);
-          } else if (++sub.failures >= maxAttempts) {
-            sub.handshakePending = false;
-            toError(sub, "handshake failed");
+            b.handshakePending(false).status("active").failures(0).nextAttemptAt(null).error(null);
+            LOG.debug("subscription {} active after handshake", id);
+          } else if (x.failures() + 1 >= maxAttempts) {
+            b.handshakePending(false).status("error").error("handshake failed")
+                .failures(x.failures() + 1).nextAttemptAt(null);
           } else {
-            retryLater(sub);
-            return false;
+            b.failures(x.failures() + 1).nextAttemptAt(after.plusMillis(backoff(x.failures() + 1)));
           }
           break;
         case DELIVER:
           if (ok) {
-            sub.lastSent = batch.get(batch.size() - 1).number();
-            sub.failures = 0;
-            sub.lastSentAt = clock.instant();
-          } else if (sub.restHook()) {
-            if (++sub.failures >= maxAttempts) {
-              toError(sub, "delivery failed");
+            b.lastSent(Math.max(x.lastSent(), sentUpTo)).failures(0).nextAttemptAt(null)
+                .lastSentAt(after);
+          } else if (x.restHook()) {
+            if (x.failures() + 1 >= maxAttempts) {
+              b.status("error").error("delivery failed").failures(x.failures() + 1)
+                  .nextAttemptAt(null).lastProbeAt(after);
             } else {
-              retryLater(sub);
-              return false;
+              b.failures(x.failures() + 1).nextAttemptAt(after.plusMillis(backoff(x.failures() + 1)));
             }
           }
           break;
         default: // HEARTBEAT
-          sub.heartbeatDue = false;
+          b.lastProbeAt(after);
           if (ok) {
-            sub.lastSentAt = clock.instant();
-            if (sub.status() == Subscription.SubscriptionStatus.ERROR && !sub.lapsed) {
-              sub.resource.setStatus(Subscription.SubscriptionStatus.ACTIVE);
-              sub.resource.setError(null);
-              sub.failures = 0;
-              LOG.debug("subscription {} back to active after a heartbeat", sub.id);
+            b.lastSentAt(after);
+            if (x.status().equals("error") && !x.lapsed()) {
+              b.status("active").error(null).failures(0).nextAttemptAt(null);
+              LOG.debug("subscription {} back to active after a heartbeat", id);
             }
           }
       }
-      if (next(sub) == null) {
-        sub.scheduled = false;
-        return false;
-      }
-      return true;
+      return b.build();
+    });
+    if (next.isPresent() && step != Step.HEARTBEAT && !ok && next.get().status().equals("error")) {
+      LOG.info("subscription {} set to error; events keep being numbered", id);
+      Audits.record(audit, "notification-delivery", AuditEventAction.E, false,
+          subscriber.clientId(), subscriber.subject().orElse(null), "Subscription/" + id, after);
     }
+    return next.filter(x -> next(x, clock.instant(), !sinks.getOrDefault(id, List.of()).isEmpty()) != null);
   }
 
-  /** What the subscription needs next; the caller holds its monitor. */
-  private Step next(Sub sub) {
-    if (sub.deleted || sub.lapsed) {
+  /** What a subscription needs next on this node, or null. */
+  private Step next(SubscriptionRecord r, Instant now, boolean socketHere) {
+    if (!r.due(now, maxBackoff)) {
       return null;
     }
-    Subscription.SubscriptionStatus st = sub.status();
-    if (sub.restHook() && sub.handshakePending) {
+    if (r.restHook() && r.handshakePending()) {
       return Step.HANDSHAKE;
     }
-    if (st == Subscription.SubscriptionStatus.ACTIVE && sub.lastSent < sub.lastEvent
-        && sub.events.stream().anyMatch(e -> e.number() > sub.lastSent)
-        && (sub.restHook() || !sub.sinks.isEmpty())) {
-      return Step.DELIVER;
+    if (r.status().equals("active") && r.lastSent() < r.lastEvent()) {
+      return r.restHook() || socketHere ? Step.DELIVER : null;
     }
-    if (sub.lastSent < sub.lastEvent && sub.events.stream().noneMatch(e -> e.number() > sub.lastSent)) {
-      sub.lastSent = sub.lastEvent; // what was pending has aged out; $events cannot bring it back
-    }
-    if (sub.heartbeatDue) {
-      Instant now = clock.instant();
-      boolean quiet = sub.lastSentAt.isBefore(now.minusSeconds(heartbeatPeriod(sub) / 2));
-      // an endpoint in error is probed no more often than the longest backoff
-      boolean probe = sub.restHook() && !sub.lastProbeAt.isAfter(now.minus(maxBackoff));
-      boolean due = (st == Subscription.SubscriptionStatus.ACTIVE && quiet)
-          || (st == Subscription.SubscriptionStatus.ERROR && probe);
-      if (due && (sub.restHook() || !sub.sinks.isEmpty())) {
-        return Step.HEARTBEAT;
-      }
-      sub.heartbeatDue = false;
+    if (r.heartbeatSeconds() > 0) {
+      return r.restHook() || socketHere ? Step.HEARTBEAT : null;
     }
     return null;
   }
 
-  private long heartbeatPeriod(Sub sub) {
-    Extension e = sub.resource.getChannel().getExtensionByUrl(Backport.HEARTBEAT_PERIOD);
-    try {
-      return e == null ? 0 : Long.parseLong(e.getValue().primitiveValue());
-    } catch (RuntimeException ex) {
-      return 0;
-    }
-  }
-
-  /** Schedules another try after the backoff; the caller holds the sub's monitor. */
-  private void retryLater(Sub sub) {
-    sub.waitingForRetry = true;
-    sub.scheduled = false;
-    try {
-      timer.schedule(() -> {
-        synchronized (sub) {
-          sub.waitingForRetry = false;
-        }
-        kick(sub);
-      }, backoff(sub.failures), TimeUnit.MILLISECONDS);
-    } catch (RejectedExecutionException e) {
-      // closing
-    }
+  private long backoff(int failures) {
+    long ms = initialBackoff.toMillis() << Math.min(20, Math.max(0, failures - 1));
+    return Math.min(ms, maxBackoff.toMillis());
   }
 
   /**
@@ -1086,7 +960,7 @@ public final class SubscriptionEngine implements AutoCloseable {
    * go as id-only: a consumer reads the resource itself), so one answer never multiplies a large
    * resource.
    */
-  private List<NotificationEvent> visibleEvents(Principal subscriber, List<StoredEvent> batch,
+  private List<NotificationEvent> visibleEvents(Principal subscriber, List<SubscriptionEvent> batch,
       PayloadContent payload) {
     Map<String, Optional<Resource>> readable = new java.util.HashMap<>();
     Map<String, Integer> lastIndex = new java.util.HashMap<>();
@@ -1096,7 +970,7 @@ public final class SubscriptionEngine implements AutoCloseable {
     List<NotificationEvent> out = new ArrayList<>(batch.size());
     long budget = maxPayloadBytes;
     for (int i = 0; i < batch.size(); i++) {
-      StoredEvent e = batch.get(i);
+      SubscriptionEvent e = batch.get(i);
       Optional<Resource> r = readable.computeIfAbsent(e.focus(), f -> {
         int slash = f.indexOf('/');
         try {
@@ -1125,34 +999,10 @@ public final class SubscriptionEngine implements AutoCloseable {
     return out;
   }
 
-  private void toError(Sub sub, String why) {
-    sub.resource.setStatus(Subscription.SubscriptionStatus.ERROR);
-    sub.resource.setError(why);
-    LOG.info("subscription {} set to error ({}); events keep being numbered", sub.id, why);
-    Audits.record(audit, "notification-delivery", AuditEventAction.E, false,
-        sub.subscriber.clientId(), sub.subscriber.subject().orElse(null), sub.ref(), clock.instant());
-  }
-
-  private int maxCount(Sub sub) {
-    Extension e = sub.resource.getChannel().getExtensionByUrl(Backport.MAX_COUNT);
-    try {
-      return e == null ? 50 : Math.max(1, Integer.parseInt(e.getValue().primitiveValue()));
-    } catch (RuntimeException ex) {
-      return 50;
-    }
-  }
-
-  private long backoff(int failures) {
-    long ms = initialBackoff.toMillis() << Math.min(20, Math.max(0, failures - 1));
-    return Math.min(ms, maxBackoff.toMillis());
-  }
-
-  /** Builds a notification; the caller holds the sub's monitor. */
-  private SubscriptionNotification notification(Sub sub, NotificationType type,
-      List<NotificationEvent> events, PayloadContent payload) {
-    SubscriptionNotification.Builder b = SubscriptionNotification.builder(sub.ref(), type)
-        .topic(topic).status(sub.status().toCode())
-        .eventsSinceSubscriptionStart(sub.lastEvent).payload(payload);
+  private SubscriptionNotification notification(SubscriptionRecord r, String status,
+      NotificationType type, List<NotificationEvent> events, PayloadContent payload) {
+    SubscriptionNotification.Builder b = SubscriptionNotification.builder("Subscription/" + r.id(), type)
+        .topic(topic).status(status).eventsSinceSubscriptionStart(r.lastEvent()).payload(payload);
     events.forEach(b::addEvent);
     return b.build();
   }
@@ -1161,30 +1011,19 @@ public final class SubscriptionEngine implements AutoCloseable {
     return ctx.newJsonParser().encodeResourceToString(n.toBundle());
   }
 
-  private boolean send(Sub sub, String json) {
-    return sub.restHook() ? post(sub, json) : pushWs(sub, json);
-  }
-
-  private boolean post(Sub sub, String json) {
-    String endpoint;
-    List<Header> headers;
-    long timeout;
-    synchronized (sub) {
-      endpoint = sub.resource.getChannel().getEndpoint();
-      headers = sub.headers;
-      timeout = sub.timeoutSeconds;
-    }
+  private boolean post(SubscriptionRecord r, String json) {
     try {
-      Request.Builder rb = new Request.Builder().url(endpoint)
+      Request.Builder rb = new Request.Builder().url(r.endpoint().orElseThrow())
           .post(RequestBody.create(json, FHIR_JSON));
-      for (Header h : headers) {
-        rb.header(h.name(), h.value());
+      for (String h : r.headers()) {
+        int c = h.indexOf(':');
+        rb.header(h.substring(0, c).trim(), h.substring(c + 1).trim());
       }
       rb.header("User-Agent", userAgent);
       okhttp3.Call call = http.newCall(rb.build());
-      call.timeout().timeout(timeout, TimeUnit.SECONDS);
-      try (Response r = call.execute()) {
-        boolean ok = r.isSuccessful();
+      call.timeout().timeout(r.timeoutSeconds(), TimeUnit.SECONDS);
+      try (Response resp = call.execute()) {
+        boolean ok = resp.isSuccessful();
         if (ok) {
           delivered.incrementAndGet();
         }
@@ -1194,19 +1033,20 @@ public final class SubscriptionEngine implements AutoCloseable {
       if (e instanceof InterruptedException) {
         Thread.currentThread().interrupt();
       }
-      LOG.debug("rest-hook delivery for {} failed: {}", sub.id, e.getClass().getSimpleName());
+      LOG.debug("rest-hook delivery for {} failed: {}", r.id(), e.getClass().getSimpleName());
       return false;
     }
   }
 
-  private boolean pushWs(Sub sub, String json) {
+  private boolean pushWs(String id, String json) {
     boolean any = false;
-    for (WebSocketSink s : sub.sinks) {
+    List<WebSocketSink> list = sinks.getOrDefault(id, List.of());
+    for (WebSocketSink s : list) {
       if (s.send(json)) {
         any = true;
         delivered.incrementAndGet();
       } else {
-        sub.sinks.remove(s);
+        list.remove(s);
         s.close(1011, "delivery failed");
       }
     }
@@ -1217,10 +1057,9 @@ public final class SubscriptionEngine implements AutoCloseable {
 
   /** {@code $status}: a query-status notification (no events). */
   public Bundle status(String id, Principal owner) {
-    Sub sub = owned(id, owner);
-    synchronized (sub) {
-      return notification(sub, NotificationType.QUERY_STATUS, List.of(), sub.payload).toBundle();
-    }
+    SubscriptionRecord r = owned(id, owner);
+    return notification(r, r.status(), NotificationType.QUERY_STATUS, List.of(),
+        PayloadContent.fromCode(r.payload())).toBundle();
   }
 
   /**
@@ -1228,35 +1067,22 @@ public final class SubscriptionEngine implements AutoCloseable {
    * null), as a query-event notification, each as its subscriber may see it now.
    */
   public Bundle events(String id, Principal owner, Long since, Long until, String content) {
-    Sub sub = owned(id, owner);
+    SubscriptionRecord r = owned(id, owner);
     PayloadContent payload;
     try {
-      payload = content == null ? null : PayloadContent.fromCode(content);
+      payload = content == null ? PayloadContent.fromCode(r.payload()) : PayloadContent.fromCode(content);
     } catch (IllegalArgumentException e) {
       throw new SubscriptionException(400, "content", "content must be empty, id-only or full-resource");
     }
-    List<StoredEvent> out = new ArrayList<>();
-    PayloadContent p;
-    synchronized (sub) {
-      for (StoredEvent e : sub.events) {
-        if ((since == null || e.number() >= since) && (until == null || e.number() <= until)) {
-          out.add(e);
-          if (out.size() >= maxEventsPerSubscription) {
-            break;
-          }
-        }
-      }
-      p = payload != null ? payload : sub.payload;
-    }
-    List<NotificationEvent> events = visibleEvents(owner, out, p);
-    synchronized (sub) {
-      return notification(sub, NotificationType.QUERY_EVENT, events, p).toBundle();
-    }
+    List<SubscriptionEvent> out = store.events(id, since == null ? 1 : since,
+        until == null ? Long.MAX_VALUE : until, maxEventsPerSubscription);
+    return notification(r, r.status(), NotificationType.QUERY_EVENT,
+        visibleEvents(owner, out, payload), payload).toBundle();
   }
 
   /**
    * {@code $get-ws-binding-token}: a short-lived token (five minutes) to bind a websocket to the
-   * subscriptions named; at most five live tokens per subscription (the oldest is dropped).
+   * subscriptions named, on any node; at most five live tokens per subscription.
    */
   public Parameters bindingToken(List<String> ids, Principal owner) {
     if (ids.isEmpty()) {
@@ -1266,9 +1092,9 @@ public final class SubscriptionEngine implements AutoCloseable {
       throw new SubscriptionException(400, "id", "this server binds one subscription per token;"
           + " ask once per subscription");
     }
-    Sub sub = owned(ids.get(0), owner);
-    if (sub.restHook()) {
-      throw new SubscriptionException(400, "id", "Subscription/" + sub.id
+    SubscriptionRecord r = owned(ids.get(0), owner);
+    if (r.restHook()) {
+      throw new SubscriptionException(400, "id", "Subscription/" + r.id()
           + " is not a websocket subscription");
     }
     if (websocketUrl == null) {
@@ -1276,25 +1102,11 @@ public final class SubscriptionEngine implements AutoCloseable {
     }
     String token = Base64.getUrlEncoder().withoutPadding().encodeToString(randomBytes(32));
     Instant exp = clock.instant().plus(Duration.ofMinutes(5));
-    synchronized (sub) {
-      sub.bindingTokens.removeIf(t -> {
-        Binding b = bindings.get(t);
-        if (b == null || !clock.instant().isBefore(b.expires())) {
-          bindings.remove(t);
-          return true;
-        }
-        return false;
-      });
-      while (sub.bindingTokens.size() >= MAX_BINDING_TOKENS_PER_SUBSCRIPTION) {
-        bindings.remove(sub.bindingTokens.removeFirst());
-      }
-      sub.bindingTokens.addLast(token);
-      bindings.put(token, new Binding(sub.id, exp));
-    }
+    store.putBindingToken(token, r.id(), exp, MAX_BINDING_TOKENS_PER_SUBSCRIPTION);
     Parameters p = new Parameters();
     p.addParameter().setName("token").setValue(new StringType(token));
     p.addParameter().setName("expiration").setValue(new DateTimeType(Date.from(exp)));
-    p.addParameter().setName("subscription").setValue(new StringType(sub.ref()));
+    p.addParameter().setName("subscription").setValue(new StringType("Subscription/" + r.id()));
     p.addParameter().setName("websocket-url").setValue(new UrlType(websocketUrl.toString()));
     return p;
   }
@@ -1314,37 +1126,35 @@ public final class SubscriptionEngine implements AutoCloseable {
       sink.close(1008, "send bind-with-token <token>");
       return false;
     }
-    String token = t.substring(16).trim();
-    Binding b = bindings.remove(token);
-    Sub sub = b == null || !clock.instant().isBefore(b.expires()) ? null : subs.get(b.subscriptionId());
-    if (sub == null || !access.isLive(sub.subscriber)) {
+    Optional<SubscriptionRecord> r = store.takeBindingToken(t.substring(16).trim(), clock.instant())
+        .flatMap(store::find);
+    if (r.isEmpty() || !access.isLive(r.get().subscriber())) {
       sink.close(1008, "unknown or expired binding token");
       return false;
     }
-    String hs;
-    synchronized (sub) {
-      sub.bindingTokens.remove(token);
-      if (sub.deleted) {
-        sink.close(1008, "unknown or expired binding token");
-        return false;
-      }
-      if (sub.sinks.size() >= maxWebSocketsPerSubscription) {
+    String id = r.get().id();
+    List<WebSocketSink> list = sinks.computeIfAbsent(id, k -> new CopyOnWriteArrayList<>());
+    synchronized (list) {
+      if (list.size() >= maxWebSocketsPerSubscription) {
         sink.close(1008, "this subscription has its maximum of " + maxWebSocketsPerSubscription
             + " websockets");
         return false;
       }
-      sub.sinks.add(sink);
-      hs = encode(notification(sub, NotificationType.HANDSHAKE, List.of(), sub.payload));
+      list.add(sink);
     }
     sink.bound();
-    sink.send(hs);
-    kick(sub);
+    sink.send(encode(notification(r.get(), r.get().status(), NotificationType.HANDSHAKE, List.of(),
+        PayloadContent.fromCode(r.get().payload()))));
+    kick();
     return true;
   }
 
   public void onWebSocketClosed(WebSocketSink sink) {
-    for (Sub s : subs.values()) {
-      s.sinks.remove(sink);
+    for (Map.Entry<String, List<WebSocketSink>> e : sinks.entrySet()) {
+      e.getValue().remove(sink);
+      if (e.getValue().isEmpty()) {
+        sinks.remove(e.getKey(), e.getValue());
+      }
     }
   }
 
@@ -1354,16 +1164,20 @@ public final class SubscriptionEngine implements AutoCloseable {
     return b;
   }
 
+  /** Stops this node's engine: its workers, timers and sockets; gives its leases back. */
   @Override
   public void close() {
+    closed = true;
     timer.shutdownNow();
     workers.shutdownNow();
     slowWorkers.shutdownNow();
     endpointChecks.shutdownNow();
-    for (Sub s : subs.values()) {
-      for (WebSocketSink w : s.sinks) {
-        w.close(1001, "server stopping");
-      }
+    for (List<WebSocketSink> list : sinks.values()) {
+      list.forEach(w -> w.close(1001, "server stopping"));
+    }
+    sinks.clear();
+    for (String id : List.copyOf(inFlight)) {
+      giveBack(id);
     }
     http.dispatcher().executorService().shutdown();
     http.connectionPool().evictAll();
@@ -1378,6 +1192,8 @@ public final class SubscriptionEngine implements AutoCloseable {
     private Clock clock = Clock.systemUTC();
     private AuditSink audit = e -> { };
     private EndpointPolicy policy = EndpointPolicy.publicHttpsOnly();
+    private SubscriptionStore store;
+    private String node;
     private String topic = Backport.HALO_TOPIC;
     private String userAgent = "halo-sofa-notifications/0.1";
     private Duration retention = Duration.ofHours(24);
@@ -1388,6 +1204,8 @@ public final class SubscriptionEngine implements AutoCloseable {
     private Duration connectTimeout = Duration.ofSeconds(5);
     private Duration defaultTimeout = Duration.ofSeconds(10);
     private Duration maxTimeout = Duration.ofSeconds(30);
+    private Duration pollInterval = Duration.ofMillis(500);
+    private Duration leaseTtl = Duration.ofSeconds(10);
     private int deliveryThreads = 32;
     private int maxSubscriptions = 10_000;
     private int maxSubscriptionsPerOwner = 20;
@@ -1411,6 +1229,10 @@ public final class SubscriptionEngine implements AutoCloseable {
     public Builder audit(AuditSink v) { this.audit = Objects.requireNonNull(v); return this; }
     /** Where rest-hooks may point. Default {@link EndpointPolicy#publicHttpsOnly()}. */
     public Builder endpointPolicy(EndpointPolicy v) { this.policy = Objects.requireNonNull(v); return this; }
+    /** Where subscriptions and their events live. Default: a new {@link InMemorySubscriptionStore}. */
+    public Builder store(SubscriptionStore v) { this.store = Objects.requireNonNull(v); return this; }
+    /** This node's name in the store's leases. Default: random. */
+    public Builder node(String v) { this.node = Objects.requireNonNull(v); return this; }
     /** The topic canonical. Default {@link Backport#HALO_TOPIC}. */
     public Builder topic(String v) { this.topic = Objects.requireNonNull(v); return this; }
     public Builder userAgent(String v) { this.userAgent = Objects.requireNonNull(v); return this; }
@@ -1428,6 +1250,10 @@ public final class SubscriptionEngine implements AutoCloseable {
     public Builder defaultTimeout(Duration v) { this.defaultTimeout = Objects.requireNonNull(v); return this; }
     /** The largest {@code backport-timeout} accepted. Default 30 s. */
     public Builder maxTimeout(Duration v) { this.maxTimeout = Objects.requireNonNull(v); return this; }
+    /** How often a node asks the store for work: the delay of events numbered on another node. Default 500 ms. */
+    public Builder pollInterval(Duration v) { this.pollInterval = Objects.requireNonNull(v); return this; }
+    /** How long a node's lease lasts without renewal: the takeover time when it stops. Default 10 s. */
+    public Builder leaseTtl(Duration v) { this.leaseTtl = Objects.requireNonNull(v); return this; }
     /** Deliveries in flight at once (one per subscription at most). Default 32. */
     public Builder deliveryThreads(int v) { this.deliveryThreads = v; return this; }
     /** Same as {@link #deliveryThreads(int)}. */
@@ -1460,23 +1286,26 @@ public final class SubscriptionEngine implements AutoCloseable {
     public Builder endpointCheckTimeout(Duration v) { this.endpointCheckTimeout = Objects.requireNonNull(v); return this; }
     /** Headers a rest-hook subscription may carry. Default 8. */
     public Builder maxHeaders(int v) { this.maxHeaders = v; return this; }
-    /** Websockets bound to one subscription at once. Default 4. */
+    /** Websockets bound to one subscription at once on one node. Default 4. */
     public Builder maxWebSocketsPerSubscription(int v) { this.maxWebSocketsPerSubscription = v; return this; }
 
     public SubscriptionEngine build() {
       if (maxAttempts < 1 || deliveryThreads < 1 || maxEventsPerSubscription < 1
           || maxSubscriptions < 1 || maxSubscriptionsPerOwner < 1 || maxSubscriptionsPerLaunch < 1
           || maxDeliveriesPerOwner < 1 || slowDeliveryThreads < 1 || maxPayloadBytes < 0
-          || maxHeaders < 0
-          || maxWebSocketsPerSubscription < 1) {
+          || maxHeaders < 0 || maxWebSocketsPerSubscription < 1) {
         throw new IllegalStateException("maxAttempts, deliveryThreads, maxEventsPerSubscription,"
             + " maxSubscriptions, maxSubscriptionsPerOwner and maxWebSocketsPerSubscription must be"
             + " positive");
       }
       if (defaultTimeout.toSeconds() < 1 || maxTimeout.compareTo(defaultTimeout) < 0
-          || connectTimeout.isNegative() || connectTimeout.isZero()) {
+          || connectTimeout.isNegative() || connectTimeout.isZero() || pollInterval.isZero()
+          || pollInterval.isNegative() || leaseTtl.compareTo(Duration.ofMillis(300)) < 0) {
         throw new IllegalStateException("timeouts must be positive, defaultTimeout at least 1 s"
-            + " and at most maxTimeout");
+            + " and at most maxTimeout, pollInterval positive, leaseTtl at least 300 ms");
+      }
+      if (store == null) {
+        store = new InMemorySubscriptionStore();
       }
       return new SubscriptionEngine(this);
     }
