@@ -113,8 +113,7 @@ public final class SmartAuthorizationServer {
   private final LaunchContextStore contexts;
   private final AuditSink audit;
   private final Clock clock;
-  private final RSAKey signingKey;
-  private final JWKSet publicKeys;
+  private final KeyRing keys;
   private final Duration accessTokenLifetime;
   private final Duration refreshTokenLifetime;
   private final Duration codeLifetime;
@@ -140,8 +139,10 @@ public final class SmartAuthorizationServer {
     this.contexts = b.contexts;
     this.audit = b.audit;
     this.clock = b.clock;
-    this.signingKey = b.signingKey;
-    this.publicKeys = new JWKSet(signingKey.toPublicJWK());
+    Duration longestToken = b.accessTokenLifetime.compareTo(Duration.ofMinutes(10)) > 0
+        ? b.accessTokenLifetime : Duration.ofMinutes(10);
+    this.keys = new KeyRing(b.keyStore, clock, b.keyRotation, b.keyPublishAhead,
+        longestToken.plus(Duration.ofMinutes(5)), b.keyRefresh);
     this.accessTokenLifetime = b.accessTokenLifetime;
     this.refreshTokenLifetime = b.refreshTokenLifetime;
     this.codeLifetime = b.codeLifetime;
@@ -154,7 +155,7 @@ public final class SmartAuthorizationServer {
     this.store = b.store != null ? b.store : InMemoryAuthorizationStateStore.builder().clock(clock)
         .capacity(b.capacity).maxPendingSignInsPerAddress(b.maxPendingSignInsPerAddress).build();
     this.clientAuth = new ClientAuthenticator(clients, store, clock, tokenEndpoint(), issuer);
-    this.validator = JwtTokenValidator.builder(() -> publicKeys)
+    this.validator = JwtTokenValidator.builder(keys::publicKeys).keysOnUnknownKid(keys::publicKeysFresh)
         .issuer(issuer).audience(fhirBase.toString())
         .revoked(this::revoked)
         .clock(clock).build();
@@ -261,7 +262,15 @@ public final class SmartAuthorizationServer {
   }
 
   public OAuthHttpResponse jwks() {
-    return OAuthHttpResponse.publicJson(publicKeys.toString(), 300);
+    return OAuthHttpResponse.publicJson(keys.publicKeys().toString(), 300);
+  }
+
+  /**
+   * Rotates the signing key when due and deletes keys no token can still need; the SoFA calls it
+   * on a schedule on every node (the store makes one rotation of many).
+   */
+  public void maintainKeys() {
+    keys.maintain();
   }
 
   // ------------------------------------------------------------------ /authorize
@@ -867,9 +876,10 @@ public final class SmartAuthorizationServer {
 
   private String sign(JWTClaimsSet claims, String typ) {
     try {
+      SigningKey key = keys.signer();
       SignedJWT jwt = new SignedJWT(new JWSHeader.Builder(JWSAlgorithm.RS256)
-          .keyID(signingKey.getKeyID()).type(new JOSEObjectType(typ)).build(), claims);
-      jwt.sign(new RSASSASigner(signingKey));
+          .keyID(key.kid()).type(new JOSEObjectType(typ)).build(), claims);
+      jwt.sign(new RSASSASigner(key.key()));
       return jwt.serialize();
     } catch (JOSEException e) {
       throw new IllegalStateException("cannot sign a token", e);
@@ -954,6 +964,10 @@ public final class SmartAuthorizationServer {
     private AuditSink audit = new InMemoryAuditSink();
     private Clock clock = Clock.systemUTC();
     private RSAKey signingKey;
+    private SigningKeyStore keyStore;
+    private Duration keyRotation = Duration.ofDays(30);
+    private Duration keyPublishAhead = Duration.ofSeconds(60);
+    private Duration keyRefresh = Duration.ofSeconds(30);
     private Duration accessTokenLifetime = Duration.ofHours(1);
     private Duration refreshTokenLifetime = Duration.ofHours(8);
     private Duration codeLifetime = Duration.ofSeconds(60);
@@ -987,6 +1001,23 @@ public final class SmartAuthorizationServer {
       }
       return this;
     }
+    /**
+     * Where the signing keys live: shared by every node, kept across restarts. Default: in
+     * memory, a new key at every start.
+     */
+    public Builder signingKeys(SigningKeyStore v) { this.keyStore = Objects.requireNonNull(v); return this; }
+    /**
+     * How long a signing key signs before the next one takes over (a new key is published
+     * {@code keyPublishAhead} before). Default 30 days; null never rotates.
+     */
+    public Builder keyRotation(Duration v) { this.keyRotation = v; return this; }
+    /**
+     * How long before it signs a new key is published: longer than any node caches the keys
+     * ({@code keyRefresh}). Default 60 s.
+     */
+    public Builder keyPublishAhead(Duration v) { this.keyPublishAhead = Objects.requireNonNull(v); return this; }
+    /** How long a node caches the key list. Default 30 s. */
+    public Builder keyRefresh(Duration v) { this.keyRefresh = Objects.requireNonNull(v); return this; }
     public Builder accessTokenLifetime(Duration v) { this.accessTokenLifetime = Objects.requireNonNull(v); return this; }
     public Builder refreshTokenLifetime(Duration v) { this.refreshTokenLifetime = Objects.requireNonNull(v); return this; }
     /** How long an authorization code lives. Default 60 s. */
@@ -1029,16 +1060,19 @@ public final class SmartAuthorizationServer {
         throw new IllegalStateException("capacity, maxPendingSignInsPerAddress, maxSignInAttempts"
             + " and the account lockout attempts must be positive");
       }
-      if (signingKey == null) {
-        try {
-          signingKey = new RSAKeyGenerator(2048).keyID(UUID.randomUUID().toString())
-              .keyUse(KeyUse.SIGNATURE).algorithm(JWSAlgorithm.RS256).generate();
-        } catch (JOSEException e) {
-          throw new IllegalStateException("cannot generate a signing key", e);
+      if (signingKey != null) {
+        if (!signingKey.isPrivate()) {
+          throw new IllegalStateException("the signing JWK must hold the private key");
         }
+        // one fixed key, never rotated
+        keyStore = new InMemorySigningKeyStore();
+        keyStore.addIfNewest(SigningKey.of(signingKey, Instant.EPOCH), java.util.Optional.empty());
+        keyRotation = null;
+      } else if (keyStore == null) {
+        keyStore = new InMemorySigningKeyStore();
       }
-      if (!signingKey.isPrivate()) {
-        throw new IllegalStateException("the signing JWK must hold the private key");
+      if (keyRotation != null && keyRotation.compareTo(keyPublishAhead.multipliedBy(2)) < 0) {
+        throw new IllegalStateException("keyRotation must be at least twice keyPublishAhead");
       }
       return new SmartAuthorizationServer(this);
     }

@@ -55,7 +55,11 @@ public final class JwtTokenValidator implements AccessTokenValidator {
     this.clock = b.clock;
     // Built once (validate() runs on every FHIR request); the key source asks the supplier each
     // time, so rotated keys are still picked up.
-    JWKSource<SecurityContext> src = (selector, context) -> selector.select(keys.get());
+    Supplier<JWKSet> fresh = b.freshKeys;
+    JWKSource<SecurityContext> src = (selector, context) -> {
+      java.util.List<com.nimbusds.jose.jwk.JWK> found = selector.select(keys.get());
+      return found.isEmpty() && fresh != null ? selector.select(fresh.get()) : found;
+    };
     DefaultJWTProcessor<SecurityContext> p = new DefaultJWTProcessor<>();
     p.setJWSKeySelector(new JWSVerificationKeySelector<>(ALGS, src));
     p.setJWSTypeVerifier(new com.nimbusds.jose.proc.DefaultJOSEObjectTypeVerifier<>(
@@ -140,6 +144,7 @@ public final class JwtTokenValidator implements AccessTokenValidator {
     private String issuer;
     private String audience;
     private Predicate<String> revoked = jti -> false;
+    private Supplier<JWKSet> freshKeys;
     private Clock clock = Clock.systemUTC();
 
     private Builder(Supplier<JWKSet> keys) {
@@ -149,6 +154,11 @@ public final class JwtTokenValidator implements AccessTokenValidator {
     public Builder issuer(URI v) { this.issuer = v.toString(); return this; }
     /** The audience the token must name; usually the FHIR base. */
     public Builder audience(String v) { this.audience = Objects.requireNonNull(v); return this; }
+    /**
+     * Where to look again when a token names a key the current set lacks (a key another node
+     * added since); it may refuse to re-read more than once a second.
+     */
+    public Builder keysOnUnknownKid(Supplier<JWKSet> v) { this.freshKeys = Objects.requireNonNull(v); return this; }
     /** A check by {@code jti} for tokens revoked before they expire. */
     public Builder revoked(Predicate<String> v) { this.revoked = Objects.requireNonNull(v); return this; }
     public Builder clock(Clock v) { this.clock = Objects.requireNonNull(v); return this; }

@@ -104,6 +104,56 @@ public final class Principal {
     return clientId + "|" + (subject == null ? "" : subject);
   }
 
+  /**
+   * This principal as JSON, for a store that keeps it beyond its request (a subscription's
+   * subscriber). It holds no token, only what was read from one.
+   */
+  public String toJson() {
+    com.fasterxml.jackson.databind.node.ObjectNode o = ca.halo.core.internal.Json.object();
+    o.put("client_id", clientId);
+    putIf(o, "sub", subject);
+    o.put("scope", scopes.format());
+    putIf(o, "session", sessionId);
+    putIf(o, "patient", patient);
+    putIf(o, "fhirUser", fhirUser);
+    if (expiresAt != null) {
+      o.put("exp", expiresAt.toEpochMilli());
+    }
+    putIf(o, "jti", tokenId);
+    putIf(o, "iss", issuer);
+    return ca.halo.core.internal.Json.write(o);
+  }
+
+  /** Reads {@link #toJson()}. @throws ca.halo.core.HaloParseException if it is not one */
+  public static Principal fromJson(String json) {
+    com.fasterxml.jackson.databind.node.ObjectNode o =
+        ca.halo.core.internal.Json.parseObject(json, "principal");
+    String client = ca.halo.core.internal.Json.requiredString(o, "client_id", "principal");
+    Builder b = builder(client)
+        .subject(ca.halo.core.internal.Json.optionalString(o, "sub", "principal"))
+        .sessionId(ca.halo.core.internal.Json.optionalString(o, "session", "principal"))
+        .patient(ca.halo.core.internal.Json.optionalString(o, "patient", "principal"))
+        .fhirUser(ca.halo.core.internal.Json.optionalString(o, "fhirUser", "principal"))
+        .tokenId(ca.halo.core.internal.Json.optionalString(o, "jti", "principal"))
+        .issuer(ca.halo.core.internal.Json.optionalString(o, "iss", "principal"));
+    String scope = ca.halo.core.internal.Json.optionalString(o, "scope", "principal");
+    try {
+      b.scopes(SmartScopes.parse(scope));
+    } catch (IllegalArgumentException e) {
+      throw new ca.halo.core.HaloParseException("principal: malformed scope");
+    }
+    if (o.hasNonNull("exp")) {
+      b.expiresAt(Instant.ofEpochMilli(o.get("exp").asLong()));
+    }
+    return b.build();
+  }
+
+  private static void putIf(com.fasterxml.jackson.databind.node.ObjectNode o, String k, String v) {
+    if (v != null) {
+      o.put(k, v);
+    }
+  }
+
   @Override
   public boolean equals(Object o) {
     if (!(o instanceof Principal)) {

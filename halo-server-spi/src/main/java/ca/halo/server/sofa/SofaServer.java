@@ -284,6 +284,7 @@ public final class SofaServer implements AutoCloseable {
     sweeper.scheduleWithFixedDelay(() -> {
       try {
         contextManager.expireNow();
+        authorizationServer.maintainKeys();
       } catch (RuntimeException e) {
         LOG.warn("context expiry sweep failed ({}); retrying next round",
             e.getClass().getSimpleName());
