@@ -42,7 +42,6 @@ import org.jdbi.v3.core.HandleCallback;
 import org.jdbi.v3.core.Jdbi;
 import org.jdbi.v3.core.JdbiException;
 import org.jdbi.v3.core.statement.PreparedBatch;
-import org.jdbi.v3.core.statement.Query;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -71,9 +70,11 @@ import org.slf4j.LoggerFactory;
  * transaction, a {@code transaction} Bundle included; two writers of one resource queue on its
  * row, so each gets the next version. {@code updateExisting} finds no row to lock once a delete
  * has committed, so it never brings a deleted resource back. A write that loses a race for a new
- * id, or a deadlock, is retried a few times. Searches page through candidates in id order inside
- * one read-only snapshot, apply {@link SearchCriteria#sessionFilter()} to the session column, and
- * load the JSON only of those they return.
+ * id, or a deadlock, is retried a few times. Searches page through candidates (id and session)
+ * in id order, apply {@link SearchCriteria#sessionFilter()} to each candidate's session before it
+ * counts towards the limit, and load the JSON only of those they return, keeping one only if its
+ * session is still the one the filter accepted. The filter runs while no connection is held, so
+ * it may itself use the database (a launch-context store on the same pool) without starving it.
  *
  * <p>Thread-safe; holds no connection between calls. Errors: {@link FhirRepositoryException}
  * 503 when the database cannot be reached, 422 when it refuses a resource's content (for
@@ -130,8 +131,11 @@ public final class PostgresFhirRepository implements FhirResourceRepository {
       String patient, String encounter, String[] identifiers, String[] identifierValues,
       String[] sessions) {}
 
-  /** A search candidate: its id and the session a sessionFilter sees (null: untagged). */
-  private record Candidate(String id, String session) {}
+  /**
+   * A search candidate: its id, the session a sessionFilter sees (null: untagged) and, once
+   * loaded, its JSON.
+   */
+  private record Candidate(String id, String session, String json) {}
 
   // ---- reads
 
@@ -186,40 +190,44 @@ public final class PostgresFhirRepository implements FhirResourceRepository {
     int page = Math.max(64, Math.min(limit, 1000));
     String pageSql = "SELECT res_id, session_tags[1] FROM fhir_resource WHERE " + where
         + " AND res_id > :after ORDER BY res_id LIMIT " + page;
+    String loadSql = "SELECT res_id, session_tags[1], resource::text FROM fhir_resource WHERE "
+        + where + " AND res_id = ANY(:ids) ORDER BY res_id";
     Predicate<String> filter = c.sessionFilter();
-    List<String> json = inTransaction(h -> {
-      // one snapshot: the JSON loaded is the version whose session the filter accepted
-      h.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY");
-      List<String> accepted = new ArrayList<>();
-      String after = "";
-      while (accepted.size() < limit) {
-        Query q = h.createQuery(pageSql).bindMap(args).bind("after", after);
-        List<Candidate> rows = q.map((rs, x) -> new Candidate(rs.getString(1), rs.getString(2)))
-            .list();
-        for (Candidate row : rows) {
-          if (filter.test(row.session())) {
-            accepted.add(row.id());
-            if (accepted.size() >= limit) {
-              break;
-            }
+    List<Resource> out = new ArrayList<>();
+    String after = "";
+    while (out.size() < limit) {
+      String from = after;
+      List<Candidate> candidates = withHandle(h -> h.createQuery(pageSql).bindMap(args)
+          .bind("after", from)
+          .map((rs, x) -> new Candidate(rs.getString(1), rs.getString(2), null)).list());
+      // the filter is the caller's code (it may ask the database itself): no connection is held
+      boolean more = candidates.size() == page;
+      Map<String, String> accepted = new HashMap<>();
+      for (Candidate cand : candidates) {
+        after = cand.id();
+        if (filter.test(cand.session())) {
+          accepted.put(cand.id(), cand.session());
+          if (accepted.size() == limit - out.size()) {
+            more = true;
+            break;
           }
         }
-        if (rows.size() < page) {
-          break;
+      }
+      if (!accepted.isEmpty()) {
+        List<Candidate> loaded = withHandle(h -> h.createQuery(loadSql).bindMap(args)
+            .bind("ids", accepted.keySet().toArray(new String[0]))
+            .map((rs, x) -> new Candidate(rs.getString(1), rs.getString(2), rs.getString(3)))
+            .list());
+        for (Candidate r : loaded) {
+          // one written meanwhile counts only if the filter saw its current session
+          if (Objects.equals(r.session(), accepted.get(r.id()))) {
+            out.add(parse(r.json()));
+          }
         }
-        after = rows.get(rows.size() - 1).id();
       }
-      if (accepted.isEmpty()) {
-        return List.of();
+      if (!more) {
+        break;
       }
-      return h.createQuery("SELECT resource::text FROM fhir_resource"
-              + " WHERE res_type = :type AND res_id = ANY(:ids) ORDER BY res_id")
-          .bind("type", type).bind("ids", accepted.toArray(new String[0]))
-          .mapTo(String.class).list();
-    });
-    List<Resource> out = new ArrayList<>(json.size());
-    for (String j : json) {
-      out.add(parse(j));
     }
     return out;
   }

@@ -7,7 +7,12 @@ import ca.halo.server.fhir.FhirRepositoryException;
 import ca.halo.server.fhir.FhirResourceRepository;
 import ca.halo.server.fhir.SearchCriteria;
 import ca.uhn.fhir.context.FhirContext;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.hl7.fhir.r4.model.Bundle;
@@ -21,12 +26,14 @@ import org.junit.jupiter.api.Test;
 /** What the contract cannot see: the rows, the paging of searches, the database's refusals. */
 class PostgresFhirRepositoryStorageTest {
   private static final FhirContext CTX = FhirContext.forR4Cached();
+  private String url;
   private PostgresDatabase db;
   private PostgresFhirRepository repo;
 
   @BeforeEach
   void open() {
-    db = EmbeddedPostgresSupport.newPostgresDatabase();
+    url = EmbeddedPostgresSupport.newDatabase();
+    db = PostgresDatabase.builder(url).maxPoolSize(8).build();
     repo = new PostgresFhirRepository(db, CTX, Clock.systemUTC(), 20);
   }
 
@@ -93,6 +100,34 @@ class PostgresFhirRepositoryStorageTest {
     List<Resource> pages = repo.search("Patient", SearchCriteria.builder()
         .sessionFilter("mine"::equals).limit(70).build()); // 70 a page: three pages and a bit
     assertThat(pages).hasSize(70).allSatisfy(r -> assertThat(session(r)).isEqualTo("mine"));
+  }
+
+  @Test
+  void search_sessionFilterUsingTheSamePool_holdsNoConnectionMeanwhile() {
+    // migrated by the test's pool (Flyway itself needs two connections), then a pool of one
+    try (PostgresDatabase single = PostgresDatabase.builder(url).maxPoolSize(1)
+        .connectionTimeout(Duration.ofMillis(500)).migrate(false).build()) {
+      PostgresFhirRepository onOne = new PostgresFhirRepository(single, CTX);
+      for (int i = 0; i < 5; i++) {
+        onOne.create(patient("p" + i, "s" + i));
+      }
+
+      // a launch-context store on the same one-connection pool, asked for each candidate
+      List<Resource> found = onOne.search("Patient", SearchCriteria.builder().sessionFilter(s -> {
+        try (Connection c = single.dataSource().getConnection();
+            PreparedStatement q = c.prepareStatement("SELECT ? IN ('s1', 's3')")) {
+          q.setString(1, s);
+          try (ResultSet rs = q.executeQuery()) {
+            return rs.next() && rs.getBoolean(1);
+          }
+        } catch (SQLException e) {
+          throw new IllegalStateException(e);
+        }
+      }).build());
+
+      assertThat(found).extracting(PostgresFhirRepositoryStorageTest::session)
+          .containsExactlyInAnyOrder("s1", "s3");
+    }
   }
 
   @Test
