@@ -13,6 +13,10 @@ import org.hl7.fhir.r4.model.Resource;
  * RemoteFhirRepository} forwards to an existing FHIR R4 server.
  *
  * <p>Errors: {@link FhirRepositoryException} with the HTTP status the SoFA should answer.
+ *
+ * <p>An implementation that keeps the SoFA's own resources shows it behaves as the in-memory one
+ * does by extending {@code ca.halo.server.fhir.FhirResourceRepositoryContract} from this
+ * artifact's test-jar (versions, searches, all-or-nothing transactions, copies, concurrency).
  */
 public interface FhirResourceRepository {
   /**

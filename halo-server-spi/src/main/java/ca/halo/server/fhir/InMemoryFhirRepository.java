@@ -10,6 +10,7 @@ import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Date;
@@ -111,10 +112,13 @@ public final class InMemoryFhirRepository implements FhirResourceRepository {
   }
 
   /** What the searches index, computed from a resource before the lock is taken. */
-  private record Index(String patient, String encounter, List<String> identifiers,
+  private record Index(String patient, String encounter, List<Ident> identifiers,
       List<String> sessions) {
     static final Index EMPTY = new Index(null, null, List.of(), List.of());
   }
+
+  /** One identifier with a value; {@code system} is empty when it has none. */
+  private record Ident(String system, String value) {}
 
   /** A version ready to insert: encoded and indexed outside the lock. */
   private record Prepared(String type, String id, int version, Instant lastUpdated, byte[] json,
@@ -162,7 +166,7 @@ public final class InMemoryFhirRepository implements FhirResourceRepository {
   public Resource create(Resource resource) {
     Resource copy = resource.copy();
     copy.setId(newId());
-    Prepared p = prepare(copy, 1, clock.instant());
+    Prepared p = prepare(copy, 1, now());
     lock.writeLock().lock();
     try {
       checkCapacity(1, p.json().length);
@@ -184,7 +188,7 @@ public final class InMemoryFhirRepository implements FhirResourceRepository {
     Prepared p;
     try {
       Stored s = byKey.get(key(copy));
-      p = prepare(copy, s == null ? 1 : s.lastVersion + 1, clock.instant());
+      p = prepare(copy, s == null ? 1 : s.lastVersion + 1, now());
       checkCapacity(s == null ? 1 : 0, p.json().length);
       install(p);
     } finally {
@@ -207,7 +211,7 @@ public final class InMemoryFhirRepository implements FhirResourceRepository {
       if (s == null) {
         return Optional.empty();
       }
-      p = prepare(copy, s.lastVersion + 1, clock.instant());
+      p = prepare(copy, s.lastVersion + 1, now());
       checkCapacity(0, p.json().length);
       install(p);
     } finally {
@@ -293,8 +297,8 @@ public final class InMemoryFhirRepository implements FhirResourceRepository {
     if (c.identifierValue().isPresent()) {
       String v = c.identifierValue().get();
       String sys = c.identifierSystem().orElse(null);
-      boolean hit = x.identifiers().stream().anyMatch(i -> sys == null
-          ? i.endsWith("|" + v) : i.equals(sys + "|" + v));
+      boolean hit = x.identifiers().stream().anyMatch(i -> i.value().equals(v)
+          && (sys == null || i.system().equals(sys)));
       if (!hit) {
         return false;
       }
@@ -364,7 +368,7 @@ public final class InMemoryFhirRepository implements FhirResourceRepository {
       }
     }
     FhirTerser terser = ctx.newTerser();
-    Instant now = clock.instant();
+    Instant now = now();
     Prepared[] prepared = new Prepared[work.getEntry().size()];
     long newBytes = 0;
     int creates = 0;
@@ -454,6 +458,14 @@ public final class InMemoryFhirRepository implements FhirResourceRepository {
 
   // ---- internals
 
+  /**
+   * The time of a write, in FHIR's precision (milliseconds): what {@code meta.lastUpdated} shows
+   * is what {@code _lastUpdated} searches compare.
+   */
+  private Instant now() {
+    return clock.instant().truncatedTo(ChronoUnit.MILLIS);
+  }
+
   /** Sets id, version and lastUpdated, encodes and indexes. Needs no lock. */
   private Prepared prepare(Resource r, int version, Instant now) {
     String type = r.fhirType();
@@ -468,12 +480,14 @@ public final class InMemoryFhirRepository implements FhirResourceRepository {
     } catch (DataFormatException e) {
       throw new FhirRepositoryException(422, type, "cannot store resource: " + e.getMessage());
     }
-    List<String> ids = new ArrayList<>();
+    List<Ident> ids = new ArrayList<>();
     if (ctx.getResourceDefinition(r).getChildByName("identifier") != null) {
       for (Object o : ctx.getResourceDefinition(r).getChildByName("identifier").getAccessor()
           .getValues(r)) {
         Identifier i = (Identifier) o;
-        ids.add((i.hasSystem() ? i.getSystem() : "") + "|" + i.getValue());
+        if (i.hasValue()) { // one without a value matches no search
+          ids.add(new Ident(i.hasSystem() ? i.getSystem() : "", i.getValue()));
+        }
       }
     }
     List<String> sessions = new ArrayList<>(1);
