@@ -45,6 +45,7 @@ import org.slf4j.LoggerFactory;
  * against capacity) until {@link #removeExpired} or {@link #delete} takes them: the SoFA's
  * {@code ContextManager} must delete their resources, so {@link PostgresPurger} never deletes
  * contexts. The launch id, a bearer secret for its lifetime, is stored as is (the SPI returns it).
+ * Times are kept to the microsecond, as PostgreSQL keeps them (an expiry rounded up).
  *
  * <p>Thread-safe, and safe for any number of nodes on one database.
  */

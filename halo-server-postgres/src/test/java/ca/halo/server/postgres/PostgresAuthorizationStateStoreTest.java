@@ -253,12 +253,14 @@ class PostgresAuthorizationStateStoreTest extends AuthorizationStateStoreContrac
       for (int i = 0; i < 40; i++) {
         a.recordAssertionJti("c" + (i % 5), "a" + i, in(Duration.ofMinutes(1)));
         a.putSsoSession("sa" + i, new AuthenticatedUser("u" + (i % 7), null, null), in(Duration.ofHours(1)));
+        a.countAccountAttempt("acct" + (i % 3), "198.51.100.1", 100, in(Duration.ofMinutes(15)));
       }
       return null;
     }, () -> {
       for (int i = 0; i < 40; i++) {
         b.recordAssertionJti("c" + (i % 5), "b" + i, in(Duration.ofMinutes(1)));
         b.removeSsoSession("sa" + i);
+        b.countAccountAttempt("acct" + (i % 3), "198.51.100.1", 100, in(Duration.ofMinutes(15)));
       }
       return null;
     });

@@ -100,8 +100,7 @@ public final class Jsonb {
     }
     if (n.isObject()) {
       ObjectNode o = (ObjectNode) n;
-      List<Map.Entry<String, JsonNode>> fields = new ArrayList<>();
-      o.fields().forEachRemaining(fields::add);
+      List<Map.Entry<String, JsonNode>> fields = new ArrayList<>(o.properties());
       for (Map.Entry<String, JsonNode> e : fields) {
         o.set(e.getKey(), map(e.getValue(), f));
       }
