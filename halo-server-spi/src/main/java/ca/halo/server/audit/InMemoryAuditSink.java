@@ -33,12 +33,17 @@ public final class InMemoryAuditSink implements AuditSink {
 
   @Override
   public synchronized void record(AuditEvent event) {
+    if (event == null) {
+      LOG.debug("audit: no event given; nothing recorded");
+      return;
+    }
     if (events.size() == capacity) {
       events.removeFirst();
     }
     events.addLast(event);
     if (LOG.isDebugEnabled()) {
-      LOG.debug("audit {} {} outcome={}", event.getSubtypeFirstRep().getCode(),
+      LOG.debug("audit {} {} outcome={}",
+          event.hasSubtype() ? event.getSubtype().get(0).getCode() : null,
           event.getAction(), event.getOutcome());
     }
   }

@@ -328,6 +328,13 @@ public final class ContextManager {
       deleteAll(created);
       release(owner, sizeBytes);
       throw new SofaException(503, "", "the SoFA holds its maximum of live contexts; retry later");
+    } catch (RuntimeException e) {
+      // the store failed (a shared database out of reach): nothing of this context stays behind
+      deleteAll(created);
+      release(owner, sizeBytes);
+      LOG.warn("the launch context store failed ({}); $set-context refused",
+          e.getClass().getSimpleName());
+      throw new SofaException(503, "", "the SoFA cannot store launch contexts now; retry later");
     }
     Audits.record(audit, "set-context", AuditEventAction.C, true, caller.clientId(),
         caller.subject().orElse(null), null, now);

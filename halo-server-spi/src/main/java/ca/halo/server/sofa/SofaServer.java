@@ -541,6 +541,16 @@ public final class SofaServer implements AutoCloseable {
       return this;
     }
 
+    /**
+     * Where the authorization server keeps its state (sign-ins, codes, grants, revocations, ...):
+     * a store shared by every node when the SoFA runs on several. Default: in memory, this node
+     * only. Same as {@code authorizationSettings(a -> a.stateStore(store))}.
+     */
+    public Builder authorizationStore(ca.halo.server.authz.AuthorizationStateStore store) {
+      Objects.requireNonNull(store, "store");
+      return authorizationSettings(a -> a.stateStore(store));
+    }
+
     /** Turns the CA:FSub subscription engine on (default) or off. */
     public Builder subscriptions(boolean v) { this.subscriptions = v; return this; }
 

@@ -23,13 +23,44 @@ import org.junit.jupiter.api.Test;
 
 /**
  * What every {@link AuthorizationStateStore} must do: each method atomic, bounded storage that
- * fails closed. A shared (database) implementation extends this class with its own factory.
+ * fails closed. A shared (database) implementation extends this class with its own factory, in
+ * any package (this class ships in the {@code halo-server-spi} test-jar):
+ *
+ * <pre>{@code
+ * class MyStoreTest extends AuthorizationStateStoreContract {
+ *   protected AuthorizationStateStore newStore(TestClock clock, int capacity) {
+ *     return MyStore.builder().clock(clock).capacity(capacity).maxPerOwner(2).build();
+ *   }
+ * }
+ * }</pre>
+ *
+ * <p>The concurrency tests run half their threads on {@link #otherNode} of the store: a store
+ * shared by several nodes returns a second instance over the same shared state there.
  */
-abstract class AuthorizationStateStoreContract {
+public abstract class AuthorizationStateStoreContract {
   protected final TestClock clock = new TestClock(Instant.parse("2026-01-01T08:00:00Z"));
 
   /** A store on {@code clock} whose tables hold {@code capacity} entries, a user/client 2 each. */
   protected abstract AuthorizationStateStore newStore(TestClock clock, int capacity);
+
+  /**
+   * The same state as seen from another node: for a shared store, a second instance (its own
+   * connections) over what {@code store} holds. By default {@code store} itself.
+   */
+  protected AuthorizationStateStore otherNode(AuthorizationStateStore store) {
+    return store;
+  }
+
+  /** Thread {@code i} of a concurrent test runs on node {@code i % 2}. */
+  private AuthorizationStateStore[] nodes(AuthorizationStateStore s) {
+    return new AuthorizationStateStore[] {s, otherNode(s)};
+  }
+
+  /** A call that may throw, given its thread's index. */
+  @FunctionalInterface
+  private interface Call<T> {
+    T call(int thread) throws Exception;
+  }
 
   private static final AuthenticatedUser USER = new AuthenticatedUser("dr.a", "Practitioner/1", "Dr A");
 
@@ -42,16 +73,18 @@ abstract class AuthorizationStateStoreContract {
     return clock.instant().plus(d);
   }
 
-  private static <T> List<T> together(int n, Callable<T> call) throws Exception {
+  private static <T> List<T> together(int n, Call<T> call) throws Exception {
     ExecutorService pool = Executors.newFixedThreadPool(n);
     try {
       CountDownLatch go = new CountDownLatch(1);
       List<Future<T>> fs = new ArrayList<>();
       for (int i = 0; i < n; i++) {
-        fs.add(pool.submit(() -> {
+        int thread = i;
+        Callable<T> c = () -> {
           go.await();
-          return call.call();
-        }));
+          return call.call(thread);
+        };
+        fs.add(pool.submit(c));
       }
       go.countDown();
       List<T> out = new ArrayList<>();
@@ -65,8 +98,9 @@ abstract class AuthorizationStateStoreContract {
   }
 
   @Test
-  void redeemCode_concurrent_exactlyOneRedeemsAndTheReplayEndsItsGrant() throws Exception {
+  public void redeemCode_concurrent_exactlyOneRedeemsAndTheReplayEndsItsGrant() throws Exception {
     AuthorizationStateStore s = newStore(clock, 100);
+    AuthorizationStateStore[] nodes = nodes(s);
     for (int r0 = 0; r0 < 20; r0++) {
       int round = r0;
       String code = "code-" + round;
@@ -74,13 +108,13 @@ abstract class AuthorizationStateStoreContract {
       assertThat(s.putCode(code, grant("app", user), in(Duration.ofMinutes(1)))).isEqualTo(Admission.ACCEPTED);
       String[] grantIds = new String[8];
       int[] next = {0};
-      List<CodeRedemption> rs = together(8, () -> {
+      List<CodeRedemption> rs = together(8, t -> {
         String g;
         synchronized (grantIds) {
           g = "g-" + round + "-" + next[0];
           grantIds[next[0]++] = g;
         }
-        return s.redeemCode(code, g, Optional.of("h"), in(Duration.ofHours(8)), in(Duration.ofMinutes(10)));
+        return nodes[t % 2].redeemCode(code, g, Optional.of("h"), in(Duration.ofHours(8)), in(Duration.ofMinutes(10)));
       });
       assertThat(rs.stream().filter(r -> r.status() == CodeRedemption.Status.REDEEMED).count()).isEqualTo(1);
       assertThat(rs.stream().filter(r -> r.status() == CodeRedemption.Status.REPLAYED).count()).isEqualTo(7);
@@ -92,7 +126,7 @@ abstract class AuthorizationStateStoreContract {
   }
 
   @Test
-  void redeemCode_grantTableFull_fullAndCodeStaysFresh() {
+  public void redeemCode_grantTableFull_fullAndCodeStaysFresh() {
     AuthorizationStateStore s = newStore(clock, 100);
     AuthenticatedUser[] users = new AuthenticatedUser[3];
     for (int i = 0; i < 3; i++) {
@@ -112,17 +146,18 @@ abstract class AuthorizationStateStoreContract {
   }
 
   @Test
-  void rotateRefresh_concurrent_exactlyOneRotatesOldTokenThenReplayEndsGrant() throws Exception {
+  public void rotateRefresh_concurrent_exactlyOneRotatesOldTokenThenReplayEndsGrant() throws Exception {
     AuthorizationStateStore s = newStore(clock, 100);
     s.putCode("c", grant("app", USER), in(Duration.ofMinutes(1)));
     s.redeemCode("c", "g", Optional.of("h0"), in(Duration.ofHours(8)), in(Duration.ofMinutes(10)));
+    AuthorizationStateStore[] nodes = nodes(s);
     int[] n = {0};
-    List<RefreshRotation> rs = together(10, () -> {
+    List<RefreshRotation> rs = together(10, t -> {
       String fresh;
       synchronized (n) {
         fresh = "h1-" + n[0]++;
       }
-      return s.rotateRefresh("g", "app", "h0", fresh, in(Duration.ofHours(8)));
+      return nodes[t % 2].rotateRefresh("g", "app", "h0", fresh, in(Duration.ofHours(8)));
     });
     assertThat(rs.stream().filter(r -> r.status() == RefreshRotation.Status.ROTATED).count()).isEqualTo(1);
     assertThat(s.grantActive("g")).isFalse(); // the losers presented a rotated token: a replay
@@ -131,7 +166,7 @@ abstract class AuthorizationStateStoreContract {
   }
 
   @Test
-  void rotateRefresh_otherClientOrUnknownHash_changesNothing() {
+  public void rotateRefresh_otherClientOrUnknownHash_changesNothing() {
     AuthorizationStateStore s = newStore(clock, 100);
     s.putCode("c", grant("app", USER), in(Duration.ofMinutes(1)));
     s.redeemCode("c", "g", Optional.of("h0"), in(Duration.ofHours(8)), in(Duration.ofMinutes(10)));
@@ -148,9 +183,10 @@ abstract class AuthorizationStateStoreContract {
   }
 
   @Test
-  void recordAssertionJti_concurrentCheckAndInsert_exactlyOneAccepted_fullNeverAccepts() throws Exception {
+  public void recordAssertionJti_concurrentCheckAndInsert_exactlyOneAccepted_fullNeverAccepts() throws Exception {
     AuthorizationStateStore s = newStore(clock, 100);
-    List<Admission> rs = together(10, () -> s.recordAssertionJti("backend", "j1", in(Duration.ofMinutes(5))));
+    AuthorizationStateStore[] nodes = nodes(s);
+    List<Admission> rs = together(10, t -> nodes[t % 2].recordAssertionJti("backend", "j1", in(Duration.ofMinutes(5))));
     assertThat(rs.stream().filter(a -> a == Admission.ACCEPTED).count()).isEqualTo(1);
     assertThat(rs.stream().filter(a -> a == Admission.REPLAYED).count()).isEqualTo(9);
     assertThat(s.recordAssertionJti("backend", "j2", in(Duration.ofMinutes(5)))).isEqualTo(Admission.ACCEPTED);
@@ -162,7 +198,7 @@ abstract class AuthorizationStateStoreContract {
   }
 
   @Test
-  void revoke_whenItCannotBeRecorded_false() {
+  public void revoke_whenItCannotBeRecorded_false() {
     AuthorizationStateStore s = newStore(clock, 100);
     assertThat(s.revoke("a", "c", in(Duration.ofHours(1)))).isTrue();
     assertThat(s.revoke("a", "c", in(Duration.ofHours(1)))).isTrue();
@@ -176,23 +212,24 @@ abstract class AuthorizationStateStoreContract {
   }
 
   @Test
-  void signIns_attemptsCountedAtomically_beyondMaxTheSignInEnds() throws Exception {
+  public void signIns_attemptsCountedAtomically_beyondMaxTheSignInEnds() throws Exception {
     AuthorizationStateStore s = newStore(clock, 100);
     PendingSignIn p = PendingSignIn.builder("app", URI.create("http://localhost/cb"), "st",
         "c".repeat(43), SmartScopes.parse("openid")).browserBinding("b").remoteAddress("198.51.100.1").build();
     assertThat(s.beginSignIn("i", p, in(Duration.ofMinutes(5)))).isEqualTo(Admission.ACCEPTED);
-    List<Optional<PendingSignIn>> rs = together(8, () -> s.countSignInAttempt("i", 5));
+    AuthorizationStateStore[] nodes = nodes(s);
+    List<Optional<PendingSignIn>> rs = together(8, t -> nodes[t % 2].countSignInAttempt("i", 5));
     assertThat(rs.stream().filter(Optional::isPresent).count()).isEqualTo(5);
     assertThat(rs.stream().flatMap(Optional::stream).map(PendingSignIn::attempts))
         .containsExactlyInAnyOrder(1, 2, 3, 4, 5);
     assertThat(s.signIn("i")).isEmpty();
     assertThat(s.beginSignIn("j", p, in(Duration.ofMinutes(5)))).isEqualTo(Admission.ACCEPTED);
-    assertThat(together(4, () -> s.finishSignIn("j")).stream().filter(Optional::isPresent).count())
+    assertThat(together(4, t -> nodes[t % 2].finishSignIn("j")).stream().filter(Optional::isPresent).count())
         .isEqualTo(1);
   }
 
   @Test
-  void countAccountAttempt_limitInWindow_thenWindowEnds() {
+  public void countAccountAttempt_limitInWindow_thenWindowEnds() {
     AuthorizationStateStore s = newStore(clock, 100);
     for (int i = 0; i < 3; i++) {
       assertThat(s.countAccountAttempt("dr.a", "198.51.100.1", 3, in(Duration.ofMinutes(15))))
@@ -204,5 +241,156 @@ abstract class AuthorizationStateStoreContract {
     assertThat(s.countAccountAttempt("dr.a", "198.51.100.1", 3, in(Duration.ofMinutes(15))))
         .isEqualTo(Admission.ACCEPTED);
     s.clearAccountAttempts("dr.a");
+  }
+
+  private static PendingSignIn signIn(String client, String address) {
+    return PendingSignIn.builder(client, URI.create("http://localhost/cb"), "st", "c".repeat(43),
+        SmartScopes.parse("openid")).browserBinding("b").remoteAddress(address).build();
+  }
+
+  @Test
+  public void beginSignIn_tableFullOfLiveSignIns_fullUntilTheyExpire() {
+    AuthorizationStateStore s = newStore(clock, 100);
+    // a client may hold half the table: two clients fill it
+    for (int i = 0; i < 100; i++) {
+      assertThat(s.beginSignIn("i" + i, signIn(i < 50 ? "a" : "b", "198.51.100." + i),
+          in(Duration.ofMinutes(5)))).as("sign-in %s", i).isEqualTo(Admission.ACCEPTED);
+      if (i == 49) {
+        assertThat(s.beginSignIn("a50", signIn("a", "203.0.113.1"), in(Duration.ofMinutes(5))))
+            .isEqualTo(Admission.LIMITED);
+      }
+    }
+    assertThat(s.beginSignIn("c0", signIn("c", "203.0.113.1"), in(Duration.ofMinutes(5))))
+        .isEqualTo(Admission.FULL);
+    assertThat(s.signIn("i0")).isPresent();
+    clock.advance(Duration.ofMinutes(5));
+    assertThat(s.signIn("i0")).isEmpty();
+    assertThat(s.beginSignIn("c0", signIn("c", "203.0.113.1"), in(Duration.ofMinutes(5))))
+        .isEqualTo(Admission.ACCEPTED);
+    assertThat(s.signIn("c0")).contains(signIn("c", "203.0.113.1"));
+  }
+
+  @Test
+  public void countSignInAttempt_unknownOrExpired_emptyAndNothingCounted() {
+    AuthorizationStateStore s = newStore(clock, 100);
+    assertThat(s.countSignInAttempt("nobody", 5)).isEmpty();
+    assertThat(s.beginSignIn("i", signIn("app", "198.51.100.1"), in(Duration.ofMinutes(5))))
+        .isEqualTo(Admission.ACCEPTED);
+    assertThat(s.countSignInAttempt("i", 5)).map(PendingSignIn::attempts).contains(1);
+    assertThat(s.signIn("i")).map(PendingSignIn::attempts).contains(1);
+    clock.advance(Duration.ofMinutes(5));
+    assertThat(s.countSignInAttempt("i", 5)).isEmpty();
+    assertThat(s.finishSignIn("i")).isEmpty();
+  }
+
+  @Test
+  public void ssoSession_putFindRemove_untilItsEnd() {
+    AuthorizationStateStore s = newStore(clock, 100);
+    AuthenticatedUser user = new AuthenticatedUser("dr.b", "Practitioner/2", "Dr B");
+    assertThat(s.putSsoSession("sso1", user, in(Duration.ofHours(8)))).isTrue();
+    assertThat(s.putSsoSession("sso1", user, in(Duration.ofHours(8)))).isFalse();
+    assertThat(s.ssoSession("sso1")).contains(user);
+    assertThat(s.ssoSession("sso1").map(AuthenticatedUser::displayName)).contains("Dr B");
+    s.removeSsoSession("sso1");
+    assertThat(s.ssoSession("sso1")).isEmpty();
+    assertThat(s.putSsoSession("sso2", user, in(Duration.ofHours(8)))).isTrue();
+    clock.advance(Duration.ofHours(8));
+    assertThat(s.ssoSession("sso2")).isEmpty();
+    s.removeSsoSession("never-there"); // no effect, no error
+  }
+
+  @Test
+  public void putSsoSession_userHoldsItsShare_falseUntilOneEnds() {
+    AuthorizationStateStore s = newStore(clock, 100);
+    assertThat(s.putSsoSession("s1", USER, in(Duration.ofHours(8)))).isTrue();
+    assertThat(s.putSsoSession("s2", USER, in(Duration.ofHours(8)))).isTrue();
+    assertThat(s.putSsoSession("s3", USER, in(Duration.ofHours(8)))).isFalse();
+    assertThat(s.putSsoSession("s3", new AuthenticatedUser("other", null, null),
+        in(Duration.ofHours(8)))).isTrue();
+    s.removeSsoSession("s1");
+    assertThat(s.putSsoSession("s4", USER, in(Duration.ofHours(8)))).isTrue();
+  }
+
+  @Test
+  public void redeemCode_unknownExpiredOrPastItsReplayWindow_unknown() {
+    AuthorizationStateStore s = newStore(clock, 100);
+    assertThat(s.redeemCode("nope", "g0", Optional.empty(), in(Duration.ofHours(1)), in(Duration.ofMinutes(10))).status())
+        .isEqualTo(CodeRedemption.Status.UNKNOWN);
+    assertThat(s.putCode("late", grant("app", USER), in(Duration.ofMinutes(1)))).isEqualTo(Admission.ACCEPTED);
+    clock.advance(Duration.ofMinutes(1));
+    assertThat(s.redeemCode("late", "g1", Optional.empty(), in(Duration.ofHours(1)), in(Duration.ofMinutes(10))).status())
+        .isEqualTo(CodeRedemption.Status.UNKNOWN);
+    assertThat(s.grantActive("g1")).isFalse();
+    assertThat(s.putCode("c", grant("app", USER), in(Duration.ofMinutes(1)))).isEqualTo(Admission.ACCEPTED);
+    CodeRedemption won = s.redeemCode("c", "g2", Optional.of("h"), in(Duration.ofHours(1)), in(Duration.ofMinutes(10)));
+    assertThat(won.status()).isEqualTo(CodeRedemption.Status.REDEEMED);
+    assertThat(won.grant()).contains(grant("app", USER));
+    clock.advance(Duration.ofMinutes(10));
+    // the code is forgotten after its replay window: a late replay no longer ends the grant
+    assertThat(s.redeemCode("c", "g3", Optional.empty(), in(Duration.ofHours(1)), in(Duration.ofMinutes(10))).status())
+        .isEqualTo(CodeRedemption.Status.UNKNOWN);
+    assertThat(s.grantActive("g2")).isTrue();
+  }
+
+  @Test
+  public void rotateRefresh_extendsTheGrant_andGrantEndsAtItsTime() {
+    AuthorizationStateStore s = newStore(clock, 100);
+    s.putCode("c", grant("app", USER), in(Duration.ofMinutes(1)));
+    s.redeemCode("c", "g", Optional.of("h0"), in(Duration.ofHours(1)), in(Duration.ofMinutes(10)));
+    clock.advance(Duration.ofMinutes(50));
+    RefreshRotation r = s.rotateRefresh("g", "app", "h0", "h1", in(Duration.ofHours(1)));
+    assertThat(r.status()).isEqualTo(RefreshRotation.Status.ROTATED);
+    assertThat(r.grant()).contains(grant("app", USER));
+    clock.advance(Duration.ofMinutes(50));
+    assertThat(s.grantActive("g")).isTrue();
+    clock.advance(Duration.ofMinutes(10));
+    assertThat(s.grantActive("g")).isFalse();
+    assertThat(s.rotateRefresh("g", "app", "h1", "h2", in(Duration.ofHours(1))).status())
+        .isEqualTo(RefreshRotation.Status.UNKNOWN);
+  }
+
+  @Test
+  public void rotateRefresh_manyRotations_anOldTokenStillReplays() {
+    AuthorizationStateStore s = newStore(clock, 100);
+    s.putCode("c", grant("app", USER), in(Duration.ofMinutes(1)));
+    s.redeemCode("c", "g", Optional.of("h0"), in(Duration.ofHours(8)), in(Duration.ofMinutes(10)));
+    for (int i = 0; i < 10; i++) {
+      assertThat(s.rotateRefresh("g", "app", "h" + i, "h" + (i + 1), in(Duration.ofHours(8))).status())
+          .isEqualTo(RefreshRotation.Status.ROTATED);
+    }
+    assertThat(s.rotateRefresh("g", "app", "h3", "x", in(Duration.ofHours(8))).status())
+        .isEqualTo(RefreshRotation.Status.REPLAYED);
+    assertThat(s.grantActive("g")).isFalse();
+  }
+
+  @Test
+  public void endGrant_liveGrant_inactiveAndItsTokenUnknown() {
+    AuthorizationStateStore s = newStore(clock, 100);
+    s.putCode("c", grant("app", USER), in(Duration.ofMinutes(1)));
+    s.redeemCode("c", "g", Optional.of("h0"), in(Duration.ofHours(8)), in(Duration.ofMinutes(10)));
+    assertThat(s.grantActive("g")).isTrue();
+    s.endGrant("g");
+    assertThat(s.grantActive("g")).isFalse();
+    assertThat(s.revokeRefresh("g", "app", "h0")).isFalse();
+    assertThat(s.rotateRefresh("g", "app", "h0", "h1", in(Duration.ofHours(8))).status())
+        .isEqualTo(RefreshRotation.Status.UNKNOWN);
+  }
+
+  @Test
+  public void clearAccountAttempts_afterLimit_countsAgainFromOne() {
+    AuthorizationStateStore s = newStore(clock, 100);
+    for (int i = 0; i < 2; i++) {
+      s.countAccountAttempt("dr.a", "198.51.100.1", 2, in(Duration.ofMinutes(15)));
+    }
+    assertThat(s.countAccountAttempt("dr.a", "198.51.100.1", 2, in(Duration.ofMinutes(15))))
+        .isEqualTo(Admission.LIMITED);
+    assertThat(s.countAccountAttempt("dr.b", "198.51.100.1", 2, in(Duration.ofMinutes(15))))
+        .isEqualTo(Admission.ACCEPTED);
+    s.clearAccountAttempts("dr.a");
+    assertThat(s.countAccountAttempt("dr.a", "198.51.100.1", 2, in(Duration.ofMinutes(15))))
+        .isEqualTo(Admission.ACCEPTED);
+    // the address holds its share (2) of the counters: a third account is refused
+    assertThat(s.countAccountAttempt("dr.c", "198.51.100.1", 2, in(Duration.ofMinutes(15))))
+        .isEqualTo(Admission.LIMITED);
   }
 }
