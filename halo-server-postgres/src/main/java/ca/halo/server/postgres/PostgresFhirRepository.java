@@ -4,14 +4,13 @@ import ca.halo.server.fhir.FhirRepositoryException;
 import ca.halo.server.fhir.FhirResourceRepository;
 import ca.halo.server.fhir.PatientCompartment;
 import ca.halo.server.fhir.SearchCriteria;
+import ca.halo.server.postgres.internal.DatabaseErrors;
 import ca.uhn.fhir.context.BaseRuntimeChildDefinition;
 import ca.uhn.fhir.context.FhirContext;
 import ca.uhn.fhir.parser.DataFormatException;
 import ca.uhn.fhir.parser.IParser;
 import ca.uhn.fhir.util.FhirTerser;
 import java.security.SecureRandom;
-import java.sql.SQLException;
-import java.sql.SQLTransientException;
 import java.time.Clock;
 import java.time.Instant;
 import java.time.OffsetDateTime;
@@ -36,7 +35,6 @@ import org.hl7.fhir.r4.model.Coding;
 import org.hl7.fhir.r4.model.Identifier;
 import org.hl7.fhir.r4.model.Reference;
 import org.hl7.fhir.r4.model.Resource;
-import org.jdbi.v3.core.ConnectionException;
 import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.HandleCallback;
 import org.jdbi.v3.core.Jdbi;
@@ -532,7 +530,7 @@ public final class PostgresFhirRepository implements FhirResourceRepository {
     try {
       return jdbi.withHandle(body);
     } catch (JdbiException e) {
-      throw translate(e, sqlState(e));
+      throw translate(e, DatabaseErrors.state(e));
     }
   }
 
@@ -545,7 +543,7 @@ public final class PostgresFhirRepository implements FhirResourceRepository {
       try {
         return jdbi.inTransaction(body);
       } catch (JdbiException e) {
-        String state = sqlState(e);
+        String state = DatabaseErrors.state(e);
         if (attempt < ATTEMPTS && RETRY_STATES.contains(state)) {
           LOG.debug("retrying a write that lost a race (SQL state {})", state);
           continue;
@@ -555,22 +553,8 @@ public final class PostgresFhirRepository implements FhirResourceRepository {
     }
   }
 
-  private static String sqlState(Throwable e) {
-    for (Throwable t = e; t != null; t = t.getCause()) {
-      if (t instanceof SQLException && ((SQLException) t).getSQLState() != null) {
-        return ((SQLException) t).getSQLState();
-      }
-    }
-    return "";
-  }
-
   private static RuntimeException translate(JdbiException e, String state) {
-    boolean transientCause = false;
-    for (Throwable t = e; t != null; t = t.getCause()) {
-      transientCause |= t instanceof SQLTransientException;
-    }
-    if (e instanceof ConnectionException || transientCause || state.startsWith("08")
-        || state.startsWith("53") || state.startsWith("57P")) {
+    if (DatabaseErrors.unavailable(e)) {
       return new FhirRepositoryException(503, "repository",
           "the SoFA's resource database is unavailable; retry later");
     }

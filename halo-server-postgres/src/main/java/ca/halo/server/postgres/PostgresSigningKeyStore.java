@@ -2,6 +2,8 @@ package ca.halo.server.postgres;
 
 import ca.halo.server.authz.SigningKey;
 import ca.halo.server.authz.SigningKeyStore;
+import ca.halo.server.postgres.internal.DatabaseErrors;
+import ca.halo.server.postgres.internal.Sql;
 import com.nimbusds.jose.EncryptionMethod;
 import com.nimbusds.jose.JOSEException;
 import com.nimbusds.jose.JWEAlgorithm;
@@ -12,8 +14,6 @@ import com.nimbusds.jose.crypto.DirectDecrypter;
 import com.nimbusds.jose.crypto.DirectEncrypter;
 import java.text.ParseException;
 import java.time.OffsetDateTime;
-import java.time.ZoneOffset;
-import java.time.temporal.ChronoUnit;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
@@ -98,8 +98,7 @@ public final class PostgresSigningKeyStore implements SigningKeyStore {
       return h.createUpdate("INSERT INTO halo_signing_key (kid, private_jwk, active_from)"
               + " VALUES (:kid, :jwk, :from) ON CONFLICT (kid) DO NOTHING")
           .bind("kid", next.kid()).bind("jwk", sealed)
-          .bind("from", OffsetDateTime.ofInstant(next.activeFrom().truncatedTo(ChronoUnit.MICROS),
-              ZoneOffset.UTC))
+          .bind("from", Sql.at(next.activeFrom()))
           .execute() > 0;
     });
   }

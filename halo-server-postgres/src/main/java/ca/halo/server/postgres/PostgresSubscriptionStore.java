@@ -1,5 +1,7 @@
 package ca.halo.server.postgres;
 
+import ca.halo.server.postgres.internal.DatabaseErrors;
+import ca.halo.server.postgres.internal.Sql;
 import ca.halo.server.security.Principal;
 import ca.halo.server.subscription.SubscriptionEvent;
 import ca.halo.server.subscription.SubscriptionException;
@@ -9,9 +11,6 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.OffsetDateTime;
-import java.time.ZoneOffset;
-import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collection;
@@ -96,7 +95,7 @@ public final class PostgresSubscriptionStore implements SubscriptionStore {
           .bind("owner", r.ownerKey()).bind("quota", r.quotaKey())
           .bind("subscriber", r.subscriber().toJson())
           .bind("session", r.subscriber().sessionId().orElse(null))
-          .bind("channel", r.channel().name()).bind("createdAt", at(r.createdAt()))
+          .bind("channel", r.channel().name()).bind("createdAt", Sql.at(r.createdAt()))
           .bind("lastEvent", r.lastEvent())
           .execute();
       if (n == 0) {
@@ -128,9 +127,9 @@ public final class PostgresSubscriptionStore implements SubscriptionStore {
         .bind("filterLaunch", r.filterLaunch().orElse(null)).bind("status", r.status())
         .bind("error", r.error().orElse(null)).bind("lastSent", r.lastSent())
         .bind("failures", r.failures()).bind("handshake", r.handshakePending())
-        .bind("lapsed", r.lapsed()).bind("lastSentAt", at(r.lastSentAt().orElse(null)))
-        .bind("lastProbeAt", at(r.lastProbeAt().orElse(null)))
-        .bind("nextAttemptAt", at(r.nextAttemptAt().orElse(null)));
+        .bind("lapsed", r.lapsed()).bind("lastSentAt", Sql.at(r.lastSentAt().orElse(null)))
+        .bind("lastProbeAt", Sql.at(r.lastProbeAt().orElse(null)))
+        .bind("nextAttemptAt", Sql.at(r.nextAttemptAt().orElse(null)));
   }
 
   @Override
@@ -140,6 +139,15 @@ public final class PostgresSubscriptionStore implements SubscriptionStore {
     }
     return tx(h -> h.createQuery("SELECT " + COLUMNS + " FROM halo_subscription WHERE id = :id")
         .bind("id", id).map((rs, ctx) -> read(rs)).findOne());
+  }
+
+  @Override
+  public java.util.Set<String> known(Collection<String> ids) {
+    if (ids.isEmpty()) {
+      return java.util.Set.of();
+    }
+    return tx(h -> h.createQuery("SELECT id FROM halo_subscription WHERE id = ANY(:ids)")
+        .bindArray("ids", String.class, ids.toArray(new String[0])).mapTo(String.class).set());
   }
 
   @Override
@@ -182,7 +190,7 @@ public final class PostgresSubscriptionStore implements SubscriptionStore {
           .bind("owner", next.ownerKey()).bind("quota", next.quotaKey())
           .bind("subscriber", next.subscriber().toJson())
           .bind("session", next.subscriber().sessionId().orElse(null))
-          .bind("createdAt", at(next.createdAt()))
+          .bind("createdAt", Sql.at(next.createdAt()))
           .execute();
       return Optional.of(next);
     });
@@ -211,10 +219,10 @@ public final class PostgresSubscriptionStore implements SubscriptionStore {
       }
       h.createUpdate("INSERT INTO halo_subscription_event (subscription_id, number, at, focus)"
               + " VALUES (:id, :n, :at, :focus)")
-          .bind("id", id).bind("n", n.get()).bind("at", at(timestamp)).bind("focus", focus).execute();
+          .bind("id", id).bind("n", n.get()).bind("at", Sql.at(timestamp)).bind("focus", focus).execute();
       h.createUpdate("DELETE FROM halo_subscription_event WHERE subscription_id = :id"
               + " AND (number <= :oldest OR at < :keepAfter)")
-          .bind("id", id).bind("oldest", n.get() - maxEvents).bind("keepAfter", at(keepAfter))
+          .bind("id", id).bind("oldest", n.get() - maxEvents).bind("keepAfter", Sql.at(keepAfter))
           .execute();
       return n.get();
     });
@@ -226,7 +234,7 @@ public final class PostgresSubscriptionStore implements SubscriptionStore {
             + " WHERE subscription_id = :id AND number BETWEEN :since AND :until"
             + " ORDER BY number LIMIT :max")
         .bind("id", id).bind("since", since).bind("until", until).bind("max", max)
-        .map((rs, ctx) -> new SubscriptionEvent(rs.getLong("number"), instant(rs, "at"),
+        .map((rs, ctx) -> new SubscriptionEvent(rs.getLong("number"), Sql.instant(rs, "at"),
             rs.getString("focus")))
         .list());
   }
@@ -251,7 +259,7 @@ public final class PostgresSubscriptionStore implements SubscriptionStore {
             + "     AND COALESCE(last_probe_at, created_at) + :probeMicros * INTERVAL '1 microsecond' <= :now))"
             + " ORDER BY created_at LIMIT :max FOR UPDATE SKIP LOCKED)"
             + " RETURNING " + COLUMNS)
-        .bind("node", node).bind("until", until(now.plus(lease))).bind("now", at(now))
+        .bind("node", node).bind("until", Sql.until(now.plus(lease))).bind("now", Sql.at(now))
         .bindArray("ws", String.class, websockets.toArray(new String[0]))
         .bind("probeMicros", probeEvery.toNanos() / 1000).bind("max", max)
         .map((rs, ctx) -> read(rs)).list());
@@ -271,14 +279,14 @@ public final class PostgresSubscriptionStore implements SubscriptionStore {
   public boolean claim(String id, String node, Instant now, Duration lease) {
     return tx(h -> h.createUpdate("UPDATE halo_subscription SET lease_owner = :node, lease_until = :until"
             + " WHERE id = :id AND (lease_owner IS NULL OR lease_owner = :node OR lease_until <= :now)")
-        .bind("id", id).bind("node", node).bind("until", until(now.plus(lease))).bind("now", at(now))
+        .bind("id", id).bind("node", node).bind("until", Sql.until(now.plus(lease))).bind("now", Sql.at(now))
         .execute() > 0);
   }
 
   @Override
   public int renewLeases(String node, Instant until) {
     return tx(h -> h.createUpdate("UPDATE halo_subscription SET lease_until = :until WHERE lease_owner = :node")
-        .bind("node", node).bind("until", until(until)).execute());
+        .bind("node", node).bind("until", Sql.until(until)).execute());
   }
 
   @Override
@@ -300,8 +308,8 @@ public final class PostgresSubscriptionStore implements SubscriptionStore {
           .bind("id", subscriptionId).bind("keep", Math.max(0, maxPerSubscription - 1)).execute();
       h.createUpdate("INSERT INTO halo_binding_token (token_hash, subscription_id, expires_at)"
               + " VALUES (:hash, :id, :expires)")
-          .bind("hash", sha256(token)).bind("id", subscriptionId)
-          .bind("expires", until(expires)).execute();
+          .bind("hash", Sql.hash(token)).bind("id", subscriptionId)
+          .bind("expires", Sql.until(expires)).execute();
       return true;
     });
     if (!known) {
@@ -314,8 +322,8 @@ public final class PostgresSubscriptionStore implements SubscriptionStore {
   public Optional<String> takeBindingToken(String token, Instant now) {
     return tx(h -> h.createQuery("DELETE FROM halo_binding_token WHERE token_hash = :hash"
             + " RETURNING subscription_id, expires_at")
-        .bind("hash", sha256(token))
-        .map((rs, ctx) -> now.isBefore(instant(rs, "expires_at"))
+        .bind("hash", Sql.hash(token))
+        .map((rs, ctx) -> now.isBefore(Sql.instant(rs, "expires_at"))
             ? Optional.of(rs.getString("subscription_id")) : Optional.<String>empty())
         .findOne().flatMap(x -> x));
   }
@@ -328,9 +336,9 @@ public final class PostgresSubscriptionStore implements SubscriptionStore {
   @Override
   public int purge(Instant now, Instant keepAfter) {
     return tx(h -> h.createUpdate("DELETE FROM halo_binding_token WHERE expires_at <= :now")
-            .bind("now", at(now)).execute()
+            .bind("now", Sql.at(now)).execute()
         + h.createUpdate("DELETE FROM halo_subscription_event WHERE at < :keepAfter")
-            .bind("keepAfter", at(keepAfter)).execute());
+            .bind("keepAfter", Sql.at(keepAfter)).execute());
   }
 
   private static SubscriptionRecord read(ResultSet rs) throws SQLException {
@@ -348,35 +356,8 @@ public final class PostgresSubscriptionStore implements SubscriptionStore {
         .error(rs.getString("error")).lastEvent(rs.getLong("last_event"))
         .lastSent(rs.getLong("last_sent")).failures(rs.getInt("failures"))
         .handshakePending(rs.getBoolean("handshake_pending")).lapsed(rs.getBoolean("lapsed"))
-        .createdAt(instant(rs, "created_at")).lastSentAt(instant(rs, "last_sent_at"))
-        .lastProbeAt(instant(rs, "last_probe_at")).nextAttemptAt(instant(rs, "next_attempt_at"))
+        .createdAt(Sql.instant(rs, "created_at")).lastSentAt(Sql.instant(rs, "last_sent_at"))
+        .lastProbeAt(Sql.instant(rs, "last_probe_at")).nextAttemptAt(Sql.instant(rs, "next_attempt_at"))
         .build();
-  }
-
-  /** A moment as a {@code timestamptz} (microseconds; rounded down). */
-  private static OffsetDateTime at(Instant t) {
-    return t == null ? null : OffsetDateTime.ofInstant(t.truncatedTo(ChronoUnit.MICROS), ZoneOffset.UTC);
-  }
-
-  /** An expiry as a {@code timestamptz}, rounded up: never judged over before its instant. */
-  private static OffsetDateTime until(Instant t) {
-    Instant down = t.truncatedTo(ChronoUnit.MICROS);
-    return at(down.equals(t) ? down : down.plus(1, ChronoUnit.MICROS));
-  }
-
-  /** What is kept of a binding token: its SHA-256, base64url. */
-  private static String sha256(String secret) {
-    try {
-      return java.util.Base64.getUrlEncoder().withoutPadding().encodeToString(
-          java.security.MessageDigest.getInstance("SHA-256")
-              .digest(secret.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
-    } catch (java.security.NoSuchAlgorithmException e) {
-      throw new IllegalStateException("SHA-256 is missing from this JVM", e);
-    }
-  }
-
-  private static Instant instant(ResultSet rs, String column) throws SQLException {
-    OffsetDateTime t = rs.getObject(column, OffsetDateTime.class);
-    return t == null ? null : t.toInstant();
   }
 }

@@ -551,6 +551,17 @@ public final class SofaServer implements AutoCloseable {
       return authorizationSettings(a -> a.stateStore(store));
     }
 
+    /**
+     * Where the authorization server keeps its signing keys: one store shared by every node, so
+     * all sign with the same key and accept each other's tokens, and keys survive restarts.
+     * Default: a key made in memory at start. Same as
+     * {@code authorizationSettings(a -> a.signingKeys(store))}.
+     */
+    public Builder signingKeys(ca.halo.server.authz.SigningKeyStore store) {
+      Objects.requireNonNull(store, "store");
+      return authorizationSettings(a -> a.signingKeys(store));
+    }
+
     /** Turns the CA:FSub subscription engine on (default) or off. */
     public Builder subscriptions(boolean v) { this.subscriptions = v; return this; }
 

@@ -248,6 +248,20 @@ public final class SubscriptionEngine implements AutoCloseable {
     timer.scheduleWithFixedDelay(this::pollSafely, poll, poll, TimeUnit.MILLISECONDS);
     long renew = Math.max(100, leaseTtl.toMillis() / 3);
     timer.scheduleWithFixedDelay(this::renewLeases, renew, renew, TimeUnit.MILLISECONDS);
+    timer.scheduleWithFixedDelay(this::purge, 60, 60, TimeUnit.SECONDS);
+  }
+
+  /** Drops expired binding tokens and events past the retention (every node; deletes are idempotent). */
+  private void purge() {
+    if (closed) {
+      return;
+    }
+    try {
+      Instant now = clock.instant();
+      store.purge(now, now.minus(retention));
+    } catch (RuntimeException e) {
+      LOG.warn("subscription purge failed ({})", e.getClass().getSimpleName());
+    }
   }
 
   private static ThreadPoolExecutor pool(int n, String name,
@@ -727,9 +741,13 @@ public final class SubscriptionEngine implements AutoCloseable {
 
   /** Leases what has work now and queues it; drops sockets of subscriptions gone elsewhere. */
   private void poll() {
-    for (String id : List.copyOf(sinks.keySet())) {
-      if (store.find(id).isEmpty()) {
-        closeSinks(id, 1000, "subscription deleted");
+    if (!sinks.isEmpty()) {
+      Set<String> held = Set.copyOf(sinks.keySet());
+      Set<String> known = store.known(held);
+      for (String id : held) {
+        if (!known.contains(id)) {
+          closeSinks(id, 1000, "subscription deleted");
+        }
       }
     }
     List<SubscriptionRecord> due = store.claimDue(node, clock.instant(), leaseTtl, maxBackoff,

@@ -30,6 +30,17 @@ public interface SubscriptionStore {
 
   Optional<SubscriptionRecord> find(String id);
 
+  /** Which of {@code ids} are held (one round trip in a database store). */
+  default java.util.Set<String> known(Collection<String> ids) {
+    java.util.Set<String> out = new java.util.HashSet<>();
+    for (String id : ids) {
+      if (find(id).isPresent()) {
+        out.add(id);
+      }
+    }
+    return out;
+  }
+
   /** The subscriptions of an owner key, oldest first. */
   List<SubscriptionRecord> findByOwner(String ownerKey);
 

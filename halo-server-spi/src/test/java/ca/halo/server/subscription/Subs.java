@@ -13,13 +13,13 @@ import org.hl7.fhir.r4.model.Subscription;
 import org.hl7.fhir.r4.model.UnsignedIntType;
 
 /** Raw-HTTP helpers for the subscription tests: what any FHIR client would send. */
-final class Subs {
-  static final HttpClient HTTP = HttpClient.newHttpClient();
+public final class Subs {
+  public static final HttpClient HTTP = HttpClient.newHttpClient();
 
   private Subs() {}
 
   /** A backport rest-hook Subscription to the HALO topic. */
-  static Subscription restHook(URI endpoint, String filter, String payload) {
+  public static Subscription restHook(URI endpoint, String filter, String payload) {
     Subscription s = new Subscription();
     s.setStatus(Subscription.SubscriptionStatus.REQUESTED);
     s.setReason("test");
@@ -36,28 +36,28 @@ final class Subs {
     return s;
   }
 
-  static Subscription websocket(String filter) {
+  public static Subscription websocket(String filter) {
     Subscription s = restHook(URI.create("https://unused.example"), filter, null);
     s.getChannel().setType(Subscription.SubscriptionChannelType.WEBSOCKET).setEndpoint(null);
     return s;
   }
 
-  static Subscription timeout(Subscription s, long seconds) {
+  public static Subscription timeout(Subscription s, long seconds) {
     s.getChannel().addExtension(Backport.TIMEOUT, new UnsignedIntType(seconds));
     return s;
   }
 
-  static Subscription heartbeat(Subscription s, int seconds) {
+  public static Subscription heartbeat(Subscription s, int seconds) {
     s.getChannel().addExtension(Backport.HEARTBEAT_PERIOD, new UnsignedIntType(seconds));
     return s;
   }
 
-  static Subscription maxCount(Subscription s, int n) {
+  public static Subscription maxCount(Subscription s, int n) {
     s.getChannel().addExtension(Backport.MAX_COUNT, new PositiveIntType(n));
     return s;
   }
 
-  static HttpResponse<String> post(TestSofa sofa, String path, String token, String body)
+  public static HttpResponse<String> post(TestSofa sofa, String path, String token, String body)
       throws Exception {
     HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(sofa.fhirBase() + path))
         .header("Content-Type", "application/fhir+json")
@@ -68,7 +68,7 @@ final class Subs {
     return HTTP.send(b.build(), HttpResponse.BodyHandlers.ofString());
   }
 
-  static HttpResponse<String> get(TestSofa sofa, String path, String token) throws Exception {
+  public static HttpResponse<String> get(TestSofa sofa, String path, String token) throws Exception {
     HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(sofa.fhirBase() + path)).GET();
     if (token != null) {
       b.header("Authorization", "Bearer " + token);
@@ -77,12 +77,12 @@ final class Subs {
   }
 
   /** POST /Subscription; returns the raw answer. */
-  static HttpResponse<String> create(TestSofa sofa, String token, Subscription s) throws Exception {
+  public static HttpResponse<String> create(TestSofa sofa, String token, Subscription s) throws Exception {
     return post(sofa, "/Subscription", token, TestSofa.CTX.newJsonParser().encodeResourceToString(s));
   }
 
   /** POST /Subscription that must succeed; returns the id. */
-  static String created(TestSofa sofa, String token, Subscription s) throws Exception {
+  public static String created(TestSofa sofa, String token, Subscription s) throws Exception {
     HttpResponse<String> r = create(sofa, token, s);
     if (r.statusCode() != 201) {
       throw new IllegalStateException("subscription refused: " + r.statusCode() + " " + r.body());
@@ -90,7 +90,7 @@ final class Subs {
     return ((Subscription) TestSofa.CTX.newJsonParser().parseResource(r.body())).getIdElement().getIdPart();
   }
 
-  static Subscription read(TestSofa sofa, String token, String id) throws Exception {
+  public static Subscription read(TestSofa sofa, String token, String id) throws Exception {
     HttpResponse<String> r = get(sofa, "/Subscription/" + id, token);
     if (r.statusCode() != 200) {
       throw new IllegalStateException("read refused: " + r.statusCode() + " " + r.body());
@@ -98,11 +98,11 @@ final class Subs {
     return (Subscription) TestSofa.CTX.newJsonParser().parseResource(r.body());
   }
 
-  static String launchFilter(String launchId) {
+  public static String launchFilter(String launchId) {
     return "Observation?launch=" + launchId;
   }
 
-  static Parameters params(String name, org.hl7.fhir.r4.model.Type value) {
+  public static Parameters params(String name, org.hl7.fhir.r4.model.Type value) {
     Parameters p = new Parameters();
     p.addParameter().setName(name).setValue(value);
     return p;

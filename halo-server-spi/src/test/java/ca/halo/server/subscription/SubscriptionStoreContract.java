@@ -96,6 +96,8 @@ public abstract class SubscriptionStoreContract {
     assertThat(got.heartbeatSeconds()).isEqualTo(30);
     assertThat(s.findByOwner(p.ownerKey())).extracting(SubscriptionRecord::id).containsExactly(r.id());
     assertThat(s.findByOwner("someone#")).isEmpty();
+    assertThat(s.known(List.of(r.id(), "000000000000000000000000"))).containsExactly(r.id());
+    assertThat(s.known(List.of())).isEmpty();
     assertThat(s.size()).isEqualTo(1);
   }
 

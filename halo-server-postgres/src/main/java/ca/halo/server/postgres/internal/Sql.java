@@ -23,9 +23,9 @@ import java.util.List;
 public final class Sql {
   private Sql() {}
 
-  /** {@code now} as a {@code timestamptz} parameter, rounded down to the microsecond. */
+  /** {@code now} as a {@code timestamptz} parameter, rounded down to the microsecond; null stays null. */
   public static OffsetDateTime at(Instant now) {
-    return OffsetDateTime.ofInstant(now.truncatedTo(ChronoUnit.MICROS), ZoneOffset.UTC);
+    return now == null ? null : OffsetDateTime.ofInstant(now.truncatedTo(ChronoUnit.MICROS), ZoneOffset.UTC);
   }
 
   /** An expiry as a {@code timestamptz} parameter, rounded up to the microsecond. */
