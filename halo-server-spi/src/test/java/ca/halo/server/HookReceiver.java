@@ -29,6 +29,8 @@ public final class HookReceiver implements AutoCloseable {
   private final HttpServer server;
   private final List<Received> received = new CopyOnWriteArrayList<>();
   private volatile int status = 200;
+  private volatile java.util.concurrent.CountDownLatch gate;
+  private final List<Map<String, List<String>>> arrivals = new CopyOnWriteArrayList<>();
 
   public HookReceiver() throws IOException {
     server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
@@ -41,6 +43,18 @@ public final class HookReceiver implements AutoCloseable {
           n = SubscriptionNotification.parse((Bundle) TestSofa.CTX.newJsonParser().parseResource(body));
         } catch (RuntimeException e) {
           // recorded with a null notification: the test decides
+        }
+        arrivals.add(Map.copyOf(ex.getRequestHeaders()));
+        synchronized (this) {
+          notifyAll();
+        }
+        java.util.concurrent.CountDownLatch g = gate;
+        if (g != null) {
+          try {
+            g.await(120, TimeUnit.SECONDS);
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+          }
         }
         int answer = status;
         ex.sendResponseHeaders(answer, -1);
@@ -66,6 +80,28 @@ public final class HookReceiver implements AutoCloseable {
 
   public void answer(int status) {
     this.status = status;
+  }
+
+  /**
+   * Holds every request from now on without answering until {@link #release()}: a delivery in
+   * flight, for as long as the test wants.
+   */
+  public void hold() {
+    gate = new java.util.concurrent.CountDownLatch(1);
+  }
+
+  /** Answers the held requests (those whose sender is still there) and holds no more. */
+  public void release() {
+    java.util.concurrent.CountDownLatch g = gate;
+    gate = null;
+    if (g != null) {
+      g.countDown();
+    }
+  }
+
+  /** The headers of every request that arrived, answered or not yet, in arrival order. */
+  public List<Map<String, List<String>>> arrivals() {
+    return new ArrayList<>(arrivals);
   }
 
   public List<Received> received() {
@@ -100,6 +136,7 @@ public final class HookReceiver implements AutoCloseable {
 
   @Override
   public void close() {
+    release();
     server.stop(0);
     ((java.util.concurrent.ExecutorService) server.getExecutor()).shutdownNow();
   }

@@ -105,32 +105,19 @@ public final class TestSofa implements AutoCloseable {
     return "Basic " + Base64.getEncoder().encodeToString((id + ":" + secret).getBytes());
   }
 
+  /** The flows of the tests against this SoFA's public address. */
+  public SofaFlows flows() {
+    return new SofaFlows(server.baseUrl());
+  }
+
   /** The EMR signs its user in (auth code + PKCE) and gets a token for $set-context. */
   public String emrToken(Browser browser, String user, String password) throws Exception {
-    Browser.Authz a = browser.authorize(authorize(), Map.of("client_id", "emr",
-        "redirect_uri", EMR_REDIRECT.toString(), "aud", fhirBase().toString(),
-        "scope", "openid fhirUser user/Context.write user/*.rs"), user, password);
-    String code = a.callback().get("code");
-    if (code == null) {
-      throw new IllegalStateException("EMR login failed: " + a.last.statusCode() + " "
-          + a.last.headers().firstValue("Location").orElse(a.last.body()));
-    }
-    HttpResponse<String> t = browser.postForm(token(), Map.of("grant_type", "authorization_code",
-        "code", code, "redirect_uri", EMR_REDIRECT.toString(), "code_verifier", a.verifier),
-        basic("emr", EMR_SECRET));
-    return json(t.body()).get("access_token").asText();
+    return flows().emrToken(browser, user, password);
   }
 
   /** The sample app launches with {@code launchId} and gets an access token (patient scopes). */
   public String appToken(Browser browser, String launchId) throws Exception {
-    Browser.Authz a = browser.authorize(authorize(), Map.of("client_id", "app",
-        "redirect_uri", APP_REDIRECT.toString(), "aud", fhirBase().toString(),
-        "launch", launchId, "scope", "launch patient/*.rs patient/Observation.cruds"),
-        "dr.tremblay", "password");
-    HttpResponse<String> t = browser.postForm(token(), Map.of("grant_type", "authorization_code",
-        "code", a.callback().get("code"), "redirect_uri", APP_REDIRECT.toString(),
-        "code_verifier", a.verifier, "client_id", "app"), null);
-    return json(t.body()).get("access_token").asText();
+    return flows().appToken(browser, launchId);
   }
 
   /**
@@ -156,15 +143,12 @@ public final class TestSofa implements AutoCloseable {
 
   /** {@code $set-context} with the six-resource context; returns the launch id. */
   public String setContext(String token, String appId) {
-    return launchId(fhir(token).operation().onServer().named("$set-context")
-        .withParameters(sixResourceContext(appId)).execute());
+    return flows().setContext(token, appId);
   }
 
   /** {@code $clear-context}. */
   public void clearContext(String token, String launchId) {
-    Parameters clear = new Parameters();
-    clear.addParameter().setName("launchID").setValue(new StringType(launchId));
-    fhir(token).operation().onServer().named("$clear-context").withParameters(clear).execute();
+    flows().clearContext(token, launchId);
   }
 
   /** A body-weight Observation for {@code patientId}, as an app writes back. */
@@ -178,12 +162,7 @@ public final class TestSofa implements AutoCloseable {
   }
 
   public IGenericClient fhir(String token) {
-    CTX.getRestfulClientFactory().setServerValidationMode(ServerValidationModeEnum.NEVER);
-    IGenericClient c = CTX.newRestfulGenericClient(fhirBase().toString());
-    if (token != null) {
-      c.registerInterceptor(new BearerTokenAuthInterceptor(token));
-    }
-    return c;
+    return flows().fhir(token);
   }
 
   public static JsonNode json(String s) throws Exception {

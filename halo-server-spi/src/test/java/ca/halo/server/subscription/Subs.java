@@ -83,7 +83,15 @@ public final class Subs {
 
   /** POST /Subscription that must succeed; returns the id. */
   public static String created(TestSofa sofa, String token, Subscription s) throws Exception {
-    HttpResponse<String> r = create(sofa, token, s);
+    return createdAt(URI.create(sofa.fhirBase().toString().replaceFirst("/fhir$", "")), token, s);
+  }
+
+  /** POST {@code [base]/fhir/Subscription} that must succeed; returns the id. */
+  public static String createdAt(URI base, String token, Subscription s) throws Exception {
+    HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(URI.create(base + "/fhir/Subscription"))
+        .header("Content-Type", "application/fhir+json").header("Authorization", "Bearer " + token)
+        .POST(HttpRequest.BodyPublishers.ofString(TestSofa.CTX.newJsonParser().encodeResourceToString(s)))
+        .build(), HttpResponse.BodyHandlers.ofString());
     if (r.statusCode() != 201) {
       throw new IllegalStateException("subscription refused: " + r.statusCode() + " " + r.body());
     }
