@@ -18,6 +18,8 @@ import java.util.List;
  * by default; 8080 with --serve). With {@code --serve --sofa URL} only the web EMR runs, pointed
  * at an external SoFA ({@code --catalog URL}, {@code --idp URL} for an OpenID provider,
  * {@code --client-id}, {@code --client-secret} or {@code none}, {@code --scopes a,b,c}).
+ * {@code --store postgres} keeps the SoFA's state in PostgreSQL: an embedded server started here,
+ * or the database of {@code --jdbc-url jdbc:postgresql://host/db?user=u&password=p}.
  */
 public final class HaloSandbox {
   private HaloSandbox() {}
@@ -33,7 +35,9 @@ public final class HaloSandbox {
     out.println("HALO sandbox: starting a jurisdiction on " + o.host + " ...");
     List<Steps.Result> all = new ArrayList<>();
     boolean ok;
-    try (Jurisdiction j = new Jurisdiction(o.host, o.port, b -> { })) {
+    try (SandboxStore store = SandboxStore.open(o);
+        Jurisdiction j = new Jurisdiction(o.host, o.port, store.customizer())) {
+      out.println("  Store        " + store);
       out.println("  App Catalog  " + j.sofa.catalogBase() + "/apps");
       out.println("  SoFA FHIR    " + j.sofa.fhirBase());
       out.println("  IdP / AS     " + j.sofa.authorizationServer().issuer());
@@ -66,6 +70,10 @@ public final class HaloSandbox {
     public String clientId = Jurisdiction.EMR_CLIENT_ID;
     public String clientSecret = Jurisdiction.EMR_SECRET;
     public String scopes = Jurisdiction.EMR_SCOPES;
+    /** memory (default) or postgres. */
+    public String store = "memory";
+    /** With --store postgres: an existing database instead of an embedded one. */
+    public String jdbcUrl;
 
     public static Options parse(String[] raw) {
       Options o = new Options();
@@ -87,12 +95,17 @@ public final class HaloSandbox {
             break;
           }
           case "--scopes": o.scopes = args[++i].replace(',', ' '); break;
+          case "--store": o.store = args[++i]; break;
+          case "--jdbc-url": o.jdbcUrl = args[++i]; o.store = "postgres"; break;
           case "": break;
           default:
             throw new IllegalArgumentException("unknown option " + args[i] + "; use --serve,"
-                + " --host H, --port N, and with --serve: --sofa URL --catalog URL --idp URL"
+                + " --host H, --port N, --store memory|postgres, --jdbc-url URL, and with --serve: --sofa URL --catalog URL --idp URL"
                 + " --client-id ID --client-secret S|none --scopes a,b,c");
         }
+      }
+      if (!o.store.equals("memory") && !o.store.equals("postgres")) {
+        throw new IllegalArgumentException("--store is memory or postgres, not " + o.store);
       }
       if (o.sofa != null && !o.serve) {
         throw new IllegalArgumentException("--sofa (an external SoFA) goes with --serve");

@@ -12,16 +12,19 @@ final class Serve {
     if (o.sofa != null) {
       return external(o, out);
     }
-    Jurisdiction j = withWebPages(o.host, o.port);
+    SandboxStore store = SandboxStore.open(o);
+    Jurisdiction j = withWebPages(o.host, o.port, store.customizer());
     CountDownLatch stop = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       j.close();
+      store.close();
       stop.countDown();
     }, "halo-sandbox-shutdown"));
     String base = j.sofa.baseUrl().toString();
     out.println("HALO sandbox serving on " + base + " (Ctrl-C to stop)");
     out.println();
     out.println("  Web EMR (start here)  " + base + "/emr/");
+    out.println("  Store                 " + store);
     out.println("  App Catalog           " + base + "/catalog/apps");
     out.println("  SoFA FHIR base (iss)  " + j.sofa.fhirBase());
     out.println("  SMART configuration   " + j.sofa.fhirBase() + "/.well-known/smart-configuration");
@@ -95,11 +98,17 @@ final class Serve {
 
   /** The jurisdiction plus the web EMR at /emr/ and the sample apps at /apps/{id}/. */
   static Jurisdiction withWebPages(String host, int port) {
+    return withWebPages(host, port, b -> { });
+  }
+
+  /** As {@link #withWebPages(String, int)}, with the SoFA's stores set by {@code stores}. */
+  static Jurisdiction withWebPages(String host, int port,
+      java.util.function.Consumer<ca.halo.server.sofa.SofaServer.Builder> stores) {
     java.util.concurrent.atomic.AtomicReference<Jurisdiction> ref = new java.util.concurrent.atomic.AtomicReference<>();
-    Jurisdiction j = new Jurisdiction(host, port, b -> b
+    Jurisdiction j = new Jurisdiction(host, port, b -> stores.accept(b
         .mount("/emr/*", s -> new WebEmrServlet(EmrConfig.embedded(s)))
         .mount("/apps/*", s -> new SampleAppServlet(() -> ref.get().catalog, s.fhirContext(),
-            s.baseUrl(), java.util.Set.of(s.fhirBase())))); // the apps trust this SoFA only
+            s.baseUrl(), java.util.Set.of(s.fhirBase()))))); // the apps trust this SoFA only
     ref.set(j);
     return j;
   }
