@@ -57,7 +57,9 @@ import org.hl7.fhir.r4.model.Reference;
  * 1,000 and 5,000 entries, and how long a concurrent read waits meanwhile), {@code token} (token endpoint requests/s and p99 for
  * authorization_code and client_credentials), {@code token-full} (client_credentials at 8 callers once
  * 100,000 tokens have been issued), {@code subscriptions} (events/s and p50/p99 from a
- * resource write to the consumer callback, 1 and 100 subscribers).
+ * resource write to the consumer callback, 1 and 100 subscribers), {@code stores} (in-memory and
+ * PostgreSQL stores side by side: $set-context at 1 and 8 callers, token endpoint, write-to-callback
+ * latency, JVM heap per live context; see {@link StoreBench}).
  */
 public final class HaloBench {
   private HaloBench() {}
@@ -81,6 +83,9 @@ public final class HaloBench {
     }
     if (which.equals("all") || which.equals("subscriptions")) {
       subscriptions();
+    }
+    if (which.equals("all") || which.equals("stores")) {
+      StoreBench.run();
     }
     System.exit(0);
   }

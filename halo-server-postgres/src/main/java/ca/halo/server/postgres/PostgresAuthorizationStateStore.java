@@ -404,6 +404,15 @@ public final class PostgresAuthorizationStateStore implements AuthorizationState
   }
 
   @Override
+  public boolean tokenLive(String jti, String grantId) {
+    return jdbi.withHandle(h -> h.createQuery("SELECT NOT EXISTS (SELECT 1 FROM halo_authz_revoked_token"
+            + " WHERE jti = :j AND expires_at > :now) AND (CAST(:g AS text) IS NULL OR EXISTS (SELECT 1"
+            + " FROM halo_authz_grant WHERE grant_id = :g AND expires_at > :now))")
+        .bind("j", jti).bind("g", grantId).bind("now", Sql.at(clock.instant()))
+        .mapTo(Boolean.class).one());
+  }
+
+  @Override
   public Admission recordAssertionJti(String clientId, String jti, Instant until) {
     Instant now = clock.instant();
     String key = Sql.hash(jti); // the client's text, of any content: kept as a fixed-size hash

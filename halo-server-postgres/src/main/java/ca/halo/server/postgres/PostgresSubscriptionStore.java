@@ -54,8 +54,18 @@ public final class PostgresSubscriptionStore implements SubscriptionStore {
   }
 
   private <T> T tx(HandleCallback<T, RuntimeException> work) {
+    return run(true, work);
+  }
+
+  /** One statement: no explicit transaction (one round trip less). */
+  private <T> T one(HandleCallback<T, RuntimeException> work) {
+    return run(false, work);
+  }
+
+  private <T> T run(boolean transaction, HandleCallback<T, RuntimeException> work) {
     try {
-      return jdbi.inTransaction(TransactionIsolationLevel.READ_COMMITTED, work);
+      return transaction ? jdbi.inTransaction(TransactionIsolationLevel.READ_COMMITTED, work)
+          : jdbi.withHandle(work);
     } catch (JdbiException e) {
       if (DatabaseErrors.unavailable(e)) {
         throw new SubscriptionException(503, "Subscription",
@@ -137,7 +147,7 @@ public final class PostgresSubscriptionStore implements SubscriptionStore {
     if (id == null) {
       return Optional.empty();
     }
-    return tx(h -> h.createQuery("SELECT " + COLUMNS + " FROM halo_subscription WHERE id = :id")
+    return one(h -> h.createQuery("SELECT " + COLUMNS + " FROM halo_subscription WHERE id = :id")
         .bind("id", id).map((rs, ctx) -> read(rs)).findOne());
   }
 
@@ -146,20 +156,20 @@ public final class PostgresSubscriptionStore implements SubscriptionStore {
     if (ids.isEmpty()) {
       return java.util.Set.of();
     }
-    return tx(h -> h.createQuery("SELECT id FROM halo_subscription WHERE id = ANY(:ids)")
+    return one(h -> h.createQuery("SELECT id FROM halo_subscription WHERE id = ANY(:ids)")
         .bindArray("ids", String.class, ids.toArray(new String[0])).mapTo(String.class).set());
   }
 
   @Override
   public List<SubscriptionRecord> findByOwner(String ownerKey) {
-    return tx(h -> h.createQuery("SELECT " + COLUMNS
+    return one(h -> h.createQuery("SELECT " + COLUMNS
             + " FROM halo_subscription WHERE owner_key = :o ORDER BY created_at, id")
         .bind("o", ownerKey).map((rs, ctx) -> read(rs)).list());
   }
 
   @Override
   public List<SubscriptionRecord> matching(String type, String patient, String launch) {
-    return tx(h -> h.createQuery("SELECT " + COLUMNS + " FROM halo_subscription"
+    return one(h -> h.createQuery("SELECT " + COLUMNS + " FROM halo_subscription"
             + " WHERE status <> 'off' AND NOT lapsed"
             + " AND (filter_type IS NULL OR filter_type = :t)"
             + " AND (filter_patient IS NULL OR filter_patient = :p)"
@@ -198,39 +208,34 @@ public final class PostgresSubscriptionStore implements SubscriptionStore {
 
   @Override
   public boolean delete(String id) {
-    return tx(h -> h.createUpdate("DELETE FROM halo_subscription WHERE id = :id").bind("id", id)
+    return one(h -> h.createUpdate("DELETE FROM halo_subscription WHERE id = :id").bind("id", id)
         .execute() > 0);
   }
 
   @Override
   public List<String> deleteBySubscriberSession(String sessionId) {
-    return tx(h -> h.createQuery("DELETE FROM halo_subscription WHERE subscriber_session = :s RETURNING id")
+    return one(h -> h.createQuery("DELETE FROM halo_subscription WHERE subscriber_session = :s RETURNING id")
         .bind("s", sessionId).mapTo(String.class).list());
   }
 
   @Override
   public long appendEvent(String id, Instant timestamp, String focus, int maxEvents, Instant keepAfter) {
-    return tx(h -> {
-      Optional<Long> n = h.createQuery("UPDATE halo_subscription SET last_event = last_event + 1"
-              + " WHERE id = :id AND status <> 'off' AND NOT lapsed RETURNING last_event")
-          .bind("id", id).mapTo(Long.class).findOne();
-      if (n.isEmpty()) {
-        return 0L;
-      }
-      h.createUpdate("INSERT INTO halo_subscription_event (subscription_id, number, at, focus)"
-              + " VALUES (:id, :n, :at, :focus)")
-          .bind("id", id).bind("n", n.get()).bind("at", Sql.at(timestamp)).bind("focus", focus).execute();
-      h.createUpdate("DELETE FROM halo_subscription_event WHERE subscription_id = :id"
-              + " AND (number <= :oldest OR at < :keepAfter)")
-          .bind("id", id).bind("oldest", n.get() - maxEvents).bind("keepAfter", Sql.at(keepAfter))
-          .execute();
-      return n.get();
-    });
+    // one statement: number under the row lock, insert, trim (the trim's snapshot does not see
+    // the new event, which is never older than keepAfter nor past maxEvents)
+    return one(h -> h.createQuery("WITH n AS (UPDATE halo_subscription SET last_event = last_event + 1"
+            + " WHERE id = :id AND status <> 'off' AND NOT lapsed RETURNING last_event),"
+            + " ins AS (INSERT INTO halo_subscription_event (subscription_id, number, at, focus)"
+            + " SELECT :id, last_event, :at, :focus FROM n),"
+            + " del AS (DELETE FROM halo_subscription_event e USING n WHERE e.subscription_id = :id"
+            + " AND (e.number <= n.last_event - :max OR e.at < :keepAfter))"
+            + " SELECT last_event FROM n")
+        .bind("id", id).bind("at", Sql.at(timestamp)).bind("focus", focus).bind("max", maxEvents)
+        .bind("keepAfter", Sql.at(keepAfter)).mapTo(Long.class).findOne().orElse(0L));
   }
 
   @Override
   public List<SubscriptionEvent> events(String id, long since, long until, int max) {
-    return tx(h -> h.createQuery("SELECT number, at, focus FROM halo_subscription_event"
+    return one(h -> h.createQuery("SELECT number, at, focus FROM halo_subscription_event"
             + " WHERE subscription_id = :id AND number BETWEEN :since AND :until"
             + " ORDER BY number LIMIT :max")
         .bind("id", id).bind("since", since).bind("until", until).bind("max", max)
@@ -243,7 +248,7 @@ public final class PostgresSubscriptionStore implements SubscriptionStore {
   public List<SubscriptionRecord> claimDue(String node, Instant now, Duration lease, Duration probeEvery,
       Collection<String> websockets, int max) {
     // SubscriptionRecord#due in SQL; a row it lets through is checked again in Java below
-    List<SubscriptionRecord> claimed = tx(h -> h.createQuery("UPDATE halo_subscription s"
+    List<SubscriptionRecord> claimed = one(h -> h.createQuery("UPDATE halo_subscription s"
             + " SET lease_owner = :node, lease_until = :until WHERE s.id IN ("
             + " SELECT id FROM halo_subscription"
             + " WHERE (lease_owner IS NULL OR lease_until <= :now)"
@@ -277,7 +282,7 @@ public final class PostgresSubscriptionStore implements SubscriptionStore {
 
   @Override
   public boolean claim(String id, String node, Instant now, Duration lease) {
-    return tx(h -> h.createUpdate("UPDATE halo_subscription SET lease_owner = :node, lease_until = :until"
+    return one(h -> h.createUpdate("UPDATE halo_subscription SET lease_owner = :node, lease_until = :until"
             + " WHERE id = :id AND (lease_owner IS NULL OR lease_owner = :node OR lease_until <= :now)")
         .bind("id", id).bind("node", node).bind("until", Sql.until(now.plus(lease))).bind("now", Sql.at(now))
         .execute() > 0);
@@ -285,13 +290,13 @@ public final class PostgresSubscriptionStore implements SubscriptionStore {
 
   @Override
   public int renewLeases(String node, Instant until) {
-    return tx(h -> h.createUpdate("UPDATE halo_subscription SET lease_until = :until WHERE lease_owner = :node")
+    return one(h -> h.createUpdate("UPDATE halo_subscription SET lease_until = :until WHERE lease_owner = :node")
         .bind("node", node).bind("until", Sql.until(until)).execute());
   }
 
   @Override
   public void release(String id, String node) {
-    tx(h -> h.createUpdate("UPDATE halo_subscription SET lease_owner = NULL, lease_until = NULL"
+    one(h -> h.createUpdate("UPDATE halo_subscription SET lease_owner = NULL, lease_until = NULL"
             + " WHERE id = :id AND lease_owner = :node")
         .bind("id", id).bind("node", node).execute());
   }
@@ -320,7 +325,7 @@ public final class PostgresSubscriptionStore implements SubscriptionStore {
 
   @Override
   public Optional<String> takeBindingToken(String token, Instant now) {
-    return tx(h -> h.createQuery("DELETE FROM halo_binding_token WHERE token_hash = :hash"
+    return one(h -> h.createQuery("DELETE FROM halo_binding_token WHERE token_hash = :hash"
             + " RETURNING subscription_id, expires_at")
         .bind("hash", Sql.hash(token))
         .map((rs, ctx) -> now.isBefore(Sql.instant(rs, "expires_at"))
@@ -330,7 +335,7 @@ public final class PostgresSubscriptionStore implements SubscriptionStore {
 
   @Override
   public int size() {
-    return tx(h -> h.createQuery("SELECT count(*) FROM halo_subscription").mapTo(Integer.class).one());
+    return one(h -> h.createQuery("SELECT count(*) FROM halo_subscription").mapTo(Integer.class).one());
   }
 
   @Override

@@ -142,6 +142,15 @@ public interface AuthorizationStateStore {
   boolean isRevoked(String jti);
 
   /**
+   * Whether access token {@code jti} is live: not revoked, and its grant {@code grantId} (null for
+   * a token without one) active. Asked on every request a token makes, so a database store answers
+   * it in one statement; the default asks {@link #isRevoked} and {@link #grantActive}.
+   */
+  default boolean tokenLive(String jti, String grantId) {
+    return !isRevoked(jti) && (grantId == null || grantActive(grantId));
+  }
+
+  /**
    * Check-and-insert of a client assertion's {@code jti}, in one atomic step:
    * {@link Admission#ACCEPTED} the first time (remembered until {@code until}),
    * {@link Admission#REPLAYED} after; {@link Admission#LIMITED} or {@link Admission#FULL} when it

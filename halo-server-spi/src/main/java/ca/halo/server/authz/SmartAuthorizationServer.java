@@ -176,16 +176,13 @@ public final class SmartAuthorizationServer {
    */
   public boolean grantActive(String jti) {
     int dot = jti.indexOf('.');
-    return dot > 0 && !store.isRevoked(jti) && store.grantActive(jti.substring(0, dot));
+    return dot > 0 && store.tokenLive(jti, jti.substring(0, dot));
   }
 
   /** Revoked: by its own {@code jti}, or because the grant it belongs to has ended. */
   private boolean revoked(String jti) {
-    if (store.isRevoked(jti)) {
-      return true;
-    }
     int dot = jti.indexOf('.');
-    return dot > 0 && !store.grantActive(jti.substring(0, dot));
+    return !store.tokenLive(jti, dot > 0 ? jti.substring(0, dot) : null);
   }
 
   public static Builder builder() {

@@ -183,6 +183,23 @@ public abstract class AuthorizationStateStoreContract {
   }
 
   @Test
+  public void tokenLive_notRevokedAndGrantActive() {
+    AuthorizationStateStore s = newStore(clock, 100);
+    s.putCode("c", grant("app", USER), in(Duration.ofMinutes(1)));
+    s.redeemCode("c", "g", Optional.of("h0"), in(Duration.ofHours(8)), in(Duration.ofMinutes(10)));
+    assertThat(s.tokenLive("g.1", "g")).isTrue();
+    assertThat(s.tokenLive("cc.1", null)).as("a token without a grant").isTrue();
+    assertThat(s.tokenLive("x.1", "unknown")).isFalse();
+    s.revoke("g.1", "app", in(Duration.ofHours(1)));
+    assertThat(s.tokenLive("g.1", "g")).isFalse();
+    assertThat(s.tokenLive("g.2", "g")).isTrue();
+    s.endGrant("g");
+    assertThat(s.tokenLive("g.2", "g")).isFalse();
+    s.revoke("cc.1", "backend", in(Duration.ofHours(1)));
+    assertThat(s.tokenLive("cc.1", null)).isFalse();
+  }
+
+  @Test
   public void recordAssertionJti_concurrentCheckAndInsert_exactlyOneAccepted_fullNeverAccepts() throws Exception {
     AuthorizationStateStore s = newStore(clock, 100);
     AuthorizationStateStore[] nodes = nodes(s);
