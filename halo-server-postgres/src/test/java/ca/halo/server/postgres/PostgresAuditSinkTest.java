@@ -111,4 +111,34 @@ class PostgresAuditSinkTest extends AuditSinkContract {
         .containsExactly("on-b", "on-a");
     assertThat(b.search(AuditQuery.builder().build())).hasSize(2);
   }
+
+  @Test
+  void record_concurrentCallers_eachCommittedOnReturn_sharingCommits() throws Exception {
+    PostgresAuditSink sink = (PostgresAuditSink) newSink();
+    SharedDatabase db = databaseOf.get(sink);
+    int threads = 32;
+    java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(threads);
+    java.util.concurrent.CyclicBarrier start = new java.util.concurrent.CyclicBarrier(threads);
+    List<java.util.concurrent.Future<Long>> seen = new ArrayList<>();
+    try {
+      for (int i = 0; i < threads; i++) {
+        String client = "c" + i;
+        seen.add(pool.submit(() -> {
+          start.await();
+          sink.record(event("read", client, T0, true));
+          // committed when record returns: another connection sees it at once
+          return db.count("SELECT count(*) FROM halo_audit_event WHERE client_id = '" + client + "'");
+        }));
+      }
+      for (java.util.concurrent.Future<Long> f : seen) {
+        assertThat(f.get(30, java.util.concurrent.TimeUnit.SECONDS)).isEqualTo(1L);
+      }
+    } finally {
+      pool.shutdownNow();
+    }
+    // each row's xmin is the transaction that inserted it
+    long transactions = db.count("SELECT count(DISTINCT xmin::text) FROM halo_audit_event");
+    assertThat(transactions).as("insert transactions for %d concurrent events", threads)
+        .isLessThan(threads);
+  }
 }

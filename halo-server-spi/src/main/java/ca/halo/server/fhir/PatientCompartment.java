@@ -5,6 +5,7 @@ import ca.uhn.fhir.context.FhirContext;
 import ca.uhn.fhir.context.RuntimeResourceDefinition;
 import java.util.List;
 import java.util.Optional;
+import java.util.regex.Pattern;
 import org.hl7.fhir.instance.model.api.IBase;
 import org.hl7.fhir.r4.model.Reference;
 import org.hl7.fhir.r4.model.Resource;
@@ -19,6 +20,8 @@ import org.hl7.fhir.r4.model.Resource;
 public final class PatientCompartment {
   private static final List<String> PATHS = List.of("subject", "patient", "beneficiary",
       "individual");
+
+  private static final Pattern ID = Pattern.compile("[A-Za-z0-9\\-.]{1,64}");
 
   private PatientCompartment() {}
 
@@ -48,8 +51,13 @@ public final class PatientCompartment {
         if (v instanceof Reference) {
           String ref = ((Reference) v).getReference();
           if (ref != null && ref.startsWith(targetType + "/")) {
-            String[] parts = ref.split("/");
-            return Optional.of(targetType + "/" + parts[1]);
+            // Type/id or Type/id/_history/v; anything else ("Patient/", "Patient/../x") names
+            // no compartment
+            String[] parts = ref.split("/", -1);
+            boolean versioned = parts.length == 4 && parts[2].equals("_history");
+            if ((parts.length == 2 || versioned) && ID.matcher(parts[1]).matches()) {
+              return Optional.of(targetType + "/" + parts[1]);
+            }
           }
         }
       }
