@@ -19,7 +19,6 @@ import ca.halo.server.sofa.internal.BodyLimitFilter;
 import ca.halo.server.sofa.internal.JsonServlet;
 import ca.halo.server.sofa.internal.OAuthServlet;
 import ca.halo.server.sofa.internal.OperationsProvider;
-import ca.halo.server.sofa.internal.OwnedPagingProvider;
 import ca.halo.server.sofa.internal.SessionResourceProvider;
 import ca.halo.server.sofa.internal.SubscriptionProvider;
 import ca.halo.server.sofa.internal.SubscriptionWebSocketServlet;
@@ -228,10 +227,9 @@ public final class SofaServer implements AutoCloseable {
     fhir.setServerAddressStrategy(new HardcodedServerAddressStrategy(fhirBase.toString()));
     fhir.setDefaultResponseEncoding(EncodingEnum.JSON);
     fhir.setServerName("HALO SoFA");
-    OwnedPagingProvider paging = new OwnedPagingProvider(20, access);
-    paging.setDefaultPageSize(100);
-    paging.setMaximumPageSize(1000);
-    fhir.setPagingProvider(paging);
+    // no paging provider: pages are served by _offset, so any node answers any page and no
+    // search results are held in memory between requests
+    fhir.setDefaultPageSize(SessionResourceProvider.DEFAULT_PAGE_SIZE);
     fhir.setImplementationDescription("HALO SoFA");
     fhir.setServerVersion("");
 

@@ -13,22 +13,27 @@ import ca.halo.server.security.AccessRules;
 import ca.halo.server.security.Principal;
 import ca.halo.server.sofa.ContextManager;
 import ca.uhn.fhir.context.FhirContext;
+import ca.uhn.fhir.rest.annotation.Count;
 import ca.uhn.fhir.rest.annotation.Create;
 import ca.uhn.fhir.rest.annotation.Delete;
 import ca.uhn.fhir.rest.annotation.IdParam;
+import ca.uhn.fhir.rest.annotation.Offset;
 import ca.uhn.fhir.rest.annotation.OptionalParam;
 import ca.uhn.fhir.rest.annotation.Read;
 import ca.uhn.fhir.rest.annotation.ResourceParam;
 import ca.uhn.fhir.rest.annotation.Search;
 import ca.uhn.fhir.rest.annotation.Update;
 import ca.uhn.fhir.rest.api.MethodOutcome;
+import ca.uhn.fhir.rest.api.server.IBundleProvider;
 import ca.uhn.fhir.rest.api.server.RequestDetails;
 import ca.uhn.fhir.rest.param.DateRangeParam;
 import ca.uhn.fhir.rest.param.ReferenceParam;
 import ca.uhn.fhir.rest.param.TokenParam;
 import ca.uhn.fhir.rest.server.IResourceProvider;
+import ca.uhn.fhir.rest.server.SimpleBundleProvider;
 import java.time.Clock;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -49,8 +54,9 @@ import org.hl7.fhir.r4.model.Resource;
  *       all see the server's own untagged data);</li>
  *   <li>{@code c r u d s} are honoured per interaction;</li>
  *   <li>searches take {@code _id}, {@code patient}, {@code subject}, {@code encounter},
- *       {@code identifier}, {@code _lastUpdated} (and HAPI's {@code _count}, {@code _format},
- *       {@code _pretty}, {@code _summary}, {@code _elements}); anything else, a modifier, an OR
+ *       {@code identifier}, {@code _lastUpdated} (and {@code _count}, {@code _offset},
+ *       {@code _format}, {@code _pretty}, {@code _summary}, {@code _elements}); pages are
+ *       served by {@code _offset}, each one searched afresh as its caller; anything else, a modifier, an OR
  *       list or a repeated parameter is refused with 400 rather than answered as another
  *       question; a search matching more than {@code maxSearchResults} stored resources is
  *       refused with 422 (narrow it) rather than loaded whole;</li>
@@ -62,7 +68,9 @@ import org.hl7.fhir.r4.model.Resource;
 public final class SessionResourceProvider implements IResourceProvider {
   private static final Set<String> SEARCH_PARAMS = Set.of("_id", "patient", "subject",
       "encounter", "identifier", "_lastUpdated");
-  private static final Set<String> CONTROL_PARAMS = Set.of("_count", "_format", "_pretty",
+  /** Page size when a search names no {@code _count}; the SoFA's FHIR server is set to it. */
+  public static final int DEFAULT_PAGE_SIZE = 100;
+  private static final Set<String> CONTROL_PARAMS = Set.of("_count", "_offset", "_format", "_pretty",
       "_summary", "_elements");
 
   private final Class<? extends IBaseResource> type;
@@ -115,22 +123,30 @@ public final class SessionResourceProvider implements IResourceProvider {
   }
 
   @Search(allowUnknownParams = true)
-  public List<IBaseResource> search(
+  public IBundleProvider search(
       @OptionalParam(name = "_id") TokenParam id,
       @OptionalParam(name = "patient") ReferenceParam patient,
       @OptionalParam(name = "subject") ReferenceParam subject,
       @OptionalParam(name = "encounter") ReferenceParam encounter,
       @OptionalParam(name = "identifier") TokenParam identifier,
       @OptionalParam(name = "_lastUpdated") DateRangeParam lastUpdated,
+      @Offset Integer offset,
+      @Count Integer count,
       RequestDetails rd) {
     Principal p = AuthInterceptor.principal(rd);
     SmartScopes.Access a = require(p, Interaction.SEARCH);
     checkParameters(rd.getParameters());
+    if (offset != null && offset < 0) {
+      throw Errors.of(400, "_offset", "_offset must be 0 or more");
+    }
+    if (count != null && count < 1) {
+      throw Errors.of(400, "_count", "_count must be 1 or more");
+    }
     SearchCriteria.Builder c = SearchCriteria.builder();
     String patientRef = patient != null ? ref(patient, "Patient") : null;
     String subjectRef = subject != null ? ref(subject, "Patient") : null;
     if (patientRef != null && subjectRef != null && !patientRef.equals(subjectRef)) {
-      return List.of(); // both must hold: no resource has two subjects
+      return new SimpleBundleProvider(); // both must hold: no resource has two subjects
     }
     if (patientRef == null) {
       patientRef = subjectRef;
@@ -144,7 +160,7 @@ public final class SessionResourceProvider implements IResourceProvider {
           throw Errors.of(400, "patient", "Patient has no search parameter patient here; use _id");
         }
         if (idValue != null && !idValue.equals(own.substring(8))) {
-          return List.of(); // another patient: not visible under patient/ scopes
+          return new SimpleBundleProvider(); // another patient: not visible under patient/ scopes
         }
         idValue = own.substring(8);
       } else {
@@ -192,6 +208,25 @@ public final class SessionResourceProvider implements IResourceProvider {
     }
     Audits.record(audit, "search", AuditEventAction.E, true, p.clientId(),
         p.subject().orElse(null), typeName, clock.instant());
+    return page(out, offset, count);
+  }
+
+  /**
+   * Stateless paging, so that any node can serve any page: every page runs the search again as
+   * its caller (what it may see is judged afresh) and HAPI writes the next and previous links
+   * with {@code _offset} and {@code _count}. Results go in a stable order (by id).
+   */
+  static IBundleProvider page(List<IBaseResource> all, Integer offset, Integer count) {
+    all.sort(Comparator.comparing(r -> r.getIdElement().getIdPart(),
+        Comparator.nullsFirst(Comparator.naturalOrder())));
+    if (offset == null) {
+      return new SimpleBundleProvider(all); // HAPI cuts the first page
+    }
+    int size = count != null ? count : DEFAULT_PAGE_SIZE;
+    int from = Math.min(offset, all.size());
+    SimpleBundleProvider out = new SimpleBundleProvider(
+        new ArrayList<>(all.subList(from, Math.min(all.size(), from + Math.min(size, all.size())))));
+    out.setSize(all.size());
     return out;
   }
 
