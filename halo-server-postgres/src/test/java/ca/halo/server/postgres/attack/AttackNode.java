@@ -29,27 +29,63 @@ final class AttackNode implements AutoCloseable {
     return start(EmbeddedPostgresSupport.newDatabase(), null, customize);
   }
 
+  final String url() {
+    return url;
+  }
+
   /**
    * A node on the database at {@code url}; {@code publicBase} null: its own address is its public
    * one.
    */
   static AttackNode start(String url, URI publicBase, Consumer<SofaServer.Builder> customize)
       throws Exception {
-    PostgresDatabase db = PostgresDatabase.builder(url).maxPoolSize(8).build();
+    PostgresDatabase db = PostgresDatabase.builder(url).maxPoolSize(8)
+        .connectionTimeout(java.time.Duration.ofSeconds(2)).build();
     PostgresStores stores = PostgresStores.builder(db).fhirContext(TestSofa.CTX).purgeEvery(null)
         .build();
     int port = freePort();
     URI base = URI.create("http://127.0.0.1:" + port);
     TestSofa sofa = new TestSofa(s -> customize.accept(stores.applyTo(s).port(port)
         .publicBaseUrl(publicBase != null ? publicBase : base)));
-    return new AttackNode(db, stores, sofa, base);
+    return new AttackNode(url, db, stores, sofa, base);
   }
 
-  private AttackNode(PostgresDatabase db, PostgresStores stores, TestSofa sofa, URI base) {
+  private final String url;
+
+  private AttackNode(String url, PostgresDatabase db, PostgresStores stores, TestSofa sofa,
+      URI base) {
+    this.url = url;
     this.db = db;
     this.stores = stores;
     this.sofa = sofa;
     this.base = base;
+  }
+
+  /** The database's name, from its JDBC URL. */
+  static String databaseName(String url) {
+    String path = URI.create(url.substring("jdbc:".length())).getPath();
+    return path.substring(1);
+  }
+
+  /**
+   * The database goes away as in an outage: every connection to it is ended and no new one is
+   * accepted, until {@link #databaseUp}.
+   */
+  static void databaseDown(String url) throws Exception {
+    String name = databaseName(url);
+    try (java.sql.Connection c = EmbeddedPostgresSupport.server().getPostgresDatabase()
+        .getConnection(); java.sql.Statement s = c.createStatement()) {
+      s.execute("ALTER DATABASE " + name + " ALLOW_CONNECTIONS false");
+      s.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '"
+          + name + "'");
+    }
+  }
+
+  static void databaseUp(String url) throws Exception {
+    try (java.sql.Connection c = EmbeddedPostgresSupport.server().getPostgresDatabase()
+        .getConnection(); java.sql.Statement s = c.createStatement()) {
+      s.execute("ALTER DATABASE " + databaseName(url) + " ALLOW_CONNECTIONS true");
+    }
   }
 
   long count(String sql) {
