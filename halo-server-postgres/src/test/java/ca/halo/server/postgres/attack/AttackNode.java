@@ -39,13 +39,20 @@ final class AttackNode implements AutoCloseable {
    */
   static AttackNode start(String url, URI publicBase, Consumer<SofaServer.Builder> customize)
       throws Exception {
+    return start(url, publicBase, (db, s) -> customize.accept(s));
+  }
+
+  /** As above; {@code customize} also gets the node's database. */
+  static AttackNode start(String url, URI publicBase,
+      java.util.function.BiConsumer<PostgresDatabase, SofaServer.Builder> customize)
+      throws Exception {
     PostgresDatabase db = PostgresDatabase.builder(url).maxPoolSize(8)
         .connectionTimeout(java.time.Duration.ofSeconds(2)).build();
     PostgresStores stores = PostgresStores.builder(db).fhirContext(TestSofa.CTX).purgeEvery(null)
         .build();
     int port = freePort();
     URI base = URI.create("http://127.0.0.1:" + port);
-    TestSofa sofa = new TestSofa(s -> customize.accept(stores.applyTo(s).port(port)
+    TestSofa sofa = new TestSofa(s -> customize.accept(db, stores.applyTo(s).port(port)
         .publicBaseUrl(publicBase != null ? publicBase : base)));
     return new AttackNode(url, db, stores, sofa, base);
   }
