@@ -327,6 +327,9 @@ public final class PostgresAuthorizationStateStore implements AuthorizationState
   @Override
   public RefreshRotation rotateRefresh(String grantId, String clientId, String presentedHash,
       String newHash, Instant grantUntil) {
+    if (!Sql.storable(grantId, clientId, presentedHash)) {
+      return RefreshRotation.of(RefreshRotation.Status.UNKNOWN); // names no row
+    }
     Instant now = clock.instant();
     return jdbi.inTransaction(h -> {
       // one winner: a concurrent caller re-reads the row after the winner commits and no longer
@@ -357,6 +360,9 @@ public final class PostgresAuthorizationStateStore implements AuthorizationState
 
   @Override
   public boolean revokeRefresh(String grantId, String clientId, String presentedHash) {
+    if (!Sql.storable(grantId, clientId, presentedHash)) {
+      return false;
+    }
     return jdbi.withHandle(h -> h.createUpdate("DELETE FROM halo_authz_grant WHERE grant_id = :g"
             + " AND client_id = :c AND expires_at > :now"
             + " AND (refresh_hash = :p OR :p = ANY(prior_hashes))")
@@ -366,6 +372,9 @@ public final class PostgresAuthorizationStateStore implements AuthorizationState
 
   @Override
   public boolean grantActive(String grantId) {
+    if (!Sql.storable(grantId)) {
+      return false;
+    }
     return jdbi.withHandle(h -> h.createQuery("SELECT EXISTS (SELECT 1 FROM halo_authz_grant"
             + " WHERE grant_id = :g AND expires_at > :now)")
         .bind("g", grantId).bind("now", Sql.at(clock.instant())).mapTo(Boolean.class).one());
@@ -373,6 +382,9 @@ public final class PostgresAuthorizationStateStore implements AuthorizationState
 
   @Override
   public void endGrant(String grantId) {
+    if (!Sql.storable(grantId)) {
+      return;
+    }
     jdbi.useHandle(h -> h.createUpdate("DELETE FROM halo_authz_grant WHERE grant_id = :g")
         .bind("g", grantId).execute());
   }
@@ -381,6 +393,9 @@ public final class PostgresAuthorizationStateStore implements AuthorizationState
 
   @Override
   public boolean revoke(String jti, String clientId, Instant until) {
+    if (!Sql.storable(jti, clientId)) {
+      return true; // no token of this server has such a jti: nothing to revoke
+    }
     Instant now = clock.instant();
     List<String> owners = owners("client:" + clientId);
     return bounded(now, full -> false, h -> {
@@ -398,6 +413,9 @@ public final class PostgresAuthorizationStateStore implements AuthorizationState
 
   @Override
   public boolean isRevoked(String jti) {
+    if (!Sql.storable(jti)) {
+      return false;
+    }
     return jdbi.withHandle(h -> h.createQuery("SELECT EXISTS (SELECT 1 FROM halo_authz_revoked_token"
             + " WHERE jti = :j AND expires_at > :now)")
         .bind("j", jti).bind("now", Sql.at(clock.instant())).mapTo(Boolean.class).one());
@@ -405,6 +423,9 @@ public final class PostgresAuthorizationStateStore implements AuthorizationState
 
   @Override
   public boolean tokenLive(String jti, String grantId) {
+    if (!Sql.storable(jti, grantId)) {
+      return false; // no token of this server: not live
+    }
     return jdbi.withHandle(h -> h.createQuery("SELECT NOT EXISTS (SELECT 1 FROM halo_authz_revoked_token"
             + " WHERE jti = :j AND expires_at > :now) AND (CAST(:g AS text) IS NULL OR EXISTS (SELECT 1"
             + " FROM halo_authz_grant WHERE grant_id = :g AND expires_at > :now))")

@@ -5,6 +5,7 @@ import ca.halo.server.fhir.FhirResourceRepository;
 import ca.halo.server.fhir.PatientCompartment;
 import ca.halo.server.fhir.SearchCriteria;
 import ca.halo.server.postgres.internal.DatabaseErrors;
+import ca.halo.server.postgres.internal.Sql;
 import ca.uhn.fhir.context.BaseRuntimeChildDefinition;
 import ca.uhn.fhir.context.FhirContext;
 import ca.uhn.fhir.parser.DataFormatException;
@@ -82,6 +83,8 @@ public final class PostgresFhirRepository implements FhirResourceRepository {
   private static final Logger LOG = LoggerFactory.getLogger(PostgresFhirRepository.class);
   /** Writes that lose a race (new id taken meanwhile, deadlock) run again, this often at most. */
   private static final int ATTEMPTS = 5;
+  /** Default capacity: resources held at once. */
+  public static final long DEFAULT_MAX_RESOURCES = 10_000_000L;
   private static final Set<String> RETRY_STATES = Set.of(
       "23505", // unique_violation: a concurrent PUT created the same new resource
       "40P01", // deadlock_detected
@@ -89,7 +92,7 @@ public final class PostgresFhirRepository implements FhirResourceRepository {
   private static final Set<String> REFUSED_CONTENT_STATES = Set.of(
       "22P05", // untranslatable_character: \u0000 in a string
       "22P02", // invalid_text_representation
-      "22021", // character_not_in_repertoire
+      "22021", // character_not_in_repertoire: \u0000 in a text value
       "54000"); // program_limit_exceeded
   private static final String COLUMNS = "res_type, res_id, version, last_updated, patient,"
       + " encounter, identifiers, identifier_values, session_tags, resource";
@@ -98,6 +101,7 @@ public final class PostgresFhirRepository implements FhirResourceRepository {
   private final FhirContext ctx;
   private final Clock clock;
   private final int maxVersions;
+  private final long maxResources;
   private final SecureRandom random = new SecureRandom();
   private final ThreadLocal<IParser> parsers;
 
@@ -114,6 +118,20 @@ public final class PostgresFhirRepository implements FhirResourceRepository {
    */
   public PostgresFhirRepository(PostgresDatabase db, FhirContext ctx, Clock clock,
       int maxVersions) {
+    this(db, ctx, clock, maxVersions, DEFAULT_MAX_RESOURCES);
+  }
+
+  /**
+   * @param maxResources resources held (current versions) past which a write that adds one is
+   *     refused with 503; checked in the write's transaction against the committed count plus its
+   *     own rows, so writers at the same moment on other connections may pass it by what they add
+   */
+  public PostgresFhirRepository(PostgresDatabase db, FhirContext ctx, Clock clock,
+      int maxVersions, long maxResources) {
+    if (maxResources < 1) {
+      throw new IllegalArgumentException("maxResources must be positive");
+    }
+    this.maxResources = maxResources;
     this.jdbi = Objects.requireNonNull(db, "db").jdbi();
     this.ctx = Objects.requireNonNull(ctx, "ctx");
     this.clock = Objects.requireNonNull(clock, "clock");
@@ -139,6 +157,9 @@ public final class PostgresFhirRepository implements FhirResourceRepository {
 
   @Override
   public Optional<Resource> read(String type, String id) {
+    if (!Sql.storable(type, id)) {
+      return Optional.empty(); // names no row
+    }
     return withHandle(h -> h.createQuery("SELECT resource::text FROM fhir_resource"
             + " WHERE res_type = :type AND res_id = :id")
         .bind("type", type).bind("id", id).mapTo(String.class).findOne())
@@ -147,6 +168,9 @@ public final class PostgresFhirRepository implements FhirResourceRepository {
 
   @Override
   public Optional<Resource> vread(String type, String id, String version) {
+    if (!Sql.storable(type, id)) {
+      return Optional.empty();
+    }
     int v;
     try {
       v = Integer.parseInt(version);
@@ -163,6 +187,11 @@ public final class PostgresFhirRepository implements FhirResourceRepository {
 
   @Override
   public List<Resource> search(String type, SearchCriteria c) {
+    if (!Sql.storable(type, c.id().orElse(null), c.patient().orElse(null),
+        c.encounter().orElse(null), c.identifierSystem().orElse(null),
+        c.identifierValue().orElse(null), c.sessionTag().orElse(null))) {
+      return List.of(); // a value no row can hold matches nothing
+    }
     StringBuilder where = new StringBuilder("res_type = :type");
     Map<String, Object> args = new HashMap<>();
     args.put("type", type);
@@ -292,6 +321,9 @@ public final class PostgresFhirRepository implements FhirResourceRepository {
 
   @Override
   public boolean delete(String type, String id) {
+    if (!Sql.storable(type, id)) {
+      return false;
+    }
     return inTransaction(h -> h.createUpdate("DELETE FROM fhir_resource"
             + " WHERE res_type = :type AND res_id = :id")
         .bind("type", type).bind("id", id).execute() > 0);
@@ -461,7 +493,7 @@ public final class PostgresFhirRepository implements FhirResourceRepository {
 
   // ---- statements
 
-  private static void insert(Handle h, List<Row> rows) {
+  private void insert(Handle h, List<Row> rows) {
     if (rows.isEmpty()) {
       return;
     }
@@ -473,6 +505,11 @@ public final class PostgresFhirRepository implements FhirResourceRepository {
       bindRow(b, r).add();
     }
     b.execute();
+    long held = h.createQuery("SELECT coalesce(sum(n), 0) FROM fhir_resource_count").mapTo(Long.class).one();
+    if (held > maxResources) {
+      throw new FhirRepositoryException(503, "repository", "the SoFA holds its maximum of "
+          + maxResources + " resources; retry later"); // rolls the write back
+    }
   }
 
   /** Moves the current versions of {@code rows} to the history, writes theirs, trims. */

@@ -3,6 +3,7 @@ package ca.halo.server.postgres;
 import ca.halo.core.LaunchContext;
 import ca.halo.server.context.ContextStoreFullException;
 import ca.halo.server.context.LaunchContextStore;
+import ca.halo.server.context.OwnerShareExceededException;
 import ca.halo.server.context.StoredContext;
 import ca.halo.server.postgres.internal.BoundedTable;
 import ca.halo.server.postgres.internal.Jsonb;
@@ -38,11 +39,11 @@ import org.slf4j.LoggerFactory;
  * a share lock of the live context, so it either lands before a delete takes the context, and is
  * returned with it, or finds the context gone and answers false; {@link #delete} takes the
  * context's row lock before it reads the resources (exactly one caller gets it); and
- * {@link #removeExpired} takes expired contexts with {@code FOR UPDATE SKIP LOCKED}, so nodes that
- * sweep at once each get different contexts, every one exactly once.
+ * {@link #expired} only lists: the sweeping node deletes the resources, then the context, which
+ * one node alone gets.
  *
  * <p>Expiry is judged by the {@code now} each call is given. Expired contexts stay (and count
- * against capacity) until {@link #removeExpired} or {@link #delete} takes them: the SoFA's
+ * against capacity) until {@link #delete} takes them: the SoFA's
  * {@code ContextManager} must delete their resources, so {@link PostgresPurger} never deletes
  * contexts. The launch id, a bearer secret for its lifetime, is stored as is (the SPI returns it).
  * Times are kept to the microsecond, as PostgreSQL keeps them (an expiry rounded up).
@@ -57,12 +58,10 @@ public final class PostgresLaunchContextStore implements LaunchContextStore {
 
   private final Jdbi jdbi;
   private final int capacity;
-  private final int batchSize;
 
   private PostgresLaunchContextStore(Builder b) {
     this.jdbi = b.database.jdbi();
     this.capacity = b.capacity;
-    this.batchSize = b.batchSize;
   }
 
   public static Builder builder(PostgresDatabase database) {
@@ -70,9 +69,23 @@ public final class PostgresLaunchContextStore implements LaunchContextStore {
   }
 
   @Override
-  public void create(StoredContext c) {
+  public void create(StoredContext c, int maxPerOwner, long maxBytesPerOwner) {
     Objects.requireNonNull(c, "context");
     jdbi.useTransaction(h -> {
+      if (maxPerOwner != Integer.MAX_VALUE || maxBytesPerOwner != Long.MAX_VALUE) {
+        // the owner's creates take turns (on every node) from here to the commit, so the count
+        // read below is exact when the insert lands
+        h.createQuery("SELECT 1 FROM pg_advisory_xact_lock(hashtextextended(:k, 7477))")
+            .bind("k", "halo_launch_context owner " + c.ownerKey()).mapTo(Integer.class).one();
+        long[] used = h.createQuery("SELECT count(*), coalesce(sum(size_bytes), 0)"
+                + " FROM halo_launch_context WHERE owner_client_id = :client"
+                + " AND owner_subject IS NOT DISTINCT FROM :subject")
+            .bind("client", c.ownerClientId()).bind("subject", c.ownerSubject().orElse(null))
+            .map((rs, ctx) -> new long[] {rs.getLong(1), rs.getLong(2)}).one();
+        if (used[0] + 1 > maxPerOwner || used[1] + c.sizeBytes() > maxBytesPerOwner) {
+          throw new OwnerShareExceededException(maxPerOwner, maxBytesPerOwner);
+        }
+      }
       int n = h.createUpdate("INSERT INTO halo_launch_context (" + COLUMNS + ") VALUES (:launch,"
               + " :session, :client, :subject, :app, CAST(:context AS jsonb),"
               + " CAST(:resources AS text[]), :size, :created, :expires) ON CONFLICT DO NOTHING")
@@ -95,7 +108,7 @@ public final class PostgresLaunchContextStore implements LaunchContextStore {
 
   @Override
   public Optional<StoredContext> find(String launchId, Instant now) {
-    if (launchId == null) {
+    if (launchId == null || !Sql.storable(launchId)) {
       return Optional.empty();
     }
     return jdbi.withHandle(h -> h.createQuery("SELECT " + COLUMNS + " FROM halo_launch_context"
@@ -106,7 +119,7 @@ public final class PostgresLaunchContextStore implements LaunchContextStore {
 
   @Override
   public Optional<StoredContext> findBySession(String sessionId, Instant now) {
-    if (sessionId == null) {
+    if (sessionId == null || !Sql.storable(sessionId)) {
       return Optional.empty();
     }
     return jdbi.withHandle(h -> h.createQuery("SELECT " + COLUMNS + " FROM halo_launch_context"
@@ -117,10 +130,10 @@ public final class PostgresLaunchContextStore implements LaunchContextStore {
 
   @Override
   public boolean addResource(String sessionId, String reference, Instant now) {
-    if (sessionId == null) {
+    Objects.requireNonNull(reference, "reference");
+    if (sessionId == null || !Sql.storable(sessionId, reference)) {
       return false;
     }
-    Objects.requireNonNull(reference, "reference");
     // FOR SHARE: a delete waits for this insert to commit (and then returns it), or this finds
     // the context already gone
     return jdbi.withHandle(h -> h.createQuery("WITH c AS (SELECT launch_id FROM halo_launch_context"
@@ -133,8 +146,41 @@ public final class PostgresLaunchContextStore implements LaunchContextStore {
   }
 
   @Override
+  public WriteCharge chargeWrite(String sessionId, long bytes, int resources, long maxBytes,
+      long maxResources, Instant now) {
+    if (sessionId == null || !Sql.storable(sessionId)) {
+      return WriteCharge.NO_SESSION;
+    }
+    // one statement: the UPDATE re-checks its condition on the row it locks, so concurrent
+    // charges of one session (on any node) never pass the budget together
+    long[] r = jdbi.withHandle(h -> h.createQuery("WITH c AS (SELECT 1 FROM halo_launch_context"
+            + " WHERE session_id = :s AND expires_at > :now),"
+            + " u AS (UPDATE halo_launch_context SET written_bytes = written_bytes + :b,"
+            + " written_resources = written_resources + :r WHERE session_id = :s"
+            + " AND expires_at > :now AND written_bytes + :b <= :maxB"
+            + " AND written_resources + :r <= :maxR RETURNING 1)"
+            + " SELECT (SELECT count(*) FROM c), (SELECT count(*) FROM u)")
+        .bind("s", sessionId).bind("now", Sql.at(now)).bind("b", bytes).bind("r", resources)
+        .bind("maxB", maxBytes).bind("maxR", maxResources)
+        .map((rs, ctx) -> new long[] {rs.getLong(1), rs.getLong(2)}).one());
+    return r[1] > 0 ? WriteCharge.CHARGED
+        : r[0] == 0 ? WriteCharge.NO_SESSION : WriteCharge.OVER_BUDGET;
+  }
+
+  @Override
+  public void refundWrite(String sessionId, long bytes, int resources) {
+    if (sessionId == null || !Sql.storable(sessionId)) {
+      return;
+    }
+    jdbi.useHandle(h -> h.createUpdate("UPDATE halo_launch_context"
+            + " SET written_bytes = greatest(0, written_bytes - :b),"
+            + " written_resources = greatest(0, written_resources - :r) WHERE session_id = :s")
+        .bind("s", sessionId).bind("b", bytes).bind("r", resources).execute());
+  }
+
+  @Override
   public Optional<StoredContext> delete(String launchId) {
-    if (launchId == null) {
+    if (launchId == null || !Sql.storable(launchId)) {
       return Optional.empty();
     }
     return jdbi.inTransaction(h -> {
@@ -153,39 +199,30 @@ public final class PostgresLaunchContextStore implements LaunchContextStore {
   }
 
   @Override
-  public List<StoredContext> removeExpired(Instant now) {
-    List<StoredContext> out = new ArrayList<>();
-    while (true) {
-      List<StoredContext> batch = jdbi.inTransaction(h -> {
-        Map<String, StoredContext> taken = new LinkedHashMap<>();
-        h.createQuery("SELECT " + COLUMNS + " FROM halo_launch_context WHERE expires_at <= :now"
-                + " ORDER BY expires_at LIMIT :limit FOR UPDATE SKIP LOCKED")
-            .bind("now", Sql.at(now)).bind("limit", batchSize)
-            .map((rs, ctx) -> context(rs))
-            .forEach(c -> taken.put(c.launchId(), c));
-        if (taken.isEmpty()) {
-          return List.<StoredContext>of();
-        }
-        List<String> ids = new ArrayList<>(taken.keySet());
-        Map<String, List<String>> added = takeResources(h, ids);
-        h.createUpdate("DELETE FROM halo_launch_context WHERE launch_id = ANY(CAST(:ids AS text[]))")
-            .bindArray("ids", String.class, ids).execute();
-        List<StoredContext> gone = new ArrayList<>(taken.size());
-        for (StoredContext c : taken.values()) {
-          List<String> more = added.getOrDefault(c.launchId(), List.of());
-          gone.add(more.isEmpty() ? c : c.withResources(more));
-        }
-        return gone;
-      });
-      out.addAll(batch);
-      if (batch.size() < batchSize) {
-        break;
+  public List<StoredContext> expired(Instant now, int max) {
+    return jdbi.withHandle(h -> {
+      Map<String, StoredContext> found = new LinkedHashMap<>();
+      h.createQuery("SELECT " + COLUMNS + " FROM halo_launch_context WHERE expires_at <= :now"
+              + " ORDER BY expires_at LIMIT :limit")
+          .bind("now", Sql.at(now)).bind("limit", Math.max(0, max))
+          .map((rs, ctx) -> context(rs))
+          .forEach(c -> found.put(c.launchId(), c));
+      if (found.isEmpty()) {
+        return List.<StoredContext>of();
       }
-    }
-    if (!out.isEmpty()) {
-      LOG.debug("{} expired launch context(s) removed", out.size());
-    }
-    return out;
+      Map<String, List<String>> added = new HashMap<>();
+      h.createQuery("SELECT launch_id, reference FROM halo_launch_context_resource"
+              + " WHERE launch_id = ANY(CAST(:ids AS text[]))")
+          .bindArray("ids", String.class, new ArrayList<>(found.keySet()))
+          .map((rs, ctx) -> Map.entry(rs.getString("launch_id"), rs.getString("reference")))
+          .forEach(e -> added.computeIfAbsent(e.getKey(), k -> new ArrayList<>()).add(e.getValue()));
+      List<StoredContext> out = new ArrayList<>(found.size());
+      for (StoredContext c : found.values()) {
+        List<String> more = added.getOrDefault(c.launchId(), List.of());
+        out.add(more.isEmpty() ? c : c.withResources(more));
+      }
+      return out;
+    });
   }
 
   /** Deletes and returns the resources recorded for {@code launchIds}, whose rows the caller locked. */
@@ -226,7 +263,6 @@ public final class PostgresLaunchContextStore implements LaunchContextStore {
   public static final class Builder {
     private final PostgresDatabase database;
     private int capacity = 100_000;
-    private int batchSize = 500;
 
     private Builder(PostgresDatabase database) {
       this.database = Objects.requireNonNull(database, "database");
@@ -235,12 +271,10 @@ public final class PostgresLaunchContextStore implements LaunchContextStore {
     /** Contexts the database may hold, on all nodes together. Default 100,000; then 503. */
     public Builder capacity(int v) { this.capacity = v; return this; }
 
-    /** Contexts {@link #removeExpired} takes per transaction. Default 500. */
-    public Builder batchSize(int v) { this.batchSize = v; return this; }
 
     public PostgresLaunchContextStore build() {
-      if (capacity < 1 || batchSize < 1) {
-        throw new IllegalStateException("capacity and batchSize must be positive");
+      if (capacity < 1) {
+        throw new IllegalStateException("capacity must be positive");
       }
       return new PostgresLaunchContextStore(this);
     }

@@ -22,7 +22,7 @@ import org.slf4j.LoggerFactory;
  * ids (the tables of {@link PostgresAuthorizationStateStore}), counter rows at zero, and audit
  * events older than the audit retention; plus whatever other stores add with
  * {@link Builder#task}. Expired launch contexts are left alone: {@code ContextManager.expireNow()}
- * takes them with {@link PostgresLaunchContextStore#removeExpired} to delete their resources.
+ * lists them with {@link PostgresLaunchContextStore#expired} to delete their resources first.
  *
  * <pre>{@code
  * try (PostgresPurger purger = PostgresPurger.builder(database)

@@ -47,7 +47,8 @@ public final class PostgresStores implements AutoCloseable {
     this.fhirContext = b.fhirContext;
     this.clock = b.clock;
     this.contexts = PostgresLaunchContextStore.builder(database).build();
-    this.repository = new PostgresFhirRepository(database, fhirContext, clock, b.maxVersions);
+    this.repository = new PostgresFhirRepository(database, fhirContext, clock, b.maxVersions,
+        b.maxResources);
     this.authorization = PostgresAuthorizationStateStore.builder(database).clock(clock).build();
     PostgresSigningKeyStore keys = new PostgresSigningKeyStore(database);
     this.signingKeys = b.keyEncryptionKey == null ? keys : keys.encryptedWith(b.keyEncryptionKey);
@@ -99,6 +100,7 @@ public final class PostgresStores implements AutoCloseable {
     private final PostgresDatabase database;
     private FhirContext fhirContext;
     private Clock clock = Clock.systemUTC();
+    private long maxResources = PostgresFhirRepository.DEFAULT_MAX_RESOURCES;
     private int maxVersions = 20;
     private SecretKey keyEncryptionKey;
     private Duration auditRetention = Duration.ofDays(365);
@@ -114,6 +116,9 @@ public final class PostgresStores implements AutoCloseable {
     public Builder clock(Clock v) { this.clock = Objects.requireNonNull(v); return this; }
     /** Versions kept of each resource (the current one included). Default 20. */
     public Builder maxVersions(int v) { this.maxVersions = v; return this; }
+
+    /** FHIR resources held at once before writes are refused (503). Default 10,000,000. */
+    public Builder maxResources(long v) { this.maxResources = v; return this; }
     /**
      * Encrypts the signing keys' private parts at rest under this 256-bit AES key, kept outside
      * the database. Recommended; default: stored as plain JWK.

@@ -144,7 +144,7 @@ public final class PostgresSubscriptionStore implements SubscriptionStore {
 
   @Override
   public Optional<SubscriptionRecord> find(String id) {
-    if (id == null) {
+    if (id == null || !Sql.storable(id)) {
       return Optional.empty();
     }
     return one(h -> h.createQuery("SELECT " + COLUMNS + " FROM halo_subscription WHERE id = :id")
@@ -153,7 +153,7 @@ public final class PostgresSubscriptionStore implements SubscriptionStore {
 
   @Override
   public java.util.Set<String> known(Collection<String> ids) {
-    if (ids.isEmpty()) {
+    if (ids.isEmpty() || !Sql.storable(ids.toArray(new String[0]))) {
       return java.util.Set.of();
     }
     return one(h -> h.createQuery("SELECT id FROM halo_subscription WHERE id = ANY(:ids)")
@@ -179,6 +179,9 @@ public final class PostgresSubscriptionStore implements SubscriptionStore {
 
   @Override
   public Optional<SubscriptionRecord> update(String id, UnaryOperator<SubscriptionRecord> change) {
+    if (id == null || !Sql.storable(id)) {
+      return Optional.empty();
+    }
     return tx(h -> {
       Optional<SubscriptionRecord> old = h.createQuery("SELECT " + COLUMNS
               + " FROM halo_subscription WHERE id = :id FOR UPDATE")
@@ -208,6 +211,9 @@ public final class PostgresSubscriptionStore implements SubscriptionStore {
 
   @Override
   public boolean delete(String id) {
+    if (id == null || !Sql.storable(id)) {
+      return false;
+    }
     return one(h -> h.createUpdate("DELETE FROM halo_subscription WHERE id = :id").bind("id", id)
         .execute() > 0);
   }
@@ -235,6 +241,9 @@ public final class PostgresSubscriptionStore implements SubscriptionStore {
 
   @Override
   public List<SubscriptionEvent> events(String id, long since, long until, int max) {
+    if (id == null || !Sql.storable(id)) {
+      return List.of();
+    }
     return one(h -> h.createQuery("SELECT number, at, focus FROM halo_subscription_event"
             + " WHERE subscription_id = :id AND number BETWEEN :since AND :until"
             + " ORDER BY number LIMIT :max")

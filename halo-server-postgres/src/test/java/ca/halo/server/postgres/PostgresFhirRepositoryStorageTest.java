@@ -153,6 +153,28 @@ class PostgresFhirRepositoryStorageTest {
             e -> assertThat(e.httpStatus()).isEqualTo(503));
   }
 
+  @Test
+  void create_pastMaxResources_503AndNothingStored_untilOneIsDeleted() {
+    PostgresFhirRepository small = new PostgresFhirRepository(db, CTX, Clock.systemUTC(), 20, 3);
+    String first = small.create(patient("a", null)).getIdElement().getIdPart();
+    small.create(patient("b", null));
+    Bundle tx = new Bundle().setType(Bundle.BundleType.TRANSACTION);
+    for (String f : List.of("c", "d")) {
+      tx.addEntry().setFullUrl("urn:uuid:" + java.util.UUID.randomUUID()).setResource(patient(f, null))
+          .getRequest().setMethod(Bundle.HTTPVerb.POST).setUrl("Patient");
+    }
+    assertThatThrownBy(() -> small.transaction(tx)).isInstanceOf(FhirRepositoryException.class)
+        .satisfies(e -> assertThat(((FhirRepositoryException) e).httpStatus()).isEqualTo(503));
+    assertThat(count("fhir_resource")).as("the whole transaction rolled back").isEqualTo(2);
+    small.create(patient("c", null));
+    assertThatThrownBy(() -> small.create(patient("d", null)))
+        .isInstanceOf(FhirRepositoryException.class).hasMessageContaining("maximum of 3");
+    small.update(withId(patient("a2", null), first)); // an update adds no resource
+    small.delete("Patient", first);
+    small.create(patient("d", null));
+    assertThat(count("fhir_resource")).isEqualTo(3);
+  }
+
   private long count(String table) {
     return db.jdbi().withHandle(h -> h.createQuery("SELECT count(*) FROM " + table)
         .mapTo(Long.class).one());

@@ -94,7 +94,7 @@ class PostgresPurgerTest {
         .isEqualTo(ca.halo.server.authz.AuthorizationStateStore.CodeRedemption.Status.REPLAYED);
     // an expired launch context is left for ContextManager.expireNow()
     assertThat(contexts.size()).isEqualTo(1);
-    assertThat(contexts.removeExpired(clock.instant())).extracting(StoredContext::launchId).containsExactly("L-old");
+    assertThat(contexts.expired(clock.instant(), 10)).extracting(StoredContext::launchId).containsExactly("L-old");
     // the counters follow the deletes, and the purge leaves no zero counters behind
     for (String table : PostgresAuthorizationStateStore.tables().keySet()) {
       assertThat(db.countersExact(table)).as(table).isTrue();

@@ -10,11 +10,11 @@ import java.util.concurrent.ConcurrentHashMap;
 /**
  * The default {@link LaunchContextStore}: two concurrent maps, bounded to {@code capacity}
  * contexts. Expired contexts are invisible to {@code find} at once and removed by
- * {@link #removeExpired(Instant)}, which the SoFA calls on a schedule.
+ * {@link #expired} and {@link #delete}, which the SoFA calls on a schedule.
  *
  * <p>Resources recorded by {@link #addResource} are kept in a set of their own per context (one
  * insert each, never a copy of the context), returned with the context by {@link #delete} and
- * {@link #removeExpired}; {@link #find} returns the context as {@code $set-context} stored it.
+ * {@link #expired}; {@link #find} returns the context as {@code $set-context} stored it.
  *
  * <p>Thread-safe. Contents are lost on restart (a PoC then sets its context again).
  */
@@ -23,6 +23,10 @@ public final class InMemoryLaunchContextStore implements LaunchContextStore {
   private final Map<String, StoredContext> byLaunch = new ConcurrentHashMap<>();
   private final Map<String, String> launchBySession = new ConcurrentHashMap<>();
   private final Map<String, java.util.Set<String>> added = new ConcurrentHashMap<>();
+  /** Per owner: contexts and bytes held; changed only under this store's lock. */
+  private final Map<String, long[]> owners = new java.util.HashMap<>();
+  /** Per session: bytes written and resources created after launch; under this store's lock. */
+  private final Map<String, long[]> writes = new java.util.HashMap<>();
 
   public InMemoryLaunchContextStore(int capacity) {
     if (capacity <= 0) {
@@ -32,7 +36,7 @@ public final class InMemoryLaunchContextStore implements LaunchContextStore {
   }
 
   @Override
-  public synchronized void create(StoredContext context) {
+  public synchronized void create(StoredContext context, int maxPerOwner, long maxBytesPerOwner) {
     if (byLaunch.size() >= capacity) {
       throw new ContextStoreFullException(capacity);
     }
@@ -40,6 +44,11 @@ public final class InMemoryLaunchContextStore implements LaunchContextStore {
         || launchBySession.containsKey(context.sessionId())) {
       throw new IllegalStateException("launch id or session id already in use");
     }
+    long[] used = owners.getOrDefault(context.ownerKey(), new long[2]);
+    if (used[0] + 1 > maxPerOwner || used[1] + context.sizeBytes() > maxBytesPerOwner) {
+      throw new OwnerShareExceededException(maxPerOwner, maxBytesPerOwner);
+    }
+    owners.put(context.ownerKey(), new long[] {used[0] + 1, used[1] + context.sizeBytes()});
     added.put(context.launchId(), ConcurrentHashMap.newKeySet());
     byLaunch.put(context.launchId(), context);
     launchBySession.put(context.sessionId(), context.launchId());
@@ -74,25 +83,52 @@ public final class InMemoryLaunchContextStore implements LaunchContextStore {
   }
 
   @Override
+  public synchronized WriteCharge chargeWrite(String sessionId, long bytes, int resources,
+      long maxBytes, long maxResources, Instant now) {
+    if (sessionId == null || findBySession(sessionId, now).isEmpty()) {
+      return WriteCharge.NO_SESSION;
+    }
+    long[] used = writes.getOrDefault(sessionId, new long[2]);
+    if (used[0] + bytes > maxBytes || used[1] + resources > maxResources) {
+      return WriteCharge.OVER_BUDGET;
+    }
+    writes.put(sessionId, new long[] {used[0] + bytes, used[1] + resources});
+    return WriteCharge.CHARGED;
+  }
+
+  @Override
+  public synchronized void refundWrite(String sessionId, long bytes, int resources) {
+    if (sessionId != null) {
+      writes.computeIfPresent(sessionId, (k, u) ->
+          new long[] {Math.max(0, u[0] - bytes), Math.max(0, u[1] - resources)});
+    }
+  }
+
+  @Override
   public synchronized Optional<StoredContext> delete(String launchId) {
-    StoredContext c = byLaunch.remove(launchId);
-    java.util.Set<String> more = added.remove(launchId);
+    StoredContext c = launchId == null ? null : byLaunch.remove(launchId);
+    java.util.Set<String> more = launchId == null ? null : added.remove(launchId);
     if (c == null) {
       return Optional.empty();
     }
+    owners.computeIfPresent(c.ownerKey(), (k, u) -> u[0] <= 1 ? null
+        : new long[] {u[0] - 1, Math.max(0, u[1] - c.sizeBytes())});
     launchBySession.remove(c.sessionId());
+    writes.remove(c.sessionId());
     return Optional.of(more == null || more.isEmpty() ? c : c.withResources(more));
   }
 
   @Override
-  public synchronized List<StoredContext> removeExpired(Instant now) {
+  public synchronized List<StoredContext> expired(Instant now, int max) {
     List<StoredContext> out = new ArrayList<>();
-    for (StoredContext c : List.copyOf(byLaunch.values())) {
+    for (StoredContext c : byLaunch.values()) {
       if (c.isExpired(now)) {
-        delete(c.launchId()).ifPresent(out::add);
+        java.util.Set<String> more = added.get(c.launchId());
+        out.add(more == null || more.isEmpty() ? c : c.withResources(List.copyOf(more)));
       }
     }
-    return out;
+    out.sort(java.util.Comparator.comparing(StoredContext::expiresAt));
+    return out.size() > max ? new ArrayList<>(out.subList(0, max)) : out;
   }
 
   @Override

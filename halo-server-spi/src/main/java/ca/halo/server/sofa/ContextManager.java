@@ -4,6 +4,7 @@ import ca.halo.core.FhirContextItem;
 import ca.halo.core.LaunchContext;
 import ca.halo.server.audit.AuditSink;
 import ca.halo.server.context.ContextStoreFullException;
+import ca.halo.server.context.OwnerShareExceededException;
 import ca.halo.server.context.LaunchContextStore;
 import ca.halo.server.context.StoredContext;
 import ca.halo.server.fhir.FhirRepositoryException;
@@ -63,6 +64,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class ContextManager {
   private static final Logger LOG = LoggerFactory.getLogger(ContextManager.class);
+  /** Expired contexts listed per round of a sweep. */
+  private static final int EXPIRY_BATCH = 200;
 
   /** The allowed resource types of our HALO reading. */
   public static final Set<String> DEFAULT_ALLOWED_TYPES = Set.of("Patient", "Encounter",
@@ -88,7 +91,6 @@ public final class ContextManager {
   private final int maxContextsPerOwner;
   private final long maxContextBytesPerOwner;
   private final java.util.function.Predicate<String> appIds;
-  private final Map<String, long[]> usage = new java.util.concurrent.ConcurrentHashMap<>();
   private final SecureRandom random = new SecureRandom();
   private final List<ResourceChangeListener> listeners = new CopyOnWriteArrayList<>();
   private final List<Consumer<StoredContext>> endListeners = new CopyOnWriteArrayList<>();
@@ -257,9 +259,6 @@ public final class ContextManager {
           entryTypes));
     }
 
-    // the caller's budget, reserved before anything is written
-    String owner = caller.bindingKey();
-    reserve(owner, sizeBytes);
 
     // write: one atomic transaction
     String sessionId = randomId(16);
@@ -280,12 +279,8 @@ public final class ContextManager {
       try {
         response = repository.transaction(tagged);
       } catch (FhirRepositoryException e) {
-        release(owner, sizeBytes);
         throw new SofaException(e.httpStatus() == 503 ? 503 : e.httpStatus(),
             "resources." + e.location(), e.getMessage());
-      } catch (RuntimeException e) {
-        release(owner, sizeBytes);
-        throw e;
       }
       for (int i = 0; i < response.getEntry().size(); i++) {
         String loc = response.getEntry().get(i).getResponse().getLocation();
@@ -323,15 +318,17 @@ public final class ContextManager {
     created.forEach(sb::addResource);
     StoredContext stored = sb.build();
     try {
-      store.create(stored);
+      // the caller's share (contexts and bytes) is checked by the store, on every node at once
+      store.create(stored, maxContextsPerOwner, maxContextBytesPerOwner);
+    } catch (OwnerShareExceededException e) {
+      deleteAll(created);
+      throw new SofaException(429, "", e.getMessage());
     } catch (ContextStoreFullException | IllegalStateException e) {
       deleteAll(created);
-      release(owner, sizeBytes);
       throw new SofaException(503, "", "the SoFA holds its maximum of live contexts; retry later");
     } catch (RuntimeException e) {
       // the store failed (a shared database out of reach): nothing of this context stays behind
       deleteAll(created);
-      release(owner, sizeBytes);
       LOG.warn("the launch context store failed ({}); $set-context refused",
           e.getClass().getSimpleName());
       throw new SofaException(503, "", "the SoFA cannot store launch contexts now; retry later");
@@ -461,11 +458,18 @@ public final class ContextManager {
     if (ctx.isEmpty() || (!admin && !ctx.get().ownerKey().equals(caller.bindingKey()))) {
       throw new SofaException(404, "launchID", "no live context with this launchID for this caller");
     }
+    // the resources first, then the context: a failure in between leaves the context (the caller
+    // may clear it again), never resources that no context names
+    int deleted = deleteResources(ctx.get());
+    if (deleted < 0) {
+      throw new SofaException(503, "", "the SoFA could not delete this context's resources now;"
+          + " the context stays: retry $clear-context later");
+    }
     Optional<StoredContext> removed = store.delete(launchId);
     if (removed.isEmpty()) {
       throw new SofaException(404, "launchID", "no live context with this launchID for this caller");
     }
-    int deleted = purge(removed.get());
+    deleted += ended(removed.get(), ctx.get());
     Audits.record(audit, "clear-context", AuditEventAction.D, true, caller.clientId(),
         caller.subject().orElse(null), null, now);
     OperationOutcome oo = new OperationOutcome();
@@ -479,28 +483,62 @@ public final class ContextManager {
 
   /** Deletes every context expired now and its resources. Returns how many ended. */
   public int expireNow() {
-    List<StoredContext> gone = store.removeExpired(clock.instant());
-    for (StoredContext c : gone) {
-      purge(c);
-      Audits.record(audit, "context-expiry", AuditEventAction.D, true, c.ownerClientId(), null,
-          null, clock.instant());
-    }
-    return gone.size();
-  }
-
-  /** Deletes a removed context's resources: those recorded, and any still tagged with it. */
-  private int purge(StoredContext c) {
-    release(c.ownerKey(), c.sizeBytes());
-    Set<String> refs = new LinkedHashSet<>(c.resources());
-    for (String type : allowedTypes) {
-      for (Resource r : repository.search(type, SearchCriteria.builder().sessionTag(c.sessionId()).build())) {
-        refs.add(type + "/" + r.getIdElement().getIdPart());
+    int ended = 0;
+    for (int round = 0; round < 100; round++) {
+      List<StoredContext> expired = store.expired(clock.instant(), EXPIRY_BATCH);
+      int left = 0;
+      for (StoredContext c : expired) {
+        // resources first: a node stopping here leaves the context for the next sweep
+        if (deleteResources(c) < 0) {
+          left++; // a resource could not be deleted: the context stays, to be tried again
+          continue;
+        }
+        Optional<StoredContext> removed = store.delete(c.launchId());
+        if (removed.isPresent()) { // another node may have taken it meanwhile
+          ended(removed.get(), c);
+          ended++;
+          Audits.record(audit, "context-expiry", AuditEventAction.D, true, c.ownerClientId(), null,
+              null, clock.instant());
+        }
+      }
+      if (expired.size() < EXPIRY_BATCH || left == expired.size()) {
+        break;
       }
     }
-    int n = deleteAll(refs);
+    return ended;
+  }
+
+  /**
+   * Deletes a context's resources: those recorded, and any still tagged with its session.
+   * Returns how many, or -1 if one could not be deleted (the context must then stay).
+   */
+  private int deleteResources(StoredContext c) {
+    Set<String> refs = new LinkedHashSet<>(c.resources());
+    try {
+      for (String type : allowedTypes) {
+        for (Resource r : repository.search(type, SearchCriteria.builder().sessionTag(c.sessionId()).build())) {
+          refs.add(type + "/" + r.getIdElement().getIdPart());
+        }
+      }
+    } catch (RuntimeException e) {
+      LOG.warn("could not list a session's resources ({}); its context stays",
+          e.getClass().getSimpleName());
+      return -1;
+    }
+    return deleteAll(refs);
+  }
+
+  /**
+   * After the store gave up a context: deletes what was recorded for it since {@code listed} was
+   * read, frees its owner's share and tells the end listeners. Returns the resources deleted.
+   */
+  private int ended(StoredContext removed, StoredContext listed) {
+    Set<String> late = new LinkedHashSet<>(removed.resources());
+    late.removeAll(listed.resources());
+    int n = late.isEmpty() ? 0 : Math.max(0, deleteAll(late));
     for (Consumer<StoredContext> l : endListeners) {
       try {
-        l.accept(c);
+        l.accept(removed);
       } catch (RuntimeException e) {
         LOG.warn("a context end listener failed ({})", e.getClass().getSimpleName());
       }
@@ -508,46 +546,24 @@ public final class ContextManager {
     return n;
   }
 
+  /** Deletes every reference; returns how many existed, or -1 if one could not be deleted. */
   private int deleteAll(Set<String> refs) {
     int n = 0;
+    boolean failed = false;
     for (String ref : refs) {
       String[] p = ref.split("/");
       try {
         if (repository.delete(p[0], p[1])) {
           n++;
         }
-      } catch (FhirRepositoryException e) {
-        LOG.warn("could not delete a session resource of type {}: {}", p[0], e.httpStatus());
+      } catch (RuntimeException e) {
+        failed = true;
+        LOG.warn("could not delete a session resource of type {} ({})", p[0],
+            e instanceof FhirRepositoryException ? ((FhirRepositoryException) e).httpStatus()
+                : e.getClass().getSimpleName());
       }
     }
-    return n;
-  }
-
-  /** Reserves one live context and {@code bytes} for {@code owner}, or refuses (429). */
-  private void reserve(String owner, long bytes) {
-    boolean[] ok = {false};
-    usage.compute(owner, (k, u) -> {
-      long[] n = u == null ? new long[2] : u;
-      if (n[0] < maxContextsPerOwner && n[1] + bytes <= maxContextBytesPerOwner) {
-        n[0]++;
-        n[1] += bytes;
-        ok[0] = true;
-      }
-      return n[0] == 0 ? null : n;
-    });
-    if (!ok[0]) {
-      throw new SofaException(429, "", "this caller holds its maximum of live contexts ("
-          + maxContextsPerOwner + " contexts, " + maxContextBytesPerOwner + " bytes); clear"
-          + " contexts it no longer needs ($clear-context) and retry");
-    }
-  }
-
-  private void release(String owner, long bytes) {
-    usage.computeIfPresent(owner, (k, n) -> {
-      n[0] = Math.max(0, n[0] - 1);
-      n[1] = Math.max(0, n[1] - bytes);
-      return n[0] == 0 ? null : n;
-    });
+    return failed ? -1 : n;
   }
 
   private static String idPart(String ref) {

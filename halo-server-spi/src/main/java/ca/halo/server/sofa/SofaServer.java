@@ -177,9 +177,9 @@ public final class SofaServer implements AutoCloseable {
         .validator(cfg.validator != null ? cfg.validator
             : ResourceValidator.requiredElements(cfg.fhirContext))
         .build();
-    WriteBudget budget = new WriteBudget(cfg.maxSessionWriteBytes, cfg.maxSessionWriteResources);
+    WriteBudget budget = new WriteBudget(cfg.contexts, cfg.clock, cfg.maxSessionWriteBytes,
+        cfg.maxSessionWriteResources);
     contextManager.addEndListener(c -> authorizationServer.revokeSession(c.sessionId()));
-    contextManager.addEndListener(c -> budget.forget(c.sessionId()));
     if (cfg.subscriptions) {
       SubscriptionEngine.Builder sb = SubscriptionEngine.builder(cfg.fhirContext, cfg.contexts,
           cfg.repository, access).clock(cfg.clock).audit(cfg.audit)
@@ -224,6 +224,7 @@ public final class SofaServer implements AutoCloseable {
     fhir.setResourceProviders(providers);
     fhir.registerProvider(new OperationsProvider(cfg.fhirContext, contextManager));
     fhir.registerInterceptor(new AuthInterceptor());
+    fhir.registerInterceptor(new ca.halo.server.sofa.internal.QuietFailures());
     fhir.setServerAddressStrategy(new HardcodedServerAddressStrategy(fhirBase.toString()));
     fhir.setDefaultResponseEncoding(EncodingEnum.JSON);
     fhir.setServerName("HALO SoFA");

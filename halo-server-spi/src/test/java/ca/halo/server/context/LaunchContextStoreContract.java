@@ -192,7 +192,9 @@ public abstract class LaunchContextStoreContract {
 
     assertThat(s.size()).isEqualTo(2);
     assertThatThrownBy(() -> s.create(context("L2", "S2"))).isInstanceOf(ContextStoreFullException.class);
-    assertThat(s.removeExpired(later)).hasSize(2);
+    assertThat(s.expired(later, 10)).hasSize(2);
+    assertThat(s.size()).as("listed, not removed").isEqualTo(2);
+    s.expired(later, 10).forEach(c -> s.delete(c.launchId()));
     assertThat(s.size()).isZero();
     s.create(context("L2", "S2"));
     assertThat(s.size()).isEqualTo(1);
@@ -246,7 +248,76 @@ public abstract class LaunchContextStoreContract {
     assertThat(s.delete("L1").orElseThrow().resources()).isEmpty();
   }
 
-  // ---------------------------------------------------------------- delete and removeExpired
+  @Test
+  public void create_ownerShare_countsContextsAndBytesUntilDeleted_perOwner() {
+    LaunchContextStore s = newStore(100);
+    StoredContext a = context("L1", "S1").toBuilder().sizeBytes(600).build();
+    s.create(a, 2, 1_000);
+    assertThatThrownBy(() -> s.create(context("L2", "S2").toBuilder().sizeBytes(500).build(), 2, 1_000))
+        .as("bytes").isInstanceOf(OwnerShareExceededException.class);
+    s.create(context("L2", "S2").toBuilder().sizeBytes(400).build(), 2, 1_000);
+    assertThatThrownBy(() -> s.create(context("L3", "S3"), 2, 1_000))
+        .as("count").isInstanceOf(OwnerShareExceededException.class);
+    assertThat(s.find("L3", T0)).as("nothing stored on refusal").isEmpty();
+    StoredContext other = context("L4", "S4").toBuilder().ownerSubject("dr.b").build();
+    s.create(other, 2, 1_000); // another owner has a share of its own
+    s.create(context("L5", "S5"), Integer.MAX_VALUE, Long.MAX_VALUE); // no share checked
+    s.delete("L1");
+    s.delete("L5");
+    s.create(context("L3", "S3").toBuilder().sizeBytes(600).build(), 2, 1_000);
+    assertThat(s.size()).isEqualTo(3);
+  }
+
+  @Test
+  public void create_ownerShare_concurrentOnTwoNodes_neverExceedsIt() throws Exception {
+    LaunchContextStore s = newStore(1_000);
+    LaunchContextStore[] nodes = nodes(s);
+    List<Boolean> rs = together(12, t -> {
+      try {
+        nodes[t % 2].create(context("L" + t, "S" + t), 5, Long.MAX_VALUE - 1);
+        return true;
+      } catch (OwnerShareExceededException e) {
+        return false;
+      }
+    });
+    assertThat(rs.stream().filter(b -> b).count()).isEqualTo(5);
+    assertThat(s.size()).isEqualTo(5);
+  }
+
+  @Test
+  public void chargeWrite_countsBytesAndResourcesPerLiveSession_refundsAndEndsWithTheContext() {
+    LaunchContextStore s = newStore(10);
+    s.create(context("L1", "S1"));
+    s.create(context("L2", "S2"));
+    assertThat(s.chargeWrite("S1", 600, 1, 1_000, 2, T0)).isEqualTo(LaunchContextStore.WriteCharge.CHARGED);
+    assertThat(s.chargeWrite("S1", 500, 0, 1_000, 2, T0)).as("bytes")
+        .isEqualTo(LaunchContextStore.WriteCharge.OVER_BUDGET);
+    assertThat(s.chargeWrite("S1", 400, 1, 1_000, 2, T0)).isEqualTo(LaunchContextStore.WriteCharge.CHARGED);
+    assertThat(s.chargeWrite("S1", 0, 1, 1_000, 2, T0)).as("resources")
+        .isEqualTo(LaunchContextStore.WriteCharge.OVER_BUDGET);
+    assertThat(s.chargeWrite("S2", 1_000, 2, 1_000, 2, T0)).as("a budget per session")
+        .isEqualTo(LaunchContextStore.WriteCharge.CHARGED);
+    s.refundWrite("S1", 400, 1);
+    s.refundWrite("S1", 10_000, 10); // never below zero
+    assertThat(s.chargeWrite("S1", 1_000, 2, 1_000, 2, T0)).isEqualTo(LaunchContextStore.WriteCharge.CHARGED);
+    assertThat(s.chargeWrite("nope", 1, 0, 1_000, 2, T0)).isEqualTo(LaunchContextStore.WriteCharge.NO_SESSION);
+    assertThat(s.chargeWrite("S2", 0, 0, 1_000, 2, T0.plus(TTL))).as("expired")
+        .isEqualTo(LaunchContextStore.WriteCharge.NO_SESSION);
+    s.delete("L1");
+    assertThat(s.chargeWrite("S1", 1, 0, 1_000, 2, T0)).isEqualTo(LaunchContextStore.WriteCharge.NO_SESSION);
+  }
+
+  @Test
+  public void chargeWrite_concurrentOnTwoNodes_neverPassesTheBudget() throws Exception {
+    LaunchContextStore s = newStore(10);
+    s.create(context("L1", "S1"));
+    LaunchContextStore[] nodes = nodes(s);
+    List<LaunchContextStore.WriteCharge> rs = together(12,
+        t -> nodes[t % 2].chargeWrite("S1", 10, 1, 1_000_000, 5, T0));
+    assertThat(rs.stream().filter(c -> c == LaunchContextStore.WriteCharge.CHARGED).count()).isEqualTo(5);
+  }
+
+  // ---------------------------------------------------------------- delete and expired
 
   @Test
   public void delete_liveOrExpired_returnsItOnceAndFreesItsIds() {
@@ -266,7 +337,7 @@ public abstract class LaunchContextStoreContract {
   }
 
   @Test
-  public void removeExpired_mixedContexts_returnsOnlyTheExpiredWithTheirResources() {
+  public void expired_mixedContexts_listsOnlyTheExpiredOldestFirstWithTheirResources_untilDeleted() {
     LaunchContextStore s = newStore(10);
     Instant end = T0.plusSeconds(60);
     s.create(context("L1", "S1", end).toBuilder().addResource("Patient/a").build());
@@ -274,23 +345,25 @@ public abstract class LaunchContextStoreContract {
     s.create(context("L3", "S3", end.minusSeconds(30)));
     assertThat(s.addResource("S1", "Observation/x", T0)).isTrue();
 
-    assertThat(s.removeExpired(end.minusSeconds(31))).isEmpty();
-    List<StoredContext> gone = s.removeExpired(end);
+    assertThat(s.expired(end.minusSeconds(31), 10)).isEmpty();
+    List<StoredContext> listed = s.expired(end, 10);
 
-    assertThat(gone).extracting(StoredContext::launchId).containsExactlyInAnyOrder("L1", "L3");
-    assertThat(gone.stream().filter(c -> c.launchId().equals("L1")).findFirst().orElseThrow().resources())
-        .containsExactlyInAnyOrder("Patient/a", "Observation/x");
-    assertThat(s.removeExpired(end)).isEmpty();
+    assertThat(listed).extracting(StoredContext::launchId).containsExactly("L3", "L1");
+    assertThat(listed.get(1).resources()).containsExactlyInAnyOrder("Patient/a", "Observation/x");
+    assertThat(s.expired(end, 1)).extracting(StoredContext::launchId).containsExactly("L3");
+    assertThat(s.expired(end, 10)).as("listing removes nothing").hasSize(2);
+    assertThat(s.find("L1", end)).as("but an expired context is not found").isEmpty();
+    assertThat(s.delete("L1").orElseThrow().resources()).contains("Observation/x");
+    assertThat(s.expired(end, 10)).extracting(StoredContext::launchId).containsExactly("L3");
     assertThat(s.find("L2", end)).isPresent();
-    assertThat(s.delete("L1")).isEmpty();
-    assertThat(s.size()).isEqualTo(1);
+    assertThat(s.size()).isEqualTo(2);
   }
 
   @Test
-  public void removeExpired_emptyStore_emptyList() {
+  public void expired_emptyStore_emptyList() {
     LaunchContextStore s = newStore(10);
 
-    assertThat(s.removeExpired(T0)).isEmpty();
+    assertThat(s.expired(T0, 10)).isEmpty();
     assertThat(s.size()).isZero();
   }
 
@@ -310,7 +383,7 @@ public abstract class LaunchContextStoreContract {
   }
 
   @Test
-  public void removeExpired_concurrentOnTwoNodes_eachExpiredContextReturnedOnce() throws Exception {
+  public void expiredThenDelete_concurrentOnTwoNodes_eachExpiredContextEndedOnce() throws Exception {
     LaunchContextStore s = newStore(1_000);
     Instant end = T0.plusSeconds(60);
     Set<String> expired = new HashSet<>();
@@ -323,7 +396,14 @@ public abstract class LaunchContextStoreContract {
     }
     LaunchContextStore[] nodes = nodes(s);
 
-    List<List<StoredContext>> rs = together(4, t -> nodes[t % 2].removeExpired(end));
+    // each node sweeps as the SoFA does: list, then delete what it listed
+    List<List<StoredContext>> rs = together(4, t -> {
+      List<StoredContext> ended = new java.util.ArrayList<>();
+      for (StoredContext c : nodes[t % 2].expired(end, 1_000)) {
+        nodes[t % 2].delete(c.launchId()).ifPresent(ended::add);
+      }
+      return ended;
+    });
 
     List<String> returned = rs.stream().flatMap(List::stream).map(StoredContext::launchId)
         .collect(Collectors.toList());

@@ -47,18 +47,22 @@ class SharedStoresTest {
     final AtomicBoolean down = new AtomicBoolean();
 
     @Override
-    public void create(StoredContext context) {
+    public void create(StoredContext context, int maxPerOwner, long maxBytesPerOwner) {
       if (down.get()) {
         throw new IllegalArgumentException("connection refused"); // any runtime failure
       }
-      inner.create(context);
+      inner.create(context, maxPerOwner, maxBytesPerOwner);
     }
 
     @Override public Optional<StoredContext> find(String l, Instant now) { return inner.find(l, now); }
     @Override public Optional<StoredContext> findBySession(String s, Instant now) { return inner.findBySession(s, now); }
     @Override public boolean addResource(String s, String r, Instant now) { return inner.addResource(s, r, now); }
     @Override public Optional<StoredContext> delete(String l) { return inner.delete(l); }
-    @Override public List<StoredContext> removeExpired(Instant now) { return inner.removeExpired(now); }
+    @Override public WriteCharge chargeWrite(String s, long b, int r, long mb, long mr, Instant now) {
+      return inner.chargeWrite(s, b, r, mb, mr, now);
+    }
+    @Override public void refundWrite(String s, long b, int r) { inner.refundWrite(s, b, r); }
+    @Override public List<StoredContext> expired(Instant now, int max) { return inner.expired(now, max); }
     @Override public int size() { return inner.size(); }
   }
 

@@ -73,4 +73,18 @@ public final class Sql {
     String t = s.indexOf('\u0000') >= 0 ? s.replace('\u0000', '\uFFFD') : s;
     return t.length() > max ? t.substring(0, max) : t;
   }
+
+  /**
+   * Whether no key holds a NUL character. PostgreSQL text cannot hold one, so a key that does
+   * names no row: a lookup answers "not found" without asking the database (which would refuse
+   * the statement).
+   */
+  public static boolean storable(String... keys) {
+    for (String k : keys) {
+      if (k != null && k.indexOf('\u0000') >= 0) {
+        return false;
+      }
+    }
+    return true;
+  }
 }

@@ -19,10 +19,34 @@ import java.util.Map;
  */
 public final class OAuthServlet extends HttpServlet {
   private static final long serialVersionUID = 1L;
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(OAuthServlet.class);
   private final transient SmartAuthorizationServer as;
 
   public OAuthServlet(SmartAuthorizationServer as) {
     this.as = as;
+  }
+
+  /**
+   * A failure that is not a deliberate answer (a store that threw, a defect) is answered as an
+   * OAuth error without the exception's text: {@code temporarily_unavailable} (503) when a store
+   * is out of reach, else {@code server_error} (500). Logged at WARN by class name only.
+   */
+  @Override
+  protected void service(HttpServletRequest req, HttpServletResponse resp)
+      throws jakarta.servlet.ServletException, IOException {
+    try {
+      super.service(req, resp);
+    } catch (RuntimeException e) {
+      boolean down = ca.halo.server.internal.Failures.unavailable(e);
+      LOG.warn("authorization endpoint failed ({}); answered {}", e.getClass().getSimpleName(),
+          down ? 503 : 500);
+      if (!resp.isCommitted()) {
+        resp.reset();
+        write(resp, down
+            ? errorJson(503, "temporarily_unavailable", "the server cannot answer now; retry later")
+            : errorJson(500, "server_error", "the server failed to answer this request"));
+      }
+    }
   }
 
   @Override

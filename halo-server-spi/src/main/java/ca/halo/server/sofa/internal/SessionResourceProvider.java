@@ -34,6 +34,7 @@ import ca.uhn.fhir.rest.server.SimpleBundleProvider;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -70,6 +71,8 @@ public final class SessionResourceProvider implements IResourceProvider {
       "encounter", "identifier", "_lastUpdated");
   /** Page size when a search names no {@code _count}; the SoFA's FHIR server is set to it. */
   public static final int DEFAULT_PAGE_SIZE = 100;
+  /** Distinct launch sessions one search may look at before it is refused (422). */
+  static final int MAX_SESSIONS_PER_SEARCH = 256;
   private static final Set<String> CONTROL_PARAMS = Set.of("_count", "_offset", "_format", "_pretty",
       "_summary", "_elements");
 
@@ -194,7 +197,16 @@ public final class SessionResourceProvider implements IResourceProvider {
       }
     }
     // other sessions' data is filtered out by the repository, before the limit counts it
-    c.sessionFilter(session -> session == null || access.sessionVisible(p, session));
+    // each session is judged once per search (the store may be a database round trip), and a
+    // search that would judge more than MAX_SESSIONS_PER_SEARCH sessions must be narrowed
+    Map<String, Boolean> judged = new HashMap<>();
+    c.sessionFilter(session -> session == null || judged.computeIfAbsent(session, s -> {
+      if (judged.size() >= MAX_SESSIONS_PER_SEARCH) {
+        throw Errors.of(422, "", "the search reaches the resources of too many launch sessions;"
+            + " narrow it (patient, encounter, identifier, _lastUpdated)");
+      }
+      return access.sessionVisible(p, s);
+    }));
     List<Resource> found = repository.search(typeName, c.limit(maxSearchResults + 1).build());
     if (found.size() > maxSearchResults) {
       throw Errors.of(422, "", "the search matches more than " + maxSearchResults

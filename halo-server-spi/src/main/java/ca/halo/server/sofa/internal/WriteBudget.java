@@ -1,60 +1,49 @@
 package ca.halo.server.sofa.internal;
 
-import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
+import ca.halo.server.context.LaunchContextStore;
+import ca.halo.server.context.LaunchContextStore.WriteCharge;
+import java.time.Clock;
 
 /**
  * What one launch session may write after launch: at most {@code maxBytes} of request bodies
  * (creates and updates) and {@code maxResources} created resources. Past either, a write is
- * refused with 413 and an OperationOutcome that names the budget. Entries go when the session
- * ends ({@link #forget(String)}), so the table is bounded by the live contexts.
+ * refused with 413 and an OperationOutcome that names the budget. The count is kept by the
+ * {@link LaunchContextStore} with the context ({@link LaunchContextStore#chargeWrite}), so it
+ * holds across nodes and ends with the context.
  *
- * <p>Thread-safe; the check and the charge are one atomic step. Per node: several nodes each
- * hold their own count.
+ * <p>Thread-safe.
  */
 public final class WriteBudget {
+  private final LaunchContextStore contexts;
+  private final Clock clock;
   private final long maxBytes;
   private final long maxResources;
-  private final Map<String, long[]> used = new ConcurrentHashMap<>();
 
-  public WriteBudget(long maxBytes, long maxResources) {
+  public WriteBudget(LaunchContextStore contexts, Clock clock, long maxBytes, long maxResources) {
+    this.contexts = contexts;
+    this.clock = clock;
     this.maxBytes = maxBytes;
     this.maxResources = maxResources;
   }
 
-  /** Charges a write, or refuses it (413) when it would pass the session's budget. */
+  /**
+   * Charges a write, or refuses it: 413 when it would pass the session's budget, 401 when the
+   * session has ended.
+   */
   public void charge(String session, long bytes, int resources) {
-    boolean[] ok = {false};
-    used.compute(session, (k, u) -> {
-      long[] n = u == null ? new long[2] : u;
-      if (n[0] + bytes <= maxBytes && n[1] + resources <= maxResources) {
-        n[0] += bytes;
-        n[1] += resources;
-        ok[0] = true;
-      }
-      return n;
-    });
-    if (!ok[0]) {
+    WriteCharge c = contexts.chargeWrite(session, bytes, resources, maxBytes, maxResources,
+        clock.instant());
+    if (c == WriteCharge.OVER_BUDGET) {
       throw Errors.of(413, "", "this launch has used its write budget (" + maxBytes
           + " bytes, " + maxResources + " new resources); nothing was stored");
+    }
+    if (c == WriteCharge.NO_SESSION) {
+      throw Errors.of(401, "", "the launch this token belongs to has ended");
     }
   }
 
   /** Gives back a charge whose write failed. */
   public void refund(String session, long bytes, int resources) {
-    used.computeIfPresent(session, (k, n) -> {
-      n[0] = Math.max(0, n[0] - bytes);
-      n[1] = Math.max(0, n[1] - resources);
-      return n;
-    });
-  }
-
-  /** The session ended. */
-  public void forget(String session) {
-    used.remove(session);
-  }
-
-  int size() {
-    return used.size();
+    contexts.refundWrite(session, bytes, resources);
   }
 }
