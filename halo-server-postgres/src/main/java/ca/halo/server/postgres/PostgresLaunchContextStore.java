@@ -72,20 +72,6 @@ public final class PostgresLaunchContextStore implements LaunchContextStore {
   public void create(StoredContext c, int maxPerOwner, long maxBytesPerOwner) {
     Objects.requireNonNull(c, "context");
     jdbi.useTransaction(h -> {
-      if (maxPerOwner != Integer.MAX_VALUE || maxBytesPerOwner != Long.MAX_VALUE) {
-        // the owner's creates take turns (on every node) from here to the commit, so the count
-        // read below is exact when the insert lands
-        h.createQuery("SELECT 1 FROM pg_advisory_xact_lock(hashtextextended(:k, 7477))")
-            .bind("k", "halo_launch_context owner " + c.ownerKey()).mapTo(Integer.class).one();
-        long[] used = h.createQuery("SELECT count(*), coalesce(sum(size_bytes), 0)"
-                + " FROM halo_launch_context WHERE owner_client_id = :client"
-                + " AND owner_subject IS NOT DISTINCT FROM :subject")
-            .bind("client", c.ownerClientId()).bind("subject", c.ownerSubject().orElse(null))
-            .map((rs, ctx) -> new long[] {rs.getLong(1), rs.getLong(2)}).one();
-        if (used[0] + 1 > maxPerOwner || used[1] + c.sizeBytes() > maxBytesPerOwner) {
-          throw new OwnerShareExceededException(maxPerOwner, maxBytesPerOwner);
-        }
-      }
       int n = h.createUpdate("INSERT INTO halo_launch_context (" + COLUMNS + ") VALUES (:launch,"
               + " :session, :client, :subject, :app, CAST(:context AS jsonb),"
               + " CAST(:resources AS text[]), :size, :created, :expires) ON CONFLICT DO NOTHING")
@@ -101,6 +87,16 @@ public final class PostgresLaunchContextStore implements LaunchContextStore {
       // the trigger counted the row and holds the count locked until commit: exact across nodes
       if (BoundedTable.count(h, TABLE) > capacity) {
         throw new ContextStoreFullException(capacity); // rolls the insert back
+      }
+      // last, so that the owner's row is locked only from here to the commit
+      boolean within = h.createQuery("INSERT INTO halo_context_owner AS o (owner, contexts, bytes)"
+              + " VALUES (:k, 1, :b) ON CONFLICT (owner) DO UPDATE"
+              + " SET contexts = o.contexts + 1, bytes = o.bytes + :b"
+              + " WHERE o.contexts + 1 <= :maxN AND o.bytes + :b <= :maxB RETURNING 1")
+          .bind("k", c.ownerKey()).bind("b", c.sizeBytes()).bind("maxN", (long) maxPerOwner)
+          .bind("maxB", maxBytesPerOwner).mapTo(Integer.class).findOne().isPresent();
+      if (!within || maxPerOwner < 1 || c.sizeBytes() > maxBytesPerOwner) {
+        throw new OwnerShareExceededException(maxPerOwner, maxBytesPerOwner); // rolls back
       }
     });
     LOG.debug("launch context stored with {} resource(s)", c.resources().size());
@@ -193,6 +189,11 @@ public final class PostgresLaunchContextStore implements LaunchContextStore {
       Map<String, List<String>> added = takeResources(h, List.of(launchId));
       h.createUpdate("DELETE FROM halo_launch_context WHERE launch_id = :l").bind("l", launchId)
           .execute();
+      h.createUpdate("UPDATE halo_context_owner SET contexts = contexts - 1,"
+              + " bytes = greatest(0, bytes - :b) WHERE owner = :k")
+          .bind("k", c.get().ownerKey()).bind("b", c.get().sizeBytes()).execute();
+      h.createUpdate("DELETE FROM halo_context_owner WHERE owner = :k AND contexts <= 0")
+          .bind("k", c.get().ownerKey()).execute();
       List<String> more = added.getOrDefault(launchId, List.of());
       return Optional.of(more.isEmpty() ? c.get() : c.get().withResources(more));
     });

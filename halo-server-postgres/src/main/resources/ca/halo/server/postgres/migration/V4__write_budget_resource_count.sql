@@ -36,3 +36,15 @@ CREATE TRIGGER fhir_resource_count_insert AFTER INSERT ON fhir_resource
 CREATE TRIGGER fhir_resource_count_delete AFTER DELETE ON fhir_resource
   REFERENCING OLD TABLE AS fhir_old_rows FOR EACH STATEMENT
   EXECUTE FUNCTION fhir_resource_deleted();
+
+-- Each owner's share of launch contexts (client | user): contexts and bytes held until deleted.
+-- Changed by one conditional upsert in the create's transaction (and a decrement in the
+-- delete's), so concurrent creates of one owner on any node never pass the share together.
+CREATE TABLE halo_context_owner (
+  owner     text   PRIMARY KEY,
+  contexts  bigint NOT NULL,
+  bytes     bigint NOT NULL
+);
+INSERT INTO halo_context_owner (owner, contexts, bytes)
+  SELECT owner_client_id || '|' || coalesce(owner_subject, ''), count(*), sum(size_bytes)
+    FROM halo_launch_context GROUP BY 1;
