@@ -89,6 +89,15 @@ class SofaApplicationTest {
   }
 
   @Test
+  void start_remoteFhir_usesRemoteRepository() throws Exception {
+    try (SofaApplication app = SofaApplication.start(sample(freePort(), Map.of(
+        "HALO_FHIR_TYPE", "remote", "HALO_FHIR_REMOTE_BASE_URL", "http://127.0.0.1:1/fhir")))) {
+      assertThat(app.sofa().repository())
+          .isInstanceOf(ca.halo.server.fhir.RemoteFhirRepository.class);
+    }
+  }
+
+  @Test
   void reload_changedClientsFile_newClientKnownAndInvalidFileKeepsTheOld() throws Exception {
     Path clients = dir.resolve("clients.json");
     Files.writeString(clients, """

@@ -246,11 +246,11 @@ public final class SofaConfigLoader {
           "only used when fhir.type is remote (it is " + t.configName() + ")"));
       return new Fhir(t, Optional.empty());
     }
-    Optional<URI> base = v.url("fhir.remote.baseUrl");
+    Optional<URI> base = outbound(v, "fhir.remote.baseUrl");
     if (base.isEmpty() && !v.has("fhir.remote.baseUrl")) {
       v.problem("fhir.remote.baseUrl", "required when fhir.type is remote");
     }
-    Optional<URI> tokenUrl = v.url("fhir.remote.tokenUrl");
+    Optional<URI> tokenUrl = outbound(v, "fhir.remote.tokenUrl");
     Optional<String> clientId = v.string("fhir.remote.clientId");
     Optional<String> secret = v.string("fhir.remote.clientSecret");
     Optional<String> scope = v.string("fhir.remote.scope");
@@ -302,7 +302,7 @@ public final class SofaConfigLoader {
     }
     Optional<Upstream> upstream = Optional.empty();
     if (v.anySetUnder("identity.upstream").isPresent()) {
-      Optional<URI> issuer = v.url("identity.upstream.issuer");
+      Optional<URI> issuer = outbound(v, "identity.upstream.issuer");
       Optional<String> clientId = v.string("identity.upstream.clientId");
       Optional<String> secret = v.string("identity.upstream.clientSecret");
       String scope = v.string("identity.upstream.scope", "openid profile");
@@ -326,7 +326,7 @@ public final class SofaConfigLoader {
     Optional<Introspection> introspection = Optional.empty();
     String ip = "identity.tokenValidation.introspection";
     if (v.anySetUnder(ip).isPresent()) {
-      Optional<URI> url = v.url(ip + ".url");
+      Optional<URI> url = outbound(v, ip + ".url");
       Optional<String> clientId = v.string(ip + ".clientId");
       Optional<String> secret = v.string(ip + ".clientSecret");
       Optional<String> audience = v.string(ip + ".audience");
@@ -355,6 +355,17 @@ public final class SofaConfigLoader {
         v.integer("limits.maxWebSockets", d.maxWebSockets(), 1, max),
         v.duration("limits.contextTimeToLive", d.contextTimeToLive(), false),
         v.duration("limits.accessTokenLifetime", d.accessTokenLifetime(), false));
+  }
+
+  /** A URL the SoFA calls: https, or plain http to a loopback host (the SDK's transport rule). */
+  private static Optional<URI> outbound(Values v, String key) {
+    Optional<URI> u = v.url(key);
+    if (u.isPresent() && !u.get().getScheme().equalsIgnoreCase("https")
+        && !isLoopback(u.get().getHost())) {
+      v.problem(key, "must be https (plain http only to a loopback host)");
+      return Optional.empty();
+    }
+    return u;
   }
 
   private static void requireAll(Values v, String section, String what, List<String> keys) {

@@ -158,6 +158,19 @@ class SofaConfigLoaderTest {
   }
 
   @Test
+  void load_plainHttpRemoteFhirServer_refusedUnlessLoopback() throws IOException {
+    Path file = write("""
+        server: { publicBaseUrl: http://localhost:8080 }
+        identity: { dev: true, users: [ { username: dr, password: pw, fhirUser: Practitioner/1 } ] }
+        fhir: { type: remote, remote: { baseUrl: "http://hapi.internal:8080/fhir" } }
+        """);
+    assertThatThrownBy(() -> SofaConfigLoader.load(file, Map.of()))
+        .hasMessageContaining("fhir.remote.baseUrl: must be https");
+    assertThat(SofaConfigLoader.load(file, Map.of("HALO_FHIR_REMOTE_BASE_URL",
+        "http://127.0.0.1:8081/fhir")).fhir().remote().orElseThrow().credentials()).isEmpty();
+  }
+
+  @Test
   void load_duplicateYamlKey_refused() throws IOException {
     assertThatThrownBy(() -> SofaConfigLoader.load(write("""
         server:
