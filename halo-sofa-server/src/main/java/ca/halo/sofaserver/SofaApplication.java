@@ -30,7 +30,9 @@ import ca.halo.sofaserver.config.SofaConfig.StoreType;
 import ca.halo.sofaserver.config.internal.ClientsFile;
 import ca.halo.sofaserver.internal.ClientCredentialsTokenSource;
 import ca.halo.sofaserver.internal.FileReloader;
+import ca.halo.sofaserver.internal.HealthServlet;
 import ca.halo.sofaserver.internal.ReloadingClientRegistry;
+import ca.halo.sofaserver.internal.SofaMetrics;
 import ca.uhn.fhir.context.FhirContext;
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 import java.io.IOException;
@@ -84,10 +86,14 @@ public final class SofaApplication implements AutoCloseable {
   private final ReloadingClientRegistry clients;
   private final InMemoryAppCatalogRepository catalog;
   private final CountDownLatch closed = new CountDownLatch(1);
+  private final SofaMetrics metrics;
+  private final HealthServlet health;
 
   private SofaApplication(SofaConfig config, Deque<AutoCloseable> resources, SofaServer sofa,
       PostgresDatabase database, ReloadingClientRegistry clients,
-      InMemoryAppCatalogRepository catalog) {
+      InMemoryAppCatalogRepository catalog, SofaMetrics metrics, HealthServlet health) {
+    this.metrics = metrics;
+    this.health = health;
     this.config = config;
     this.resources = resources;
     this.sofa = sofa;
@@ -178,7 +184,22 @@ public final class SofaApplication implements AutoCloseable {
         .maxWebSockets(l.maxWebSockets()).contextTimeToLive(l.contextTimeToLive())
         .accessTokenLifetime(l.accessTokenLifetime());
     b.host(config.server().host()).port(config.server().port())
-        .publicBaseUrl(config.server().publicBaseUrl()).maxThreads(config.server().maxThreads());
+        .publicBaseUrl(config.server().publicBaseUrl()).maxThreads(config.server().maxThreads())
+        .trustedProxies(config.server().trustedProxies())
+        .shutdownGrace(config.server().shutdownGrace());
+    config.server().tls().ifPresent(t -> b.tls(t.keystore(), t.keystorePassword().reveal()));
+    config.server().nodeName().ifPresent(n -> b.subscriptionSettings(x -> x.node(n)
+        .userAgent("halo-sofa/" + n)));
+
+    // operating it: liveness, readiness, metrics
+    Optional<PostgresDatabase> db = Optional.ofNullable(database);
+    b.mount("/healthz", s -> new HealthServlet(() -> s, db));
+    b.mount("/readyz", s -> new HealthServlet(() -> s, db));
+    SofaMetrics metrics = config.metrics().enabled() ? new SofaMetrics() : null;
+    if (metrics != null) {
+      b.observer(metrics);
+      b.mount("/metrics", s -> metrics.servlet());
+    }
 
     SofaServer sofa;
     try {
@@ -190,6 +211,9 @@ public final class SofaApplication implements AutoCloseable {
       throw e;
     }
     resources.push(sofa);
+    if (metrics != null) {
+      metrics.watch(sofa, db);
+    }
 
     FileReloader reloader = null;
     if (config.clients().reload() && config.clients().file().isPresent()
@@ -209,7 +233,8 @@ public final class SofaApplication implements AutoCloseable {
     LOG.info("SoFA at {} (store {}, FHIR {}, {} clients{})", sofa.baseUrl(),
         config.store().type().configName(), fhirType.configName(), clients.all().size(),
         catalog == null ? "" : ", " + catalog.all().size() + " catalog apps");
-    return new SofaApplication(config, resources, sofa, database, clients, catalog);
+    return new SofaApplication(config, resources, sofa, database, clients, catalog, metrics,
+        new HealthServlet(() -> sofa, db));
   }
 
   private static PostgresDatabase openDatabase(SofaConfig config, Postgres pg,
@@ -328,6 +353,16 @@ public final class SofaApplication implements AutoCloseable {
   /** The App Catalog of {@code catalog.file}, when one is configured. */
   public Optional<InMemoryAppCatalogRepository> catalog() {
     return Optional.ofNullable(catalog);
+  }
+
+  /** The metrics ({@code metrics.enabled}), as {@code /metrics} serves them. */
+  public Optional<SofaMetrics> metrics() {
+    return Optional.ofNullable(metrics);
+  }
+
+  /** Whether {@code /readyz} would answer 200 now: database, migrations, signing keys. */
+  public boolean ready() {
+    return !health.readiness().containsValue(false);
   }
 
   /** Blocks until {@link #close()} has run. */

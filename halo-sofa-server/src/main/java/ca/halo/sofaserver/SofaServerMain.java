@@ -3,6 +3,7 @@ package ca.halo.sofaserver;
 import ca.halo.sofaserver.config.ConfigException;
 import ca.halo.sofaserver.config.SofaConfig;
 import ca.halo.sofaserver.config.SofaConfigLoader;
+import ca.halo.sofaserver.internal.Logging;
 import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -24,6 +25,7 @@ import picocli.CommandLine.Option;
     description = "Runs the HALO SoFA (SMART on FHIR Accelerator) and App Catalog configured"
         + " by one YAML file; every key can be overridden by a HALO_* environment variable.")
 public final class SofaServerMain {
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(SofaServerMain.class);
   /** A configuration error, or a bad command line. */
   public static final int EXIT_CONFIG = 2;
   /** The server could not start for another reason. */
@@ -79,10 +81,7 @@ public final class SofaServerMain {
       out.println(options.config + ": configuration OK");
       return 0;
     }
-    if (System.getProperty("org.slf4j.simpleLogger.defaultLogLevel") == null) {
-      System.setProperty("org.slf4j.simpleLogger.defaultLogLevel",
-          config.logging().level().toLowerCase(java.util.Locale.ROOT));
-    }
+    Logging.configure(config.logging().format(), config.logging().level());
     SofaApplication app;
     try {
       app = SofaApplication.start(config);
@@ -93,7 +92,17 @@ public final class SofaServerMain {
       err.println("halo-sofa-server: cannot start: " + SofaApplication.rootMessage(e));
       return EXIT_FAILED;
     }
-    Runtime.getRuntime().addShutdownHook(new Thread(app::close, "halo-sofa-shutdown"));
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      LOG.info("stopping: finishing requests in flight (at most {}), handing subscription leases"
+          + " back", config.server().shutdownGrace());
+      app.close();
+    }, "halo-sofa-shutdown"));
+    long sinceJvmStart = java.lang.management.ManagementFactory.getRuntimeMXBean().getUptime();
+    if (app.ready()) {
+      LOG.info("ready in {} ms from JVM start (/readyz 200)", sinceJvmStart);
+    } else {
+      LOG.warn("started in {} ms but not ready (/readyz 503)", sinceJvmStart);
+    }
     out.println("HALO SoFA serving " + app.sofa().baseUrl() + " (FHIR base "
         + app.sofa().fhirBase() + ")");
     try {

@@ -77,6 +77,38 @@ public final class PostgresDatabase implements AutoCloseable {
     return jdbi;
   }
 
+  /**
+   * Whether the database answers a trivial query within {@code timeout} (a readiness check).
+   * Never throws.
+   */
+  public boolean reachable(Duration timeout) {
+    try (java.sql.Connection c = dataSource.getConnection()) {
+      return c.isValid((int) Math.max(1, timeout.toSeconds()));
+    } catch (java.sql.SQLException | RuntimeException e) {
+      return false;
+    }
+  }
+
+  /**
+   * How many of this module's migrations the database has not applied (0 once migrated).
+   *
+   * @throws org.flywaydb.core.api.FlywayException if the database cannot be read
+   */
+  public int pendingMigrations() {
+    return Flyway.configure().dataSource(dataSource).locations(MIGRATIONS).table(HISTORY_TABLE)
+        .load().info().pending().length;
+  }
+
+  /** Connections of this pool by state ({@code active}, {@code idle}, {@code pending}, {@code total}); empty over a caller's data source. */
+  public java.util.Map<String, Integer> poolConnections() {
+    if (owned == null || owned.getHikariPoolMXBean() == null) {
+      return java.util.Map.of();
+    }
+    com.zaxxer.hikari.HikariPoolMXBean m = owned.getHikariPoolMXBean();
+    return java.util.Map.of("active", m.getActiveConnections(), "idle", m.getIdleConnections(),
+        "pending", m.getThreadsAwaitingConnection(), "total", m.getTotalConnections());
+  }
+
   @Override
   public void close() {
     if (owned != null) {

@@ -343,6 +343,15 @@ public final class PostgresSubscriptionStore implements SubscriptionStore {
   }
 
   @Override
+  public java.util.Map<String, Integer> countByStatus() {
+    java.util.Map<String, Integer> out = new java.util.TreeMap<>();
+    one(h -> h.createQuery("SELECT status, count(*) FROM halo_subscription GROUP BY status")
+        .map((rs, ctx) -> java.util.Map.entry(rs.getString(1), rs.getInt(2))).list())
+        .forEach(e -> out.put(e.getKey(), e.getValue()));
+    return out;
+  }
+
+  @Override
   public int size() {
     return one(h -> h.createQuery("SELECT count(*) FROM halo_subscription").mapTo(Integer.class).one());
   }

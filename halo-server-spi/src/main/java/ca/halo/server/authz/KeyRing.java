@@ -126,10 +126,17 @@ final class KeyRing {
     return supersededAt != null && supersededAt.plus(keepAfterSuperseded).isBefore(now);
   }
 
-  /** Rotates when due and deletes retired keys; runs on a schedule on every node. */
+  /**
+   * Makes the first key when there is none, rotates when due and deletes retired keys; runs at
+   * start and on a schedule on every node.
+   */
   void maintain() {
     Instant now = clock.instant();
     List<SigningKey> keys = keys(true);
+    if (keys.isEmpty()) {
+      signer();
+      return;
+    }
     if (!keys.isEmpty() && rotationDue(keys.get(0), now)) {
       rotate(keys.get(0), now);
       keys = keys(true);

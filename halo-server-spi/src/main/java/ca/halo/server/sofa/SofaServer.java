@@ -106,6 +106,7 @@ public final class SofaServer implements AutoCloseable {
   private Server jetty;
   private ScheduledExecutorService sweeper;
   private URI baseUrl;
+  private int localPort;
   private SmartAuthorizationServer authorizationServer;
   private ContextManager contextManager;
   private SubscriptionEngine subscriptions;
@@ -133,7 +134,27 @@ public final class SofaServer implements AutoCloseable {
     HttpConfiguration http = new HttpConfiguration();
     http.setSendServerVersion(false);
     http.setSendXPoweredBy(false);
-    ServerConnector connector = new ServerConnector(jetty, new HttpConnectionFactory(http));
+    if (!cfg.trustedProxies.isEmpty()) {
+      // X-Forwarded-* and Forwarded honoured only from the proxies in front
+      http.addCustomizer(new ca.halo.server.sofa.internal.TrustedProxies(cfg.trustedProxies));
+    }
+    ServerConnector connector;
+    if (cfg.tlsKeyStore != null) {
+      org.eclipse.jetty.util.ssl.SslContextFactory.Server ssl =
+          new org.eclipse.jetty.util.ssl.SslContextFactory.Server();
+      ssl.setKeyStorePath(cfg.tlsKeyStore.toString());
+      ssl.setKeyStorePassword(cfg.tlsKeyStorePassword);
+      ssl.setKeyStoreType("PKCS12");
+      org.eclipse.jetty.server.SecureRequestCustomizer secure =
+          new org.eclipse.jetty.server.SecureRequestCustomizer();
+      secure.setSniHostCheck(false);
+      http.addCustomizer(secure);
+      connector = new ServerConnector(jetty,
+          new org.eclipse.jetty.server.SslConnectionFactory(ssl, "http/1.1"),
+          new HttpConnectionFactory(http));
+    } else {
+      connector = new ServerConnector(jetty, new HttpConnectionFactory(http));
+    }
     connector.setHost(cfg.host);
     connector.setPort(cfg.port);
     jetty.addConnector(connector);
@@ -145,8 +166,10 @@ public final class SofaServer implements AutoCloseable {
       throw new IllegalStateException("cannot bind " + cfg.host + ":" + cfg.port + ": "
           + e.getMessage(), e);
     }
+    localPort = connector.getLocalPort();
     baseUrl = cfg.publicBaseUrl != null ? cfg.publicBaseUrl
-        : URI.create("http://" + hostForUrl(cfg.host) + ":" + connector.getLocalPort());
+        : URI.create((cfg.tlsKeyStore != null ? "https://" : "http://") + hostForUrl(cfg.host)
+            + ":" + connector.getLocalPort());
     URI fhirBase = URI.create(baseUrl + "/fhir");
 
     ClientRegistry clientRegistry = cfg.catalog == null ? cfg.clients
@@ -158,6 +181,7 @@ public final class SofaServer implements AutoCloseable {
         .requireSameUser(cfg.requireSameUser);
     cfg.authorizationCustomizers.forEach(c -> c.accept(asb));
     authorizationServer = asb.build();
+    authorizationServer.maintainKeys(); // a signing key published before the first request
     SmartAuthorizationServer as = authorizationServer;
     java.util.function.Predicate<Principal> ours =
         p -> p.issuer().filter(as.issuer().toString()::equals).isPresent();
@@ -183,7 +207,7 @@ public final class SofaServer implements AutoCloseable {
     if (cfg.subscriptions) {
       SubscriptionEngine.Builder sb = SubscriptionEngine.builder(cfg.fhirContext, cfg.contexts,
           cfg.repository, access).clock(cfg.clock).audit(cfg.audit)
-          .endpointPolicy(cfg.endpointPolicy);
+          .endpointPolicy(cfg.endpointPolicy).observer(cfg.observer);
       if (cfg.subscriptionStore != null) {
         sb.store(cfg.subscriptionStore);
       }
@@ -240,7 +264,8 @@ public final class SofaServer implements AutoCloseable {
     handler.addServlet(new ServletHolder("smart-configuration",
         new JsonServlet(authorizationServer::smartConfigurationResponse)),
         "/fhir/.well-known/smart-configuration");
-    handler.addServlet(new ServletHolder("auth", new OAuthServlet(authorizationServer)), "/auth/*");
+    handler.addServlet(new ServletHolder("auth", new OAuthServlet(authorizationServer,
+        cfg.observer)), "/auth/*");
     // the token first, so that no body of an unknown caller is read; then the body's bounds
     handler.addFilter(new FilterHolder(new BearerTokenFilter(validator, cfg.contexts, cfg.clock,
         cfg.fhirContext)), "/fhir/*", EnumSet.of(DispatcherType.REQUEST));
@@ -267,7 +292,12 @@ public final class SofaServer implements AutoCloseable {
     cors.setExposedHeaders(java.util.Set.of("Location", "ETag", "Content-Location",
         "Last-Modified"));
     cors.setHandler(handler);
-    jetty.setHandler(cors);
+    // in-flight requests finish (within shutdownGrace) when the server stops
+    org.eclipse.jetty.server.handler.GracefulHandler graceful =
+        new org.eclipse.jetty.server.handler.GracefulHandler(cors);
+    jetty.setHandler(new ca.halo.server.sofa.internal.ObservingHandler(cfg.observer,
+        cfg.allowedTypes, graceful));
+    jetty.setStopTimeout(cfg.shutdownGrace.toMillis());
     try {
       jetty.start();
     } catch (Exception e) {
@@ -304,6 +334,12 @@ public final class SofaServer implements AutoCloseable {
 
   private static String hostForUrl(String host) {
     return host.contains(":") ? "[" + host + "]" : host;
+  }
+
+  /** The port this server listens on (the one bound, when it was asked for port 0). */
+  public int localPort() {
+    requireStarted();
+    return localPort;
   }
 
   /** {@code http://host:port}. */
@@ -368,14 +404,8 @@ public final class SofaServer implements AutoCloseable {
 
   @Override
   public synchronized void close() {
-    if (sweeper != null) {
-      sweeper.shutdownNow();
-      sweeper = null;
-    }
-    if (subscriptions != null) {
-      subscriptions.close();
-      subscriptions = null;
-    }
+    // first stop taking requests and let those in flight finish (within shutdownGrace), then
+    // the engine, which hands its subscription leases back so another node takes them at once
     if (jetty != null) {
       try {
         jetty.stop();
@@ -383,6 +413,14 @@ public final class SofaServer implements AutoCloseable {
         LOG.warn("Jetty did not stop cleanly ({})", e.getClass().getSimpleName());
       }
       jetty = null;
+    }
+    if (sweeper != null) {
+      sweeper.shutdownNow();
+      sweeper = null;
+    }
+    if (subscriptions != null) {
+      subscriptions.close();
+      subscriptions = null;
     }
   }
 
@@ -394,6 +432,11 @@ public final class SofaServer implements AutoCloseable {
   /** Builds a {@link SofaServer}; every SPI has an in-memory default. */
   public static final class Builder {
     private String host = "127.0.0.1";
+    private java.nio.file.Path tlsKeyStore;
+    private String tlsKeyStorePassword;
+    private final List<String> trustedProxies = new ArrayList<>();
+    private Duration shutdownGrace = Duration.ofSeconds(20);
+    private ca.halo.server.observe.SofaObserver observer = ca.halo.server.observe.SofaObserver.NONE;
     private int port = 0;
     private URI publicBaseUrl;
     private FhirContext fhirContext;
@@ -573,6 +616,37 @@ public final class SofaServer implements AutoCloseable {
     /** Serves another servlet from the same Jetty (App Catalog, subscriptions, sandbox pages). */
     public Builder mount(String pathSpec, Function<SofaServer, HttpServlet> servlet) {
       this.mounts.put(Objects.requireNonNull(pathSpec), Objects.requireNonNull(servlet));
+      return this;
+    }
+
+    /**
+     * Serves HTTPS with the key and certificate chain of a PKCS12 keystore (instead of plain
+     * HTTP, for a SoFA with no TLS-terminating proxy in front).
+     */
+    public Builder tls(java.nio.file.Path pkcs12, String password) {
+      this.tlsKeyStore = Objects.requireNonNull(pkcs12, "pkcs12");
+      this.tlsKeyStorePassword = Objects.requireNonNull(password, "password");
+      return this;
+    }
+
+    /**
+     * The reverse proxies in front (IP addresses or CIDR blocks, e.g. {@code 10.0.0.0/8}): their
+     * {@code Forwarded} / {@code X-Forwarded-*} headers give the client's address and scheme.
+     * Such headers from anyone else are ignored. Default none.
+     */
+    public Builder trustedProxies(java.util.Collection<String> v) {
+      ca.halo.server.sofa.internal.TrustedProxies.check(v);
+      this.trustedProxies.clear();
+      this.trustedProxies.addAll(v);
+      return this;
+    }
+
+    /** How long {@link SofaServer#close()} lets requests in flight finish. Default 20 s. */
+    public Builder shutdownGrace(Duration v) { this.shutdownGrace = Objects.requireNonNull(v); return this; }
+
+    /** Hears requests, token requests and notifications (metrics). Default none. */
+    public Builder observer(ca.halo.server.observe.SofaObserver v) {
+      this.observer = Objects.requireNonNull(v);
       return this;
     }
 

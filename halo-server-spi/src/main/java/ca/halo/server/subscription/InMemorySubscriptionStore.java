@@ -253,6 +253,15 @@ public final class InMemorySubscriptionStore implements SubscriptionStore {
   }
 
   @Override
+  public synchronized Map<String, Integer> countByStatus() {
+    Map<String, Integer> out = new java.util.TreeMap<>();
+    for (Entry e : byId.values()) {
+      out.merge(e.record.status(), 1, Integer::sum);
+    }
+    return out;
+  }
+
+  @Override
   public synchronized int purge(Instant now, Instant keepAfter) {
     int n = 0;
     for (Map.Entry<String, Token> t : List.copyOf(tokens.entrySet())) {

@@ -139,6 +139,7 @@ public final class SubscriptionEngine implements AutoCloseable {
   private final EndpointPolicy policy;
   private final SubscriptionStore store;
   private final String node;
+  private final ca.halo.server.observe.SofaObserver observer;
   private final String topic;
   private final String userAgent;
   private final Duration retention;
@@ -200,6 +201,7 @@ public final class SubscriptionEngine implements AutoCloseable {
     this.policy = b.policy;
     this.store = b.store;
     this.node = b.node != null ? b.node : "node-" + HexFormat.of().formatHex(randomBytes(6));
+    this.observer = b.observer;
     this.topic = b.topic;
     this.userAgent = b.userAgent;
     this.retention = b.retention;
@@ -296,6 +298,27 @@ public final class SubscriptionEngine implements AutoCloseable {
   /** Where websocket consumers connect; set by the server that mounts the endpoint. */
   public void websocketUrl(URI url) {
     this.websocketUrl = url;
+  }
+
+  /** Subscriptions held (on every node), by status: for metrics. */
+  public Map<String, Integer> countByStatus() {
+    return store.countByStatus();
+  }
+
+  /** Subscriptions this node is working on now (leased, queued or sending): for metrics. */
+  public int deliveriesInFlight() {
+    return inFlight.size();
+  }
+
+  /** Deliveries waiting for a free place in their subscriber's lane on this node: for metrics. */
+  public int deliveriesQueued() {
+    int n = 0;
+    for (Lane l : lanes.values()) {
+      synchronized (l) {
+        n += l.waiting.size();
+      }
+    }
+    return n;
   }
 
   /** Notifications delivered so far by this node (rest-hook posts and websocket frames). */
@@ -900,6 +923,14 @@ public final class SubscriptionEngine implements AutoCloseable {
         payload));
     boolean ok = r.restHook() ? post(r, json) : pushWs(id, json);
     Instant after = clock.instant();
+    if (step == Step.DELIVER) {
+      try {
+        observer.notification(r.restHook() ? "rest-hook" : "websocket", ok,
+            Duration.between(batch.get(0).timestamp(), after));
+      } catch (RuntimeException e) {
+        // an observer never fails a delivery
+      }
+    }
     long sentUpTo = batch.isEmpty() ? 0 : batch.get(batch.size() - 1).number();
     Optional<SubscriptionRecord> next = store.update(id, x -> {
       SubscriptionRecord.Builder b = x.toBuilder();
@@ -1197,6 +1228,12 @@ public final class SubscriptionEngine implements AutoCloseable {
     for (String id : List.copyOf(inFlight)) {
       giveBack(id);
     }
+    try {
+      // every lease this node holds ends now: another node takes its subscriptions at once
+      store.renewLeases(node, clock.instant().minusMillis(1));
+    } catch (RuntimeException e) {
+      // they expire by themselves within the lease
+    }
     http.dispatcher().executorService().shutdown();
     http.connectionPool().evictAll();
   }
@@ -1213,6 +1250,7 @@ public final class SubscriptionEngine implements AutoCloseable {
     private SubscriptionStore store;
     private String node;
     private String topic = Backport.HALO_TOPIC;
+    private ca.halo.server.observe.SofaObserver observer = ca.halo.server.observe.SofaObserver.NONE;
     private String userAgent = "halo-sofa-notifications/0.1";
     private Duration retention = Duration.ofHours(24);
     private int maxEventsPerSubscription = 1_000;
@@ -1269,6 +1307,12 @@ public final class SubscriptionEngine implements AutoCloseable {
     /** The largest {@code backport-timeout} accepted. Default 30 s. */
     public Builder maxTimeout(Duration v) { this.maxTimeout = Objects.requireNonNull(v); return this; }
     /** How often a node asks the store for work: the delay of events numbered on another node. Default 500 ms. */
+    /** Hears every notification sent (metrics). Default none. */
+    public Builder observer(ca.halo.server.observe.SofaObserver v) {
+      this.observer = Objects.requireNonNull(v);
+      return this;
+    }
+
     public Builder pollInterval(Duration v) { this.pollInterval = Objects.requireNonNull(v); return this; }
     /** How long a node's lease lasts without renewal: the takeover time when it stops. Default 10 s. */
     public Builder leaseTtl(Duration v) { this.leaseTtl = Objects.requireNonNull(v); return this; }

@@ -101,6 +101,14 @@ public interface SubscriptionStore {
   /** How many subscriptions are held. */
   int size();
 
+  /**
+   * How many subscriptions are held, by status ({@code requested}, {@code active},
+   * {@code error}, {@code off}), for metrics. The default counts nothing.
+   */
+  default java.util.Map<String, Integer> countByStatus() {
+    return java.util.Map.of();
+  }
+
   /** Deletes expired binding tokens and events past {@code keepAfter}; returns how many rows went. */
   int purge(Instant now, Instant keepAfter);
 }

@@ -73,9 +73,12 @@ public record SofaConfig(Path file, Server server, Store store, Fhir fhir, Ident
    * @param tls the HTTPS connector's key store, when the server terminates TLS itself
    * @param trustedProxies IP addresses or CIDR ranges whose forwarded headers are honoured
    * @param shutdownGrace how long in-flight requests may finish on shutdown
+   * @param nodeName this node's name among several (its subscription leases, the User-Agent
+   *     of its notifications); a random one when absent
    */
   public record Server(URI publicBaseUrl, String host, int port, int maxThreads,
-      Optional<Tls> tls, List<String> trustedProxies, Duration shutdownGrace) {
+      Optional<Tls> tls, List<String> trustedProxies, Duration shutdownGrace,
+      Optional<String> nodeName) {
     public Server {
       trustedProxies = List.copyOf(trustedProxies);
     }

@@ -150,7 +150,11 @@ public final class SofaConfigLoader {
       }
     }
     Duration grace = v.duration("server.shutdownGrace", Duration.ofSeconds(20), true);
-    return new Server(publicBase, host, port, maxThreads, tls, proxies, grace);
+    Optional<String> nodeName = v.string("server.nodeName");
+    if (nodeName.isPresent() && !nodeName.get().matches("[A-Za-z0-9._-]{1,64}")) {
+      v.problem("server.nodeName", "must be 1 to 64 letters, digits, '.', '_' or '-'");
+    }
+    return new Server(publicBase, host, port, maxThreads, tls, proxies, grace, nodeName);
   }
 
   private static Optional<Tls> tls(Values v) {
@@ -396,37 +400,12 @@ public final class SofaConfigLoader {
   }
 
   private static boolean isAddressOrRange(String s) {
-    String[] parts = s.split("/", -1);
-    if (parts.length > 2) {
-      return false;
-    }
-    String addr = parts[0];
-    boolean v4 = IPV4.matcher(addr).matches();
-    boolean v6 = !v4 && addr.contains(":") && IPV6.matcher(addr).matches();
-    if (!v4 && !v6) {
-      return false;
-    }
     try {
-      InetAddress.getByName(addr);
-      if (v4) {
-        for (String octet : addr.split("\\.")) {
-          if (Integer.parseInt(octet) > 255) {
-            return false;
-          }
-        }
-      }
-    } catch (UnknownHostException e) {
+      ca.halo.server.sofa.internal.TrustedProxies.check(List.of(s));
+      return true;
+    } catch (IllegalArgumentException e) {
       return false;
     }
-    if (parts.length == 2) {
-      try {
-        int bits = Integer.parseInt(parts[1]);
-        return bits >= 0 && bits <= (v4 ? 32 : 128);
-      } catch (NumberFormatException e) {
-        return false;
-      }
-    }
-    return true;
   }
 
   private static String rootMessage(Throwable e) {

@@ -25,7 +25,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * requests of one client (a redirect, then the form it leads to, then the token) land on
  * different nodes. Plain HTTP only (no websockets); counts what each node served.
  */
-final class RoundRobinProxy implements AutoCloseable {
+public final class RoundRobinProxy implements AutoCloseable {
   private static final Set<String> HOP = Set.of("connection", "content-length", "expect", "host",
       "upgrade", "transfer-encoding", "keep-alive", "te", "trailer", "proxy-connection");
 
@@ -37,11 +37,11 @@ final class RoundRobinProxy implements AutoCloseable {
   private final AtomicInteger next = new AtomicInteger();
   private final Map<URI, AtomicLong> served = new ConcurrentHashMap<>();
 
-  RoundRobinProxy(List<URI> nodes) throws IOException {
+  public RoundRobinProxy(List<URI> nodes) throws IOException {
     this(0, nodes);
   }
 
-  RoundRobinProxy(int port, List<URI> nodes) throws IOException {
+  public RoundRobinProxy(int port, List<URI> nodes) throws IOException {
     this.nodes = List.copyOf(nodes);
     nodes.forEach(n -> served.put(n, new AtomicLong()));
     server = HttpServer.create(new InetSocketAddress("127.0.0.1", port), 0);
@@ -50,43 +50,55 @@ final class RoundRobinProxy implements AutoCloseable {
     server.start();
   }
 
-  URI url() {
+  public URI url() {
     return URI.create("http://127.0.0.1:" + server.getAddress().getPort());
   }
 
-  int port() {
+  public int port() {
     return server.getAddress().getPort();
   }
 
   /** Requests each node answered. */
-  long served(URI node) {
+  public long served(URI node) {
     return served.get(node).get();
   }
 
   private void forward(HttpExchange ex) throws IOException {
     try (ex) {
-      URI node = nodes.get(Math.floorMod(next.getAndIncrement(), nodes.size()));
+      int first = next.getAndIncrement();
       byte[] body;
       try (InputStream in = ex.getRequestBody()) {
         body = in.readAllBytes();
       }
-      HttpRequest.Builder rb = HttpRequest.newBuilder(URI.create(node + ex.getRequestURI().toString()))
-          .timeout(Duration.ofSeconds(60))
-          .method(ex.getRequestMethod(), body.length == 0 ? HttpRequest.BodyPublishers.noBody()
-              : HttpRequest.BodyPublishers.ofByteArray(body));
-      ex.getRequestHeaders().forEach((name, values) -> {
-        if (!HOP.contains(name.toLowerCase())) {
-          values.forEach(v -> rb.header(name, v));
+      HttpResponse<byte[]> r = null;
+      URI node = null;
+      // a node that refuses the connection (stopped) is skipped, as a load balancer's passive
+      // health check does: nothing reached it, so the next one may take the request
+      for (int attempt = 0; attempt < nodes.size() && r == null; attempt++) {
+        node = nodes.get(Math.floorMod(first + attempt, nodes.size()));
+        HttpRequest.Builder rb = HttpRequest.newBuilder(URI.create(node + ex.getRequestURI().toString()))
+            .timeout(Duration.ofSeconds(60))
+            .method(ex.getRequestMethod(), body.length == 0 ? HttpRequest.BodyPublishers.noBody()
+                : HttpRequest.BodyPublishers.ofByteArray(body));
+        ex.getRequestHeaders().forEach((name, values) -> {
+          if (!HOP.contains(name.toLowerCase())) {
+            values.forEach(v -> rb.header(name, v));
+          }
+        });
+        try {
+          r = http.send(rb.build(), HttpResponse.BodyHandlers.ofByteArray());
+        } catch (java.net.ConnectException e) {
+          continue;
+        } catch (IOException e) {
+          ex.sendResponseHeaders(502, -1);
+          return;
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          ex.sendResponseHeaders(502, -1);
+          return;
         }
-      });
-      HttpResponse<byte[]> r;
-      try {
-        r = http.send(rb.build(), HttpResponse.BodyHandlers.ofByteArray());
-      } catch (IOException e) {
-        ex.sendResponseHeaders(502, -1);
-        return;
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
+      }
+      if (r == null) {
         ex.sendResponseHeaders(502, -1);
         return;
       }

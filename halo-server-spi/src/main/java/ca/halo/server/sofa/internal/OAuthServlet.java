@@ -20,10 +20,38 @@ import java.util.Map;
 public final class OAuthServlet extends HttpServlet {
   private static final long serialVersionUID = 1L;
   private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(OAuthServlet.class);
+  private static final java.util.Set<String> GRANTS = java.util.Set.of("authorization_code",
+      "refresh_token", "client_credentials");
+  private static final java.util.Set<String> ERRORS = java.util.Set.of("invalid_request",
+      "invalid_client", "invalid_grant", "unauthorized_client", "unsupported_grant_type",
+      "invalid_scope", "temporarily_unavailable", "server_error");
+  private static final java.util.regex.Pattern ERROR =
+      java.util.regex.Pattern.compile("\"error\"\\s*:\\s*\"([a-z_]{1,40})\"");
   private final transient SmartAuthorizationServer as;
+  private final transient ca.halo.server.observe.SofaObserver observer;
 
   public OAuthServlet(SmartAuthorizationServer as) {
+    this(as, ca.halo.server.observe.SofaObserver.NONE);
+  }
+
+  public OAuthServlet(SmartAuthorizationServer as, ca.halo.server.observe.SofaObserver observer) {
     this.as = as;
+    this.observer = observer;
+  }
+
+  /** The token request as the observer hears it: a known grant type, and issued or the error. */
+  private void observeToken(Map<String, String> p, OAuthHttpResponse r) {
+    try {
+      String grant = p.get("grant_type");
+      String outcome = "issued";
+      if (r.status() != 200) {
+        java.util.regex.Matcher m = ERROR.matcher(r.body().orElse(""));
+        outcome = m.find() && ERRORS.contains(m.group(1)) ? m.group(1) : "error";
+      }
+      observer.tokenRequest(GRANTS.contains(grant) ? grant : "other", outcome);
+    } catch (RuntimeException e) {
+      // an observer never fails a request
+    }
   }
 
   /**
@@ -96,9 +124,12 @@ public final class OAuthServlet extends HttpServlet {
       case "/sign-in":
         write(resp, as.signIn(browser(req, p)));
         return;
-      case "/token":
-        write(resp, as.token(p, auth));
+      case "/token": {
+        OAuthHttpResponse r = as.token(p, auth);
+        observeToken(p, r);
+        write(resp, r);
         return;
+      }
       case "/introspect":
         write(resp, as.introspect(p, auth));
         return;

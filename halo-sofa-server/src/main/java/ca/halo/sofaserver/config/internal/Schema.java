@@ -28,7 +28,7 @@ public final class Schema {
 
   static {
     scalars("server.", "publicBaseUrl", "host", "port", "maxThreads", "tls.keystore",
-        "tls.keystorePassword", "shutdownGrace");
+        "tls.keystorePassword", "shutdownGrace", "nodeName");
     KEYS.put("server.trustedProxies", Kind.LIST);
     scalars("store.", "type", "postgres.jdbcUrl", "postgres.user", "postgres.password",
         "postgres.poolSize", "postgres.connectionTimeout", "postgres.signingKeyEncryptionKey",
