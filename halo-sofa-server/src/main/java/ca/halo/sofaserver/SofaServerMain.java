@@ -93,9 +93,16 @@ public final class SofaServerMain {
       return EXIT_FAILED;
     }
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      // printed as well as logged: the logger may be stopping too
+      out.println("HALO SoFA stopping: finishing requests in flight (at most "
+          + config.server().shutdownGrace().toSeconds() + " s), handing subscription leases back");
       LOG.info("stopping: finishing requests in flight (at most {}), handing subscription leases"
           + " back", config.server().shutdownGrace());
+      long t0 = System.nanoTime();
       app.close();
+      out.println("HALO SoFA stopped in "
+          + java.time.Duration.ofNanos(System.nanoTime() - t0).toMillis() + " ms");
+      out.flush();
     }, "halo-sofa-shutdown"));
     long sinceJvmStart = java.lang.management.ManagementFactory.getRuntimeMXBean().getUptime();
     if (app.ready()) {

@@ -24,6 +24,7 @@ final class SofaProcess implements AutoCloseable {
   private final URI url;
   private final List<String> output = new CopyOnWriteArrayList<>();
   private final CompletableFuture<Long> ready = new CompletableFuture<>();
+  private Thread drainer;
 
   private SofaProcess(Process process, String name, URI url) {
     this.process = process;
@@ -45,6 +46,7 @@ final class SofaProcess implements AutoCloseable {
     SofaProcess p = new SofaProcess(pb.start(), name, URI.create("http://127.0.0.1:" + port));
     Thread drain = new Thread(p::drain, "sofa-" + name + "-output");
     drain.setDaemon(true);
+    p.drainer = drain;
     drain.start();
     Long ms = p.ready.get(120, TimeUnit.SECONDS);
     if (ms == null) {
@@ -95,15 +97,19 @@ final class SofaProcess implements AutoCloseable {
   void kill() throws InterruptedException {
     process.destroyForcibly();
     process.waitFor(30, TimeUnit.SECONDS);
+    drainer.join(5_000);
   }
 
   /** SIGTERM: the graceful stop; returns the exit code. */
-  int terminate() throws InterruptedException {
-    process.destroy();
+  int terminate() throws Exception {
+    // kill -TERM as an orchestrator sends it: Process.destroy() would also close the pipes, and
+    // what the node prints while it stops would be lost
+    new ProcessBuilder("kill", "-TERM", Long.toString(process.pid())).start().waitFor();
     if (!process.waitFor(60, TimeUnit.SECONDS)) {
       process.destroyForcibly();
       return -1;
     }
+    drainer.join(5_000); // what it printed last
     return process.exitValue();
   }
 

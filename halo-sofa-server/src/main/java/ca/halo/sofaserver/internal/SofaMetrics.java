@@ -55,7 +55,7 @@ public final class SofaMetrics implements SofaObserver {
     Gauge.builder("halo.contexts.live", () -> contexts.get())
         .description("launch contexts held (expired ones until the next sweep)")
         .register(registry);
-    SubscriptionEngine engine = sofa.subscriptions();
+    SubscriptionEngine engine = subscriptionsOf(sofa);
     if (engine != null) {
       Supplier<Map<String, Integer>> byStatus = cached(engine::countByStatus, Map.of());
       for (String s : STATUSES) {
@@ -75,6 +75,14 @@ public final class SofaMetrics implements SofaObserver {
             .register(registry);
       }
     });
+  }
+
+  private static SubscriptionEngine subscriptionsOf(SofaServer sofa) {
+    try {
+      return sofa.subscriptions();
+    } catch (IllegalStateException e) {
+      return null; // subscriptions are off
+    }
   }
 
   @Override
