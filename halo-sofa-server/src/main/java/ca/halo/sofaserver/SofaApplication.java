@@ -15,7 +15,9 @@ import ca.halo.server.fhir.InMemoryFhirRepository;
 import ca.halo.server.fhir.RemoteFhirRepository;
 import ca.halo.server.postgres.PostgresDatabase;
 import ca.halo.server.postgres.PostgresStores;
+import ca.halo.server.security.AccessTokenValidator;
 import ca.halo.server.security.IntrospectionTokenValidator;
+import ca.halo.server.security.JwtTokenValidator;
 import ca.halo.server.sofa.SofaServer;
 import ca.halo.server.subscription.EndpointPolicy;
 import ca.halo.sofaserver.config.ConfigException;
@@ -32,6 +34,7 @@ import ca.halo.sofaserver.internal.ClientCredentialsTokenSource;
 import ca.halo.sofaserver.internal.FileReloader;
 import ca.halo.sofaserver.internal.HealthServlet;
 import ca.halo.sofaserver.internal.ReloadingClientRegistry;
+import ca.halo.sofaserver.internal.RemoteJwks;
 import ca.halo.sofaserver.internal.SofaMetrics;
 import ca.uhn.fhir.context.FhirContext;
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
@@ -43,6 +46,7 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.Base64;
 import java.util.Deque;
 import java.util.List;
@@ -150,12 +154,35 @@ public final class SofaApplication implements AutoCloseable {
 
     // sign-in and outside tokens
     b.users(users(config));
+    List<AccessTokenValidator> outside = new ArrayList<>();
+    config.identity().jwks().ifPresent(j -> {
+      HaloHttp http = HaloHttp.defaults();
+      resources.push(http);
+      RemoteJwks keys;
+      try {
+        keys = new RemoteJwks(http, j.url());
+      } catch (RuntimeException e) {
+        throw new ConfigException(config.where("identity.tokenValidation.jwks.url") + ": "
+            + e.getMessage(), e);
+      }
+      if (!keys.refresh()) {
+        throw new ConfigException(List.of(config.where("identity.tokenValidation.jwks.url")
+            + ": cannot read the JWK set at " + j.url()));
+      }
+      outside.add(JwtTokenValidator.builder(keys).issuer(j.issuer()).audience(j.audience())
+          .build());
+    });
     config.identity().introspection().ifPresent(i -> {
       IntrospectionTokenValidator v = IntrospectionTokenValidator.builder(i.url(), i.clientId(),
           i.clientSecret().reveal()).audience(i.audience()).build();
       resources.push(v);
-      b.externalTokenValidator(v);
+      outside.add(v);
     });
+    if (!outside.isEmpty()) {
+      // a JWT the IdP signed is checked locally first; others go to introspection
+      b.externalTokenValidator(outside.size() == 1 ? outside.get(0)
+          : AccessTokenValidator.firstOf(outside.get(0), outside.get(1)));
+    }
 
     // clients and the App Catalog
     ReloadingClientRegistry clients = new ReloadingClientRegistry(

@@ -176,4 +176,54 @@ class OperationsTest {
       assertThat(app.sofa().localPort()).isEqualTo(config.server().port());
     }
   }
+
+  @Test
+  void jwksTokenValidation_theIdpsSignedTokensAreAccepted_othersRefused() throws Exception {
+    com.nimbusds.jose.jwk.RSAKey idpKey = new com.nimbusds.jose.jwk.gen.RSAKeyGenerator(2048)
+        .keyID("idp-1").generate();
+    com.nimbusds.jose.jwk.RSAKey otherKey = new com.nimbusds.jose.jwk.gen.RSAKeyGenerator(2048)
+        .keyID("idp-1").generate();
+    com.sun.net.httpserver.HttpServer idp = com.sun.net.httpserver.HttpServer.create(
+        new java.net.InetSocketAddress("127.0.0.1", 0), 0);
+    byte[] jwks = new com.nimbusds.jose.jwk.JWKSet(idpKey.toPublicJWK()).toString()
+        .getBytes(StandardCharsets.UTF_8);
+    idp.createContext("/jwks", ex -> {
+      ex.getResponseHeaders().add("Content-Type", "application/json");
+      ex.sendResponseHeaders(200, jwks.length);
+      ex.getResponseBody().write(jwks);
+      ex.close();
+    });
+    idp.start();
+    try {
+      String issuer = "https://idp.example.ca/realms/halo";
+      SofaConfig config = config(Map.of(
+          "HALO_IDENTITY_TOKEN_VALIDATION_JWKS_URL",
+          "http://127.0.0.1:" + idp.getAddress().getPort() + "/jwks",
+          "HALO_IDENTITY_TOKEN_VALIDATION_JWKS_ISSUER", issuer));
+      try (SofaApplication app = SofaApplication.start(config)) {
+        URI fhir = app.sofa().fhirBase();
+        java.util.function.Function<com.nimbusds.jose.jwk.RSAKey, String> token = key -> {
+          try {
+            com.nimbusds.jwt.SignedJWT jwt = new com.nimbusds.jwt.SignedJWT(
+                new com.nimbusds.jose.JWSHeader.Builder(com.nimbusds.jose.JWSAlgorithm.RS256)
+                    .keyID("idp-1").build(),
+                new com.nimbusds.jwt.JWTClaimsSet.Builder().issuer(issuer).audience(fhir.toString())
+                    .subject("backend").claim("client_id", "backend").claim("scope", "system/*.rs")
+                    .expirationTime(java.util.Date.from(java.time.Instant.now().plusSeconds(300)))
+                    .build());
+            jwt.sign(new com.nimbusds.jose.crypto.RSASSASigner(key));
+            return jwt.serialize();
+          } catch (com.nimbusds.jose.JOSEException e) {
+            throw new IllegalStateException(e);
+          }
+        };
+        assertThat(get(HTTP, URI.create(fhir + "/Patient?_id=nobody"), "Authorization",
+            "Bearer " + token.apply(idpKey)).statusCode()).isEqualTo(200);
+        assertThat(get(HTTP, URI.create(fhir + "/Patient?_id=nobody"), "Authorization",
+            "Bearer " + token.apply(otherKey)).statusCode()).isEqualTo(401);
+      }
+    } finally {
+      idp.stop(0);
+    }
+  }
 }

@@ -200,11 +200,21 @@ public record SofaConfig(Path file, Server server, Store store, Fhir fhir, Ident
    * @param introspection tokens of the jurisdiction's IdP, checked by introspection
    */
   public record Identity(boolean dev, List<DevUser> users, Optional<Upstream> upstream,
-      Optional<Introspection> introspection) {
+      Optional<Introspection> introspection, Optional<Jwks> jwks) {
     public Identity {
       users = List.copyOf(users);
     }
   }
+
+  /**
+   * Local validation of the jurisdiction IdP's JWT access tokens: signature against its JWK set
+   * (read again every 5 minutes), issuer, audience, expiry.
+   *
+   * @param url the IdP's JWK set
+   * @param issuer the {@code iss} its tokens carry
+   * @param audience the audience tokens must carry; default the SoFA's FHIR base
+   */
+  public record Jwks(URI url, URI issuer, String audience) {}
 
   /**
    * A user of the development form sign-in.

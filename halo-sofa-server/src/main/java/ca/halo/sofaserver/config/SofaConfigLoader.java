@@ -8,6 +8,7 @@ import ca.halo.sofaserver.config.SofaConfig.Fhir;
 import ca.halo.sofaserver.config.SofaConfig.FhirType;
 import ca.halo.sofaserver.config.SofaConfig.Identity;
 import ca.halo.sofaserver.config.SofaConfig.Introspection;
+import ca.halo.sofaserver.config.SofaConfig.Jwks;
 import ca.halo.sofaserver.config.SofaConfig.Limits;
 import ca.halo.sofaserver.config.SofaConfig.LogFormat;
 import ca.halo.sofaserver.config.SofaConfig.Logging;
@@ -85,11 +86,17 @@ public final class SofaConfigLoader {
     }
     Identity identity = identity(v);
     Server server = server(v, identity.dev());
+    String fhirBase = server.publicBaseUrl() == null ? "" : server.publicBaseUrl() + "/fhir";
     if (identity.introspection().isPresent() && identity.introspection().get().audience() == null) {
       Introspection i = identity.introspection().get();
-      String audience = server.publicBaseUrl() == null ? "" : server.publicBaseUrl() + "/fhir";
       identity = new Identity(identity.dev(), identity.users(), identity.upstream(),
-          Optional.of(new Introspection(i.url(), i.clientId(), i.clientSecret(), audience)));
+          Optional.of(new Introspection(i.url(), i.clientId(), i.clientSecret(), fhirBase)),
+          identity.jwks());
+    }
+    if (identity.jwks().isPresent() && identity.jwks().get().audience() == null) {
+      Jwks j = identity.jwks().get();
+      identity = new Identity(identity.dev(), identity.users(), identity.upstream(),
+          identity.introspection(), Optional.of(new Jwks(j.url(), j.issuer(), fhirBase)));
     }
     Store store = store(v);
     Fhir fhir = fhir(v, store.type());
@@ -342,7 +349,19 @@ public final class SofaConfigLoader {
             Secret.of(secret.get()), audience.orElse(null)));
       }
     }
-    return new Identity(dev, users, upstream, introspection);
+    Optional<Jwks> jwks = Optional.empty();
+    String jp = "identity.tokenValidation.jwks";
+    if (v.anySetUnder(jp).isPresent()) {
+      Optional<URI> url = outbound(v, jp + ".url");
+      Optional<URI> issuer = v.url(jp + ".issuer");
+      Optional<String> audience = v.string(jp + ".audience");
+      requireAll(v, jp, "validation of the IdP's tokens by its JWK set",
+          List.of(jp + ".url", jp + ".issuer"));
+      if (url.isPresent() && issuer.isPresent()) {
+        jwks = Optional.of(new Jwks(url.get(), issuer.get(), audience.orElse(null)));
+      }
+    }
+    return new Identity(dev, users, upstream, introspection, jwks);
   }
 
   private static Limits limits(Values v) {

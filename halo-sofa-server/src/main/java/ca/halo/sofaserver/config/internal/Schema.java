@@ -41,7 +41,8 @@ public final class Schema {
     scalars("identity.", "upstream.issuer", "upstream.clientId", "upstream.clientSecret",
         "upstream.scope", "tokenValidation.introspection.url",
         "tokenValidation.introspection.clientId", "tokenValidation.introspection.clientSecret",
-        "tokenValidation.introspection.audience");
+        "tokenValidation.introspection.audience", "tokenValidation.jwks.url",
+        "tokenValidation.jwks.issuer", "tokenValidation.jwks.audience");
     scalars("clients.", "file", "reload");
     scalars("catalog.", "file", "reload");
     scalars("subscriptions.", "enabled", "endpointPolicy");
