@@ -24,6 +24,7 @@ import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
 import net.jqwik.api.Provide;
 import net.jqwik.api.Tuple;
+import net.jqwik.api.lifecycle.BeforeContainer;
 import net.jqwik.api.statistics.Statistics;
 import org.hl7.fhir.instance.model.api.IBaseResource;
 import org.hl7.fhir.r4.model.BooleanType;
@@ -284,6 +285,26 @@ class SetContextProperties {
   }
 
   // ------------------------------------------------------------------ the properties
+
+  /**
+   * The first requests of a JVM load HAPI's classes and models: seconds on a busy machine. The
+   * bound is about runaway work on one input, so they run before it applies.
+   */
+  @BeforeContainer
+  static void warmUp() {
+    for (int i = 0; i < 3; i++) {
+      InMemoryFhirRepository repo = new InMemoryFhirRepository(CTX);
+      ContextManager cm = ContextManager.builder(repo, new InMemoryLaunchContextStore(10)).build();
+      cm.setContext(TestSofa.sixResourceContext("growth-chart"), EMR);
+      Parameters bad = TestSofa.sixResourceContext("growth-chart");
+      bad.getParameter().remove(0);
+      try {
+        cm.setContext(bad, EMR);
+      } catch (SofaException e) {
+        // the refusal path, loaded too
+      }
+    }
+  }
 
   /** Runs one request on a fresh repository and store; checks the outcome and the residue. */
   private static void check(Parameters in) {
