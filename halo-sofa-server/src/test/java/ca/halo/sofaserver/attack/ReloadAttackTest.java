@@ -65,4 +65,20 @@ class ReloadAttackTest {
           .statusCode()).isEqualTo(200);
     }
   }
+
+  /**
+   * A half-written clients file (here: the file's comment header only, as after a truncating
+   * write such as shell redirection or an in-place copy) parses as "no clients" and is swapped in
+   * without a warning: every EMR client is unknown until the next poll.
+   */
+  @Test
+  void halfWrittenClientsFile_holdingNoClients_doesNotDropEveryClient() throws Exception {
+    try (SofaApplication app = SofaApplication.start(config(dir, Map.of()))) {
+      Path clients = dir.resolve("clients.yaml");
+      Files.writeString(clients, "# Registered EMR / point-of-care clients.\n# Fields: clientId,");
+      Thread.sleep(5_000); // two reload rounds
+      assertThat(app.clients().find("emr"))
+          .as("clients after the file was seen holding nothing but comments").isPresent();
+    }
+  }
 }
