@@ -351,7 +351,7 @@ public final class SofaApplication implements AutoCloseable {
 
   private static List<AppListing> readCatalog(Path file) {
     try {
-      return AppListing.parseList(Files.readString(file, StandardCharsets.UTF_8));
+      return AppListing.parseList(ca.halo.sofaserver.config.internal.TextFiles.read(file));
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }

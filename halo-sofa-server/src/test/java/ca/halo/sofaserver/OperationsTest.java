@@ -115,7 +115,7 @@ class OperationsTest {
       assertThat(m).containsPattern("halo_http_server_requests_seconds_count\\{method=\"POST\","
           + "route=\"/fhir/\\$set-context\",status=\"200\"\\} 1(\\.0)?\\s");
       assertThat(m).containsPattern("halo_http_server_requests_seconds_bucket\\{method=\"GET\","
-          + "route=\"/fhir/Observation/\\{id\\}\",status=\"404\",le=");
+          + "route=\"/fhir/\\{type\\}/\\{id\\}\",status=\"404\",le=");
       // labels are routes and words: no id, token or patient datum
       assertThat(m).doesNotContain(launch).doesNotContain(emr).doesNotContain("/abc");
     }

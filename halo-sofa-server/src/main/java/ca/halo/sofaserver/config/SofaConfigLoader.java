@@ -111,7 +111,7 @@ public final class SofaConfigLoader {
     WatchedFile catalog = new WatchedFile(v.file("catalog.file"), v.bool("catalog.reload", true));
     catalog.file().ifPresent(p -> {
       try {
-        AppListing.parseList(Files.readString(p, StandardCharsets.UTF_8));
+        AppListing.parseList(ca.halo.sofaserver.config.internal.TextFiles.read(p));
       } catch (java.io.IOException | RuntimeException e) {
         v.problem("catalog.file", p + ": " + e.getMessage());
       }
@@ -120,6 +120,11 @@ public final class SofaConfigLoader {
         v.choice("subscriptions.endpointPolicy", "public-https",
             List.of("public-https", "allow-loopback")).equals("allow-loopback")
             ? EndpointPolicyChoice.ALLOW_LOOPBACK : EndpointPolicyChoice.PUBLIC_HTTPS);
+    if (subscriptions.endpointPolicy() == EndpointPolicyChoice.ALLOW_LOOPBACK && !identity.dev()) {
+      // any subscriber could make the node post to its own loopback ports over plain http
+      v.problem("subscriptions.endpointPolicy", "allow-loopback is for development only: it"
+          + " needs identity.dev: true");
+    }
     Limits limits = limits(v);
     Logging logging = new Logging(
         v.choice("logging.format", "text", List.of("text", "json")).equals("json")
@@ -141,9 +146,9 @@ public final class SofaConfigLoader {
     }
     URI publicBase = base.map(u -> URI.create(u.toString().replaceAll("/+$", ""))).orElse(null);
     if (publicBase != null && !publicBase.getScheme().equalsIgnoreCase("https")
-        && !dev && !isLoopback(publicBase.getHost())) {
-      v.problem("server.publicBaseUrl", "must be https (plain http only on a loopback host, or"
-          + " with identity.dev: true)");
+        && !isLoopback(publicBase.getHost())) {
+      // sign-ins, codes and tokens would cross the network in clear, development or not
+      v.problem("server.publicBaseUrl", "must be https (plain http only on a loopback host)");
     }
     String host = v.string("server.host", "0.0.0.0");
     int port = v.integer("server.port", 8080, 0, 65_535);

@@ -74,9 +74,10 @@ public final class FileReloader implements AutoCloseable {
       try {
         w.loader.accept(w.file);
         LOG.info("{}: reloaded {}", w.key, w.file);
-      } catch (RuntimeException e) {
+      } catch (RuntimeException | Error e) {
+        // an Error too (a file too large for memory): the watcher must outlive any one version
         LOG.warn("{}: {} is invalid, keeping the previous version: {}", w.key, w.file,
-            e.getMessage());
+            e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage());
       }
     }
   }

@@ -37,6 +37,11 @@ public final class SofaMetrics implements SofaObserver {
   private static final List<String> POOL_STATES = List.of("active", "idle", "pending", "total");
   /** Database-backed gauges are read at most this often, however often Prometheus scrapes. */
   private static final Duration CACHE = Duration.ofSeconds(5);
+  /** Latency histogram buckets: a dozen, not Micrometer's ~70 per series. */
+  private static final Duration[] BUCKETS = {Duration.ofMillis(5), Duration.ofMillis(10),
+      Duration.ofMillis(25), Duration.ofMillis(50), Duration.ofMillis(100),
+      Duration.ofMillis(250), Duration.ofMillis(500), Duration.ofSeconds(1),
+      Duration.ofMillis(2500), Duration.ofSeconds(5), Duration.ofSeconds(10)};
 
   private final PrometheusMeterRegistry registry =
       new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
@@ -88,7 +93,7 @@ public final class SofaMetrics implements SofaObserver {
   @Override
   public void request(String method, String route, int status, Duration time) {
     Timer.builder("halo.http.server.requests").tag("method", method).tag("route", route)
-        .tag("status", Integer.toString(status)).publishPercentileHistogram()
+        .tag("status", Integer.toString(status)).serviceLevelObjectives(BUCKETS)
         .description("HTTP requests answered").register(registry).record(time);
   }
 
@@ -102,7 +107,7 @@ public final class SofaMetrics implements SofaObserver {
   @Override
   public void notification(String channel, boolean delivered, Duration lag) {
     Timer.builder("halo.notifications").tag("channel", channel)
-        .tag("outcome", delivered ? "delivered" : "failed").publishPercentileHistogram()
+        .tag("outcome", delivered ? "delivered" : "failed").serviceLevelObjectives(BUCKETS)
         .description("event notifications sent, timed from the oldest event's numbering")
         .register(registry).record(lag);
   }

@@ -64,6 +64,15 @@ public final class OAuthServlet extends HttpServlet {
       throws jakarta.servlet.ServletException, IOException {
     try {
       super.service(req, resp);
+    } catch (java.nio.charset.IllegalCharsetNameException
+        | java.nio.charset.UnsupportedCharsetException
+        | org.eclipse.jetty.http.BadMessageException e) {
+      // a request that cannot be read (an unknown charset, bad encoding): the caller's fault
+      LOG.debug("unreadable authorization request ({})", e.getClass().getSimpleName());
+      if (!resp.isCommitted()) {
+        resp.reset();
+        write(resp, errorJson(400, "invalid_request", "the request cannot be decoded"));
+      }
     } catch (RuntimeException e) {
       boolean down = ca.halo.server.internal.Failures.unavailable(e);
       LOG.warn("authorization endpoint failed ({}); answered {}", e.getClass().getSimpleName(),
@@ -149,7 +158,15 @@ public final class OAuthServlet extends HttpServlet {
   private static Map<String, String> params(HttpServletRequest req, HttpServletResponse resp)
       throws IOException {
     Map<String, String> out = new HashMap<>();
-    for (Map.Entry<String, String[]> e : req.getParameterMap().entrySet()) {
+    Map<String, String[]> given;
+    try {
+      given = req.getParameterMap();
+    } catch (RuntimeException e) {
+      // bad percent-encoding, bytes that are not UTF-8, an unknown charset: the caller's fault
+      write(resp, errorJson(400, "invalid_request", "the parameters cannot be decoded"));
+      return null;
+    }
+    for (Map.Entry<String, String[]> e : given.entrySet()) {
       if (e.getValue().length != 1) {
         write(resp, errorJson(400, "invalid_request",
             "parameter " + e.getKey() + " appears more than once"));

@@ -34,7 +34,7 @@ public final class ObservingHandler extends Handler.Wrapper {
   private final Set<String> types;
   private final SecureRandom random = new SecureRandom();
 
-  /** @param types the resource types the FHIR endpoint serves (route labels; others are one) */
+  /** @param types the resource types the FHIR endpoint serves (unused in labels: {@code {type}}) */
   public ObservingHandler(SofaObserver observer, Set<String> types, Handler next) {
     super(next);
     this.observer = observer;
@@ -127,8 +127,8 @@ public final class ObservingHandler extends Handler.Wrapper {
     if (seg[0].startsWith("$")) {
       return "/fhir/" + operation(seg[0]);
     }
-    StringBuilder r = new StringBuilder("/fhir/")
-        .append(types.contains(seg[0]) || seg[0].equals("Subscription") ? seg[0] : "{other}");
+    // one template for every type: labels stay few whatever paths callers invent
+    StringBuilder r = new StringBuilder("/fhir/{type}");
     if (seg.length > 1) {
       if (seg[1].startsWith("$")) {
         r.append('/').append(operation(seg[1]));

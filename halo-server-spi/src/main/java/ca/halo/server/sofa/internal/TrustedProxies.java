@@ -9,20 +9,19 @@ import java.util.Collection;
 import java.util.List;
 import java.util.regex.Pattern;
 import org.eclipse.jetty.http.HttpFields;
-import org.eclipse.jetty.server.ForwardedRequestCustomizer;
+import org.eclipse.jetty.server.ConnectionMetaData;
 import org.eclipse.jetty.server.HttpConfiguration;
 import org.eclipse.jetty.server.Request;
 
 /**
- * Applies {@code Forwarded} and {@code X-Forwarded-*} headers (Jetty's
- * {@link ForwardedRequestCustomizer}) only to requests whose peer is one of the configured proxy
- * addresses or blocks; from anyone else they are ignored, so a client cannot claim another
- * address (the per-address bounds count by it) or scheme.
+ * Takes the client's address from {@code X-Forwarded-For} only for requests whose peer is one of
+ * the configured proxy addresses or blocks, and only its right-most entry that is not a proxy
+ * itself; from anyone else forwarding headers are ignored, so a client cannot claim another
+ * address (the per-address bounds count by it).
  */
 public final class TrustedProxies implements HttpConfiguration.Customizer {
   private static final Pattern V4 = Pattern.compile("\\d{1,3}(\\.\\d{1,3}){3}");
   private static final Pattern V6 = Pattern.compile("[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*");
-  private final ForwardedRequestCustomizer forwarded = new ForwardedRequestCustomizer();
   private final List<byte[]> networks = new ArrayList<>();
   private final List<Integer> prefixes = new ArrayList<>();
 
@@ -103,13 +102,72 @@ public final class TrustedProxies implements HttpConfiguration.Customizer {
     return false;
   }
 
+  /**
+   * From a trusted proxy: the client is the right-most {@code X-Forwarded-For} address (over all
+   * lines of that header, in order) that is not itself a trusted proxy. A browser can write what
+   * it likes at the left of that header, never at the right, where each proxy appends the peer it
+   * saw. {@code Forwarded} is ignored (a proxy that manages only {@code X-Forwarded-For} would
+   * pass a browser's {@code Forwarded} through). Anything unreadable leaves the peer as it is.
+   */
   @Override
   public Request customize(Request request, HttpFields.Mutable responseHeaders) {
     SocketAddress peer = request.getConnectionMetaData().getRemoteSocketAddress();
-    if (peer instanceof InetSocketAddress && ((InetSocketAddress) peer).getAddress() != null
-        && trusts(((InetSocketAddress) peer).getAddress())) {
-      return forwarded.customize(request, responseHeaders);
+    if (!(peer instanceof InetSocketAddress) || ((InetSocketAddress) peer).getAddress() == null
+        || !trusts(((InetSocketAddress) peer).getAddress())) {
+      return request;
     }
-    return request;
+    List<String> entries = new ArrayList<>();
+    for (String line : request.getHeaders().getValuesList("X-Forwarded-For")) {
+      for (String e : line.split(",")) {
+        entries.add(e.trim());
+      }
+    }
+    InetAddress client = null;
+    for (int i = entries.size() - 1; i >= 0; i--) {
+      InetAddress a = address(entries.get(i));
+      if (a == null) {
+        break; // unreadable: trust nothing further left
+      }
+      if (!trusts(a)) {
+        client = a;
+        break;
+      }
+    }
+    if (client == null) {
+      return request;
+    }
+    InetSocketAddress forwarded = new InetSocketAddress(client,
+        ((InetSocketAddress) peer).getPort());
+    ConnectionMetaData meta = new ConnectionMetaData.Wrapper(request.getConnectionMetaData()) {
+      @Override
+      public SocketAddress getRemoteSocketAddress() {
+        return forwarded;
+      }
+    };
+    return new Request.Wrapper(request) {
+      @Override
+      public ConnectionMetaData getConnectionMetaData() {
+        return meta;
+      }
+    };
+  }
+
+  /** An address as an X-Forwarded-For entry writes it (with or without a port), or null. */
+  private static InetAddress address(String entry) {
+    String e = entry;
+    if (e.startsWith("[")) {
+      int close = e.indexOf(']');
+      if (close < 0) {
+        return null;
+      }
+      e = e.substring(1, close);
+    } else if (e.indexOf(':') == e.lastIndexOf(':') && e.indexOf(':') > 0) {
+      e = e.substring(0, e.indexOf(':')); // v4 with a port
+    }
+    try {
+      return InetAddress.getByAddress(parse(e));
+    } catch (IllegalArgumentException | UnknownHostException ex) {
+      return null;
+    }
   }
 }

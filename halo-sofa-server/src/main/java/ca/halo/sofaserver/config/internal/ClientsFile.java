@@ -37,7 +37,7 @@ public final class ClientsFile {
    */
   public static List<RegisteredClient> read(Path file) {
     try {
-      return parse(Files.readString(file, StandardCharsets.UTF_8));
+      return parse(TextFiles.read(file));
     } catch (IOException e) {
       throw new IllegalArgumentException("cannot read " + file + " ("
           + e.getClass().getSimpleName() + ")", e);
@@ -62,7 +62,9 @@ public final class ClientsFile {
       root = root.get("clients");
     }
     if (root == null || root.isNull() || root.isMissingNode()) {
-      return List.of();
+      // an empty file is more often one caught half-written than a wish for no client: an
+      // empty list is written [] on purpose
+      throw new IllegalArgumentException("holds no list of clients (write [] for none)");
     }
     if (!root.isArray()) {
       throw new IllegalArgumentException("must be a list of clients");

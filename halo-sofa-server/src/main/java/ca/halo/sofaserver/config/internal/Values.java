@@ -318,20 +318,35 @@ public final class Values {
     try {
       u = new URI(s.get());
     } catch (URISyntaxException e) {
-      problem(key, "'" + s.get() + "' is not a URL (" + e.getReason() + ")");
+      problem(key, "'" + shown(s.get()) + "' is not a URL");
       return Optional.empty();
     }
     String scheme = u.getScheme() == null ? "" : u.getScheme().toLowerCase(Locale.ROOT);
     if (!u.isAbsolute() || !(scheme.equals("http") || scheme.equals("https"))
         || u.getHost() == null) {
-      problem(key, "'" + s.get() + "' must be an absolute http or https URL");
+      problem(key, "'" + shown(s.get()) + "' must be an absolute http or https URL");
       return Optional.empty();
     }
     if (u.getRawQuery() != null || u.getRawFragment() != null || u.getRawUserInfo() != null) {
-      problem(key, "'" + s.get() + "' must carry no query, fragment or user info");
+      problem(key, "'" + shown(u) + "' must carry no query, fragment or user info");
       return Optional.empty();
     }
     return Optional.of(u);
+  }
+
+  /** A URL as an error message may show it: no user info, query or fragment (they may hold secrets). */
+  private static String shown(URI u) {
+    String host = u.getHost() == null ? "" : u.getHost();
+    return (u.getScheme() == null ? "" : u.getScheme() + "://") + host
+        + (u.getPort() < 0 ? "" : ":" + u.getPort()) + (u.getRawPath() == null ? "" : u.getRawPath())
+        + (u.getRawUserInfo() != null || u.getRawQuery() != null || u.getRawFragment() != null
+            ? " (user info, query or fragment not shown)" : "");
+  }
+
+  /** Text that failed to be a URL, cut before anything that may be a secret. */
+  private static String shown(String text) {
+    String t = text.replaceAll("(?<=://)[^/@]*@", "***@").replaceAll("[?#].*$", "?...");
+    return t.length() > 80 ? t.substring(0, 80) + "..." : t;
   }
 
   /** A path to a readable regular file, relative to the configuration file's directory. */
