@@ -30,6 +30,7 @@ import ca.halo.sofaserver.config.SofaConfig.Postgres;
 import ca.halo.sofaserver.config.SofaConfig.RemoteFhir;
 import ca.halo.sofaserver.config.SofaConfig.StoreType;
 import ca.halo.sofaserver.config.internal.ClientsFile;
+import ca.halo.sofaserver.internal.CatalogMirror;
 import ca.halo.sofaserver.internal.ClientCredentialsTokenSource;
 import ca.halo.sofaserver.internal.FileReloader;
 import ca.halo.sofaserver.internal.HealthServlet;
@@ -189,10 +190,23 @@ public final class SofaApplication implements AutoCloseable {
         config.clients().file().map(p -> read(config, "clients.file", p, ClientsFile::read))
             .orElse(List.of()));
     b.clients(clients);
-    InMemoryAppCatalogRepository catalog = config.catalog().file()
+    InMemoryAppCatalogRepository fromFile = config.catalog().file()
         .map(p -> new InMemoryAppCatalogRepository(read(config, "catalog.file", p,
             SofaApplication::readCatalog)))
         .orElse(null);
+    InMemoryAppCatalogRepository fromApi = null;
+    if (config.catalog().url().isPresent()) {
+      CatalogMirror mirror;
+      try {
+        mirror = new CatalogMirror(config.catalog().url().get(), config.catalog().refresh());
+      } catch (RuntimeException e) {
+        throw new ConfigException(config.where("catalog.url") + ": cannot read the App Catalog"
+            + " at " + config.catalog().url().get() + " (" + rootMessage(e) + ")", e);
+      }
+      resources.push(mirror);
+      fromApi = mirror.repository();
+    }
+    InMemoryAppCatalogRepository catalog = fromApi != null ? fromApi : fromFile;
     if (catalog != null) {
       b.catalog(catalog);
     }
@@ -244,7 +258,7 @@ public final class SofaApplication implements AutoCloseable {
 
     FileReloader reloader = null;
     if (config.clients().reload() && config.clients().file().isPresent()
-        || config.catalog().reload() && catalog != null) {
+        || config.catalog().reload() && fromFile != null) {
       reloader = new FileReloader(RELOAD_INTERVAL);
       resources.push(reloader);
       if (config.clients().reload()) {
@@ -252,7 +266,7 @@ public final class SofaApplication implements AutoCloseable {
         config.clients().file().ifPresent(p -> r.watch("clients.file", p,
             f -> clients.replaceAll(ClientsFile.read(f))));
       }
-      if (config.catalog().reload() && catalog != null) {
+      if (config.catalog().reload() && fromFile != null) {
         reloader.watch("catalog.file", config.catalog().file().orElseThrow(),
             f -> catalog.replaceAll(readCatalog(f)));
       }

@@ -226,4 +226,34 @@ class OperationsTest {
       idp.stop(0);
     }
   }
+
+  @Test
+  void catalogUrl_theJurisdictionsCatalogApi_mirrored_itsAppsLaunchable() throws Exception {
+    try (SofaApplication source = SofaApplication.start(config(Map.of()))) {
+      URI catalogApi = source.sofa().catalogBase();
+      int port = freePort();
+      SofaConfig mirrorConfig = config(Map.of("HALO_CATALOG_FILE", "",
+          "HALO_CATALOG_URL", catalogApi.toString(), "HALO_CATALOG_REFRESH", "1s",
+          "HALO_SERVER_PORT", Integer.toString(port),
+          "HALO_SERVER_PUBLIC_BASE_URL", "http://127.0.0.1:" + port));
+      try (SofaApplication mirror = SofaApplication.start(mirrorConfig)) {
+        assertThat(mirror.catalog()).get().satisfies(c ->
+            assertThat(c.find("growth-chart")).isPresent());
+        HttpResponse<String> apps = get(HTTP, URI.create(mirror.sofa().catalogBase() + "/apps"));
+        assertThat(apps.statusCode()).isEqualTo(200);
+        assertThat(apps.body()).contains("growth-chart");
+        // the mirrored app is a client of the mirror: the whole launch works there
+        SofaFlows sofa = new SofaFlows(mirror.sofa().baseUrl());
+        Browser clinician = new Browser();
+        String emr = sofa.emrToken(clinician, "dr.tremblay", "password");
+        assertThat(sofa.appToken(clinician, sofa.setContext(emr, "growth-chart"))).isNotBlank();
+      }
+    }
+    // a catalog out of reach stops the start-up, naming the key
+    int dead = freePort();
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> SofaApplication.start(config(Map.of(
+        "HALO_CATALOG_FILE", "", "HALO_CATALOG_URL", "http://127.0.0.1:" + dead + "/catalog"))))
+        .isInstanceOf(ca.halo.sofaserver.config.ConfigException.class)
+        .hasMessageContaining("catalog.url");
+  }
 }

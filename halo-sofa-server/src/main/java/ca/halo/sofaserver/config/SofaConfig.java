@@ -35,7 +35,7 @@ import java.util.Optional;
  *     {@code HALO_SERVER_PORT (server.port)}
  */
 public record SofaConfig(Path file, Server server, Store store, Fhir fhir, Identity identity,
-    WatchedFile clients, WatchedFile catalog, Subscriptions subscriptions, Limits limits,
+    WatchedFile clients, Catalog catalog, Subscriptions subscriptions, Limits limits,
     Logging logging, Metrics metrics, Map<String, String> sources) {
 
   public SofaConfig {
@@ -253,6 +253,17 @@ public record SofaConfig(Path file, Server server, Store store, Fhir fhir, Ident
    * @param reload whether changes are picked up while running
    */
   public record WatchedFile(Optional<Path> file, boolean reload) {}
+
+  /**
+   * Where the App Catalog comes from: a file (read again when it changes), or the jurisdiction's
+   * App Catalog API ({@code GET [url]/apps}), read again every {@code refresh}.
+   *
+   * @param file the listings file
+   * @param reload whether the file is read again when it changes
+   * @param url the App Catalog's base URL, instead of a file
+   * @param refresh how often the catalog at {@code url} is read again
+   */
+  public record Catalog(Optional<Path> file, boolean reload, Optional<URI> url, Duration refresh) {}
 
   /** Where rest-hook subscriptions may point. */
   public enum EndpointPolicyChoice {

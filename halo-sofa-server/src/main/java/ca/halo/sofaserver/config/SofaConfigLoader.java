@@ -1,6 +1,7 @@
 package ca.halo.sofaserver.config;
 
 import ca.halo.core.catalog.AppListing;
+import ca.halo.sofaserver.config.SofaConfig.Catalog;
 import ca.halo.sofaserver.config.SofaConfig.ClientCredentials;
 import ca.halo.sofaserver.config.SofaConfig.DevUser;
 import ca.halo.sofaserver.config.SofaConfig.EndpointPolicyChoice;
@@ -108,7 +109,12 @@ public final class SofaConfigLoader {
         v.problem("clients.file", p + ": " + e.getMessage());
       }
     });
-    WatchedFile catalog = new WatchedFile(v.file("catalog.file"), v.bool("catalog.reload", true));
+    Optional<URI> catalogUrl = v.has("catalog.url") ? outbound(v, "catalog.url") : Optional.empty();
+    if (v.has("catalog.url") && v.has("catalog.file")) {
+      v.problem("catalog.url", "choose catalog.file or catalog.url, not both");
+    }
+    Catalog catalog = new Catalog(v.file("catalog.file"), v.bool("catalog.reload", true),
+        catalogUrl, v.duration("catalog.refresh", Duration.ofMinutes(5), false));
     catalog.file().ifPresent(p -> {
       try {
         AppListing.parseList(ca.halo.sofaserver.config.internal.TextFiles.read(p));

@@ -44,7 +44,7 @@ public final class Schema {
         "tokenValidation.introspection.audience", "tokenValidation.jwks.url",
         "tokenValidation.jwks.issuer", "tokenValidation.jwks.audience");
     scalars("clients.", "file", "reload");
-    scalars("catalog.", "file", "reload");
+    scalars("catalog.", "file", "reload", "url", "refresh");
     scalars("subscriptions.", "enabled", "endpointPolicy");
     scalars("limits.", "maxBodyBytes", "maxEntries", "maxContexts", "maxContextsPerOwner",
         "maxContextBytesPerOwner", "maxSearchResults", "maxConnections", "maxWebSockets",
