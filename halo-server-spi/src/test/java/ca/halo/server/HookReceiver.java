@@ -120,6 +120,23 @@ public final class HookReceiver implements AutoCloseable {
     return out;
   }
 
+  /** The distinct event numbers received so far, in order. */
+  public java.util.SortedSet<Long> numbers() {
+    java.util.SortedSet<Long> out = new java.util.TreeSet<>();
+    events().forEach(e -> out.add(e.number()));
+    return out;
+  }
+
+  /** The {@code User-Agent} of a request's headers (the delivering node's name), or "". */
+  public static String userAgent(Map<String, List<String>> headers) {
+    for (Map.Entry<String, List<String>> h : headers.entrySet()) {
+      if (h.getKey().equalsIgnoreCase("User-Agent")) {
+        return h.getValue().get(0);
+      }
+    }
+    return "";
+  }
+
   /** Waits until {@code p} holds for what was received; false on timeout. */
   public synchronized boolean await(Predicate<HookReceiver> p, Duration timeout)
       throws InterruptedException {

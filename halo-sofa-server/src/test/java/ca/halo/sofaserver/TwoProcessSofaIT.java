@@ -23,7 +23,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.TreeSet;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -82,20 +81,7 @@ class TwoProcessSofaIT {
     return c;
   }
 
-  private static Set<Long> numbers(HookReceiver hook) {
-    Set<Long> out = new TreeSet<>();
-    hook.events().forEach(e -> out.add(e.number()));
-    return out;
-  }
 
-  private static String userAgent(Map<String, List<String>> headers) {
-    for (Map.Entry<String, List<String>> h : headers.entrySet()) {
-      if (h.getKey().equalsIgnoreCase("User-Agent")) {
-        return h.getValue().get(0);
-      }
-    }
-    return "";
-  }
 
   private static HttpResponse<String> get(URI url) throws Exception {
     return HTTP.send(HttpRequest.newBuilder(url).timeout(Duration.ofSeconds(30)).build(),
@@ -134,20 +120,31 @@ class TwoProcessSofaIT {
     return sum;
   }
 
-  @Test
-  void twoNodes_flowThroughTheProxy_killOneMidDelivery_everyEventArrives_restartKeepsTokens()
-      throws Exception {
+  /** Two nodes started from the jar on one new database, behind a round-robin proxy. */
+  private record Cluster(Path config, int portA, int portB, Map<String, String> env,
+      RoundRobinProxy lb, SofaProcess nodeA, SofaProcess nodeB) {}
+
+  private Cluster cluster() throws Exception {
     Path config = config();
     String db = EmbeddedPostgresSupport.newDatabase();
     int portA = freePort();
     int portB = freePort();
-    URI a = URI.create("http://127.0.0.1:" + portA);
-    URI b = URI.create("http://127.0.0.1:" + portB);
-    RoundRobinProxy lb = keep(new RoundRobinProxy(List.of(a, b)));
+    RoundRobinProxy lb = keep(new RoundRobinProxy(List.of(URI.create("http://127.0.0.1:" + portA),
+        URI.create("http://127.0.0.1:" + portB))));
     Map<String, String> env = Map.of("HALO_STORE_POSTGRES_JDBC_URL", db,
         "HALO_SERVER_PUBLIC_BASE_URL", lb.url().toString());
     SofaProcess nodeA = keep(SofaProcess.start(config, "node-a", portA, env));
     SofaProcess nodeB = keep(SofaProcess.start(config, "node-b", portB, env));
+    return new Cluster(config, portA, portB, env, lb, nodeA, nodeB);
+  }
+
+  @Test
+  void twoNodes_flowThroughTheProxy_killOneMidDelivery_everyEventArrives_restartKeepsTokens()
+      throws Exception {
+    Cluster c = cluster();
+    SofaProcess nodeA = c.nodeA();
+    SofaProcess nodeB = c.nodeB();
+    RoundRobinProxy lb = c.lb();
     System.out.println("[startup] java -jar to ready: node-a " + nodeA.readyMillis()
         + " ms, node-b " + nodeB.readyMillis() + " ms (PostgreSQL)");
     List<SofaProcess> nodes = List.of(nodeA, nodeB);
@@ -198,7 +195,7 @@ class TwoProcessSofaIT {
     int before = hook.arrivals().size();
     fhir(lb.url(), app).create().resource(TestSofa.weight(patient, 20)).execute();
     assertThat(hook.await(r -> r.arrivals().size() > before, Duration.ofSeconds(30))).isTrue();
-    String deliverer = userAgent(hook.arrivals().get(before));
+    String deliverer = HookReceiver.userAgent(hook.arrivals().get(before));
     assertThat(deliverer).isIn("halo-sofa/node-a", "halo-sofa/node-b");
     SofaProcess dying = deliverer.endsWith("node-a") ? nodeA : nodeB;
     SofaProcess survivor = dying == nodeA ? nodeB : nodeA;
@@ -212,12 +209,12 @@ class TwoProcessSofaIT {
     for (int i = 0; i < 2; i++) {
       fhir(lb.url(), app).create().resource(TestSofa.weight(patient, 30 + i)).execute();
     }
-    assertThat(hook.await(r -> numbers(r).size() >= 6, Duration.ofSeconds(60)))
-        .as("every event number, got " + numbers(hook)).isTrue();
+    assertThat(hook.await(r -> r.numbers().size() >= 6, Duration.ofSeconds(60)))
+        .as("every event number, got " + hook.numbers()).isTrue();
     System.out.println("[takeover] every event 1..6 at the consumer "
         + Duration.ofNanos(System.nanoTime() - killedAt).toMillis() + " ms after "
         + dying.name() + " was killed");
-    assertThat(numbers(hook)).containsExactly(1L, 2L, 3L, 4L, 5L, 6L);
+    assertThat(hook.numbers()).containsExactly(1L, 2L, 3L, 4L, 5L, 6L);
     List<Long> all = hook.events().stream().map(NotificationEvent::number).toList();
     assertThat(all.size() - new TreeSet<>(all).size()).as("repeats (at least once)")
         .isLessThanOrEqualTo(1);
@@ -225,8 +222,8 @@ class TwoProcessSofaIT {
 
     // both restarted: the EMR's token from before still works
     survivor.kill();
-    SofaProcess a2 = keep(SofaProcess.start(config, "node-a", portA, env));
-    SofaProcess b2 = keep(SofaProcess.start(config, "node-b", portB, env));
+    SofaProcess a2 = keep(SofaProcess.start(c.config(), "node-a", c.portA(), c.env()));
+    SofaProcess b2 = keep(SofaProcess.start(c.config(), "node-b", c.portB(), c.env()));
     assertThat(a2.alive() && b2.alive()).isTrue();
     String again = sofa.setContext(emr, "growth-chart");
     assertThat(again).isNotBlank();
@@ -240,17 +237,10 @@ class TwoProcessSofaIT {
 
   @Test
   void sigterm_finishesGracefully_andHandsItsLeasesBackAtOnce() throws Exception {
-    Path config = config();
-    String db = EmbeddedPostgresSupport.newDatabase();
-    int portA = freePort();
-    int portB = freePort();
-    URI a = URI.create("http://127.0.0.1:" + portA);
-    URI b = URI.create("http://127.0.0.1:" + portB);
-    RoundRobinProxy lb = keep(new RoundRobinProxy(List.of(a, b)));
-    Map<String, String> env = Map.of("HALO_STORE_POSTGRES_JDBC_URL", db,
-        "HALO_SERVER_PUBLIC_BASE_URL", lb.url().toString());
-    SofaProcess nodeA = keep(SofaProcess.start(config, "node-a", portA, env));
-    SofaProcess nodeB = keep(SofaProcess.start(config, "node-b", portB, env));
+    Cluster c = cluster();
+    SofaProcess nodeA = c.nodeA();
+    SofaProcess nodeB = c.nodeB();
+    RoundRobinProxy lb = c.lb();
     SofaFlows sofa = new SofaFlows(lb.url());
     HookReceiver hook = keep(new HookReceiver());
     Browser clinician = new Browser();
@@ -267,7 +257,7 @@ class TwoProcessSofaIT {
     int before = hook.arrivals().size();
     fhir(lb.url(), app).create().resource(TestSofa.weight(patient, 20)).execute();
     assertThat(hook.await(r -> r.arrivals().size() > before, Duration.ofSeconds(30))).isTrue();
-    String holder = userAgent(hook.arrivals().get(before));
+    String holder = HookReceiver.userAgent(hook.arrivals().get(before));
     SofaProcess leaving = holder.endsWith("node-a") ? nodeA : nodeB;
     SofaProcess staying = leaving == nodeA ? nodeB : nodeA;
 
@@ -275,7 +265,7 @@ class TwoProcessSofaIT {
     int exit = leaving.terminate();
     long stopped = System.nanoTime();
     String other = "halo-sofa/" + staying.name();
-    assertThat(hook.await(r -> r.arrivals().stream().anyMatch(h -> userAgent(h).equals(other)),
+    assertThat(hook.await(r -> r.arrivals().stream().anyMatch(h -> HookReceiver.userAgent(h).equals(other)),
         Duration.ofSeconds(30))).as("the other node takes the subscription over").isTrue();
     long delivered = System.nanoTime();
     hook.release();

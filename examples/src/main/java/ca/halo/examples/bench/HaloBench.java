@@ -393,29 +393,9 @@ public final class HaloBench {
             subs.awaitActive(id, java.time.Duration.ofSeconds(30));
           }
           // the app's write path: a launch token, FHIR creates
-          SmartAppClient app = SmartAppClient.builder().http(http)
-              .clientAuthentication(ClientAuthentication.publicClient("growth-chart"))
-              .redirectUri(URI.create(j.sofa.baseUrl() + "/apps/growth-chart/callback")).build();
-          AuthorizationRedirect ar = app.beginEhrLaunch(j.sofa.fhirBase(), ctx.launchId(),
-              SmartScopes.parse("launch patient/*.rs patient/Observation.c"));
-          TokenSet at = app.completeAuthorization(ar.pending(),
-              browser.authorize(ar.uri(), Jurisdiction.CLINICIAN, Jurisdiction.CLINICIAN_PASSWORD));
-          IGenericClient fhir = ca.halo.core.fhir.FhirClients.genericClient(j.sofa.fhirContext(),
-              j.sofa.fhirBase(), http, AccessTokenProvider.fixed(at.accessToken()));
-          String patient = at.launchContext().patient().orElseThrow();
+          AppWriter app = AppWriter.launch(j, http, browser, ctx.launchId());
           long t0 = System.nanoTime();
-          ExecutorService writers = Executors.newFixedThreadPool(4);
-          for (int i = 0; i < writes; i++) {
-            writers.execute(() -> {
-              Observation o = new Observation();
-              o.setStatus(Observation.ObservationStatus.FINAL);
-              o.setCode(new CodeableConcept(new Coding("http://loinc.org", "29463-7", "Body weight")));
-              o.setSubject(new Reference("Patient/" + patient));
-              long s = System.nanoTime();
-              String id = fhir.create().resource(o).execute().getId().getIdPart();
-              writtenAt.putIfAbsent("Observation/" + id, s);
-            });
-          }
+          ExecutorService writers = app.writeWeights(writes, 4, writtenAt);
           boolean all = done.await(300, TimeUnit.SECONDS);
           double secs = (System.nanoTime() - t0) / 1e9;
           writers.shutdown();
@@ -437,6 +417,59 @@ public final class HaloBench {
         subs.close();
         sofa.close();
       }
+    }
+  }
+
+  /** The sample app launched into a context, writing body weights as fast as it can. */
+  static final class AppWriter implements AutoCloseable {
+    private final SmartAppClient client;
+    private final IGenericClient fhir;
+    private final String patient;
+
+    private AppWriter(SmartAppClient client, IGenericClient fhir, String patient) {
+      this.client = client;
+      this.fhir = fhir;
+      this.patient = patient;
+    }
+
+    @Override
+    public void close() {
+      client.close();
+    }
+
+    /** The app's launch (authorize and token through the clinician's browser). */
+    static AppWriter launch(Jurisdiction j, HaloHttp http, HeadlessBrowser browser, String launchId)
+        throws Exception {
+      SmartAppClient app = SmartAppClient.builder().http(http)
+          .clientAuthentication(ClientAuthentication.publicClient("growth-chart"))
+          .redirectUri(URI.create(j.sofa.baseUrl() + "/apps/growth-chart/callback")).build();
+      AuthorizationRedirect ar = app.beginEhrLaunch(j.sofa.fhirBase(), launchId,
+          SmartScopes.parse("launch patient/*.rs patient/Observation.c"));
+      TokenSet at = app.completeAuthorization(ar.pending(),
+          browser.authorize(ar.uri(), Jurisdiction.CLINICIAN, Jurisdiction.CLINICIAN_PASSWORD));
+      IGenericClient fhir = ca.halo.core.fhir.FhirClients.genericClient(j.sofa.fhirContext(),
+          j.sofa.fhirBase(), http, AccessTokenProvider.fixed(at.accessToken()));
+      return new AppWriter(app, fhir, at.launchContext().patient().orElseThrow());
+    }
+
+    /**
+     * Starts {@code writes} Observation creates on {@code threads} threads, each noting when it
+     * was sent under its reference in {@code writtenAt}; the caller shuts the pool down.
+     */
+    ExecutorService writeWeights(int writes, int threads, Map<String, Long> writtenAt) {
+      ExecutorService writers = Executors.newFixedThreadPool(threads);
+      for (int i = 0; i < writes; i++) {
+        writers.execute(() -> {
+          Observation o = new Observation();
+          o.setStatus(Observation.ObservationStatus.FINAL);
+          o.setCode(new CodeableConcept(new Coding("http://loinc.org", "29463-7", "Body weight")));
+          o.setSubject(new Reference("Patient/" + patient));
+          long sent = System.nanoTime();
+          String id = fhir.create().resource(o).execute().getId().getIdPart();
+          writtenAt.putIfAbsent("Observation/" + id, sent);
+        });
+      }
+      return writers;
     }
   }
 }

@@ -228,29 +228,9 @@ final class StoreBench {
         String id = subs.create(SubscriptionRequest.restHook(r.url()).launch(ctx.launchId())
             .payload(PayloadContent.ID_ONLY).build()).getIdPart();
         subs.awaitActive(id, java.time.Duration.ofSeconds(30));
-        SmartAppClient app = SmartAppClient.builder().http(http)
-            .clientAuthentication(ClientAuthentication.publicClient("growth-chart"))
-            .redirectUri(URI.create(j.sofa.baseUrl() + "/apps/growth-chart/callback")).build();
-        AuthorizationRedirect ar = app.beginEhrLaunch(j.sofa.fhirBase(), ctx.launchId(),
-            SmartScopes.parse("launch patient/*.rs patient/Observation.c"));
-        TokenSet at = app.completeAuthorization(ar.pending(),
-            browser.authorize(ar.uri(), Jurisdiction.CLINICIAN, Jurisdiction.CLINICIAN_PASSWORD));
-        IGenericClient fhir = ca.halo.core.fhir.FhirClients.genericClient(j.sofa.fhirContext(),
-            j.sofa.fhirBase(), http, AccessTokenProvider.fixed(at.accessToken()));
-        String patient = at.launchContext().patient().orElseThrow();
+        HaloBench.AppWriter app = HaloBench.AppWriter.launch(j, http, browser, ctx.launchId());
         long t0 = System.nanoTime();
-        ExecutorService writers = Executors.newFixedThreadPool(2);
-        for (int i = 0; i < writes; i++) {
-          writers.execute(() -> {
-            Observation o = new Observation();
-            o.setStatus(Observation.ObservationStatus.FINAL);
-            o.setCode(new CodeableConcept(new Coding("http://loinc.org", "29463-7", "Body weight")));
-            o.setSubject(new Reference("Patient/" + patient));
-            long w = System.nanoTime();
-            String oid = fhir.create().resource(o).execute().getId().getIdPart();
-            writtenAt.putIfAbsent("Observation/" + oid, w);
-          });
-        }
+        ExecutorService writers = app.writeWeights(writes, 2, writtenAt);
         boolean all = done.await(300, TimeUnit.SECONDS);
         double secs = (System.nanoTime() - t0) / 1e9;
         writers.shutdown();

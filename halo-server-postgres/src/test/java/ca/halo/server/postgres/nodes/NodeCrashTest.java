@@ -20,7 +20,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.TreeSet;
 import org.hl7.fhir.r4.model.Bundle;
 import org.hl7.fhir.r4.model.Patient;
@@ -67,20 +66,7 @@ class NodeCrashTest {
         .getEntry().get(0).getResource().getIdElement().getIdPart();
   }
 
-  private static Set<Long> numbers(HookReceiver hook) {
-    Set<Long> out = new TreeSet<>();
-    hook.events().forEach(e -> out.add(e.number()));
-    return out;
-  }
 
-  private static String userAgent(Map<String, List<String>> headers) {
-    for (Map.Entry<String, List<String>> h : headers.entrySet()) {
-      if (h.getKey().equalsIgnoreCase("User-Agent")) {
-        return h.getValue().get(0);
-      }
-    }
-    return "";
-  }
 
   @Test
   void deliveringNodeKilledMidDelivery_theOtherTakesOverWithinTheLease_everyEventArrives() throws Exception {
@@ -108,7 +94,7 @@ class NodeCrashTest {
     int before = hook.arrivals().size();
     fhir(nodeA, app).create().resource(TestSofa.weight(patient, 20)).execute();
     assertThat(hook.await(r -> r.arrivals().size() > before, Duration.ofSeconds(20))).isTrue();
-    String deliverer = userAgent(hook.arrivals().get(before));
+    String deliverer = HookReceiver.userAgent(hook.arrivals().get(before));
     NodeProcess dying = deliverer.equals("node-a") ? a : b;
     NodeProcess survivor = dying == a ? b : a;
     assertThat(deliverer).isIn("node-a", "node-b");
@@ -123,11 +109,11 @@ class NodeCrashTest {
       fhir(survivor.url(), app).create().resource(TestSofa.weight(patient, 30 + i)).execute();
     }
 
-    assertThat(hook.await(r -> numbers(r).size() >= 6, Duration.ofSeconds(40)))
-        .as("every event after the takeover, got " + numbers(hook)).isTrue();
+    assertThat(hook.await(r -> r.numbers().size() >= 6, Duration.ofSeconds(40)))
+        .as("every event after the takeover, got " + hook.numbers()).isTrue();
     long firstBySurvivor = 0;
     for (HookReceiver.Received r : hook.received()) {
-      if (userAgent(r.headers()).equals(survivor.name()) && r.notification() != null
+      if (HookReceiver.userAgent(r.headers()).equals(survivor.name()) && r.notification() != null
           && !r.notification().events().isEmpty() && r.arrivedNanos() > killedAt) {
         firstBySurvivor = r.arrivedNanos();
         break;
@@ -138,7 +124,7 @@ class NodeCrashTest {
         + " ms after " + dying.name() + " was killed mid-delivery");
     assertThat(firstBySurvivor).isPositive();
     assertThat(takeover).isLessThan(TAKEOVER_BOUND);
-    assertThat(numbers(hook)).containsExactly(1L, 2L, 3L, 4L, 5L, 6L);
+    assertThat(hook.numbers()).containsExactly(1L, 2L, 3L, 4L, 5L, 6L);
     // at least once: an accepted number arrives again only if the dead node had it in flight
     List<Long> all = hook.events().stream().map(NotificationEvent::number).toList();
     assertThat(all.size() - new TreeSet<>(all).size()).isLessThanOrEqualTo(1);
@@ -199,9 +185,9 @@ class NodeCrashTest {
       assertThat(again.callback()).containsKey("code");
       assertThat(sofa.redeem(again).get("patient").asText()).isEqualTo(patient);
       // the subscription resumes and the undelivered events arrive
-      assertThat(hook.await(r -> numbers(r).size() >= 2, Duration.ofSeconds(30)))
-          .as("got " + numbers(hook)).isTrue();
-      assertThat(numbers(hook)).containsExactly(1L, 2L);
+      assertThat(hook.await(r -> r.numbers().size() >= 2, Duration.ofSeconds(30)))
+          .as("got " + hook.numbers()).isTrue();
+      assertThat(hook.numbers()).containsExactly(1L, 2L);
     } finally {
       a.close();
       b.close();
