@@ -1,0 +1,5 @@
+/**
+ * Implementation details of this artifact, not API: anything here may change or go in any
+ * release without notice. Use the public packages instead.
+ */
+package ca.halo.core.internal.http;
