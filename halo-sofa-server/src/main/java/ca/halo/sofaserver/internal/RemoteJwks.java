@@ -15,7 +15,8 @@ import org.slf4j.LoggerFactory;
 /**
  * The jurisdiction IdP's JWK set, read over the SDK's HTTP stack (https only, except loopback;
  * bounded answers) and kept for {@link #MAX_AGE}. A failed read keeps the set it had (logged at
- * WARN, without the answer) and is retried at most every {@link #RETRY}. Thread-safe.
+ * WARN, without the answer) and is retried at most every {@link #RETRY}. Thread-safe; no
+ * lock is held while reading.
  */
 public final class RemoteJwks implements Supplier<JWKSet> {
   private static final Logger LOG = LoggerFactory.getLogger(RemoteJwks.class);
@@ -25,10 +26,12 @@ public final class RemoteJwks implements Supplier<JWKSet> {
 
   private final HaloHttp http;
   private final URI url;
-  private JWKSet keys = new JWKSet();
-  private long readAt;
-  private long triedAt;
-  private boolean read;
+  private volatile JWKSet keys = new JWKSet();
+  private volatile long readAt;
+  private volatile long triedAt;
+  private volatile boolean read;
+  private final java.util.concurrent.atomic.AtomicBoolean reading =
+      new java.util.concurrent.atomic.AtomicBoolean();
 
   public RemoteJwks(HaloHttp http, URI url) {
     this.http = http;
@@ -37,7 +40,7 @@ public final class RemoteJwks implements Supplier<JWKSet> {
   }
 
   /** Reads the set now; false (and logged) if it could not be read. */
-  public synchronized boolean refresh() {
+  public boolean refresh() {
     triedAt = System.nanoTime();
     try (Response r = http.okHttp().newCall(new Request.Builder().url(url.toString()).get()
         .header("Accept", "application/json").build()).execute()) {
@@ -64,12 +67,20 @@ public final class RemoteJwks implements Supplier<JWKSet> {
     }
   }
 
+  /**
+   * The keys held. When they are stale, one caller reads them again while the others go on with
+   * the keys held: a slow IdP never holds every token check up.
+   */
   @Override
-  public synchronized JWKSet get() {
+  public JWKSet get() {
     long now = System.nanoTime();
     boolean stale = !read || now - readAt > MAX_AGE.toNanos();
-    if (stale && now - triedAt > RETRY.toNanos()) {
-      refresh();
+    if (stale && now - triedAt > RETRY.toNanos() && reading.compareAndSet(false, true)) {
+      try {
+        refresh();
+      } finally {
+        reading.set(false);
+      }
     }
     return keys;
   }
