@@ -4,13 +4,13 @@ import ca.halo.server.fhir.FhirRepositoryException;
 import ca.halo.server.fhir.FhirResourceRepository;
 import ca.halo.server.fhir.PatientCompartment;
 import ca.halo.server.fhir.SearchCriteria;
+import ca.halo.server.fhir.TransactionEntries;
 import ca.halo.server.postgres.internal.DatabaseErrors;
 import ca.halo.server.postgres.internal.Sql;
 import ca.uhn.fhir.context.BaseRuntimeChildDefinition;
 import ca.uhn.fhir.context.FhirContext;
 import ca.uhn.fhir.parser.DataFormatException;
 import ca.uhn.fhir.parser.IParser;
-import ca.uhn.fhir.util.FhirTerser;
 import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.Instant;
@@ -20,9 +20,7 @@ import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.Date;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.HexFormat;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -34,7 +32,6 @@ import org.hl7.fhir.r4.model.Bundle.BundleEntryComponent;
 import org.hl7.fhir.r4.model.Bundle.HTTPVerb;
 import org.hl7.fhir.r4.model.Coding;
 import org.hl7.fhir.r4.model.Identifier;
-import org.hl7.fhir.r4.model.Reference;
 import org.hl7.fhir.r4.model.Resource;
 import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.HandleCallback;
@@ -340,76 +337,11 @@ public final class PostgresFhirRepository implements FhirResourceRepository {
     Bundle work = tx.copy();
     int n = work.getEntry().size();
     // 1. before the database: check every entry, give new resources ids, link references, encode
-    Map<String, String> newRefs = new LinkedHashMap<>();
-    Set<String> targets = new HashSet<>();
-    for (int i = 0; i < n; i++) {
-      BundleEntryComponent e = work.getEntry().get(i);
-      String where = "Bundle.entry[" + i + "]";
-      if (!e.hasRequest() || e.getRequest().getMethod() == null) {
-        throw new FhirRepositoryException(400, where + ".request", "entry has no request.method");
-      }
-      HTTPVerb m = e.getRequest().getMethod();
-      if ((m == HTTPVerb.POST || m == HTTPVerb.PUT) && !e.hasResource()) {
-        throw new FhirRepositoryException(400, where + ".resource", "entry has no resource");
-      }
-      if (m == HTTPVerb.POST) {
-        Resource r = e.getResource();
-        String id = newId();
-        if (e.hasFullUrl()) {
-          if (newRefs.containsKey(e.getFullUrl())) {
-            throw new FhirRepositoryException(400, where + ".fullUrl",
-                "fullUrl " + e.getFullUrl() + " appears twice");
-          }
-          newRefs.put(e.getFullUrl(), r.fhirType() + "/" + id);
-        }
-        r.setId(id);
-      } else if (m == HTTPVerb.PUT) {
-        String[] parts = typeAndId(e.getRequest().getUrl());
-        if (parts == null || !parts[0].equals(e.getResource().fhirType())) {
-          throw new FhirRepositoryException(400, where + ".request.url",
-              "PUT needs request.url Type/id matching the resource");
-        }
-        e.getResource().setId(parts[1]);
-        if (!targets.add(e.getRequest().getUrl())) {
-          throw new FhirRepositoryException(400, where + ".request.url",
-              "two entries of one transaction name the same resource");
-        }
-      } else if (m == HTTPVerb.DELETE) {
-        if (typeAndId(e.getRequest().getUrl()) == null) {
-          throw new FhirRepositoryException(400, where + ".request.url",
-              "DELETE needs request.url Type/id");
-        }
-        if (!targets.add(e.getRequest().getUrl())) {
-          throw new FhirRepositoryException(400, where + ".request.url",
-              "two entries of one transaction name the same resource");
-        }
-      } else {
-        throw new FhirRepositoryException(400, where + ".request.method",
-            "method " + m.toCode() + " is not supported in a transaction here");
-      }
-    }
-    FhirTerser terser = ctx.newTerser();
+    Set<String> targets = TransactionEntries.prepare(ctx, work, this::newId);
     Instant now = now();
     Row[] rows = new Row[n];
     for (int i = 0; i < n; i++) {
       BundleEntryComponent e = work.getEntry().get(i);
-      if (!e.hasResource()) {
-        continue;
-      }
-      for (Reference ref : terser.getAllPopulatedChildElementsOfType(e.getResource(),
-          Reference.class)) {
-        String target = ref.getReference();
-        if (target == null) {
-          continue;
-        }
-        if (newRefs.containsKey(target)) {
-          ref.setReference(newRefs.get(target));
-          ref.setResource(null); // the parser links entries; a linked resource would be contained
-        } else if (target.startsWith("urn:uuid:") || target.startsWith("urn:oid:")) {
-          throw new FhirRepositoryException(400, "Bundle.entry[" + i + "].resource",
-              "reference " + target + " names no entry of this Bundle");
-        }
-      }
       if (e.getRequest().getMethod() == HTTPVerb.POST) {
         rows[i] = prepare(e.getResource(), 1, now);
       }
@@ -464,8 +396,7 @@ public final class PostgresFhirRepository implements FhirResourceRepository {
 
   /** {@code Type/id} as its two parts, or null. */
   private static String[] typeAndId(String url) {
-    String[] parts = url == null ? new String[0] : url.split("/");
-    return parts.length == 2 && !parts[0].isEmpty() && !parts[1].isEmpty() ? parts : null;
+    return TransactionEntries.typeAndId(url);
   }
 
   /** Locks the rows of {@code Type/id} targets in key order; their versions by target. */

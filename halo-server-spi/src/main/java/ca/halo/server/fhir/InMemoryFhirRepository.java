@@ -3,7 +3,6 @@ package ca.halo.server.fhir;
 import ca.uhn.fhir.context.FhirContext;
 import ca.uhn.fhir.parser.DataFormatException;
 import ca.uhn.fhir.parser.IParser;
-import ca.uhn.fhir.util.FhirTerser;
 import java.io.ByteArrayInputStream;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
@@ -18,7 +17,6 @@ import java.util.Deque;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.HexFormat;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -31,7 +29,6 @@ import org.hl7.fhir.r4.model.Bundle.BundleEntryComponent;
 import org.hl7.fhir.r4.model.Bundle.HTTPVerb;
 import org.hl7.fhir.r4.model.Coding;
 import org.hl7.fhir.r4.model.Identifier;
-import org.hl7.fhir.r4.model.Reference;
 import org.hl7.fhir.r4.model.Resource;
 
 /**
@@ -317,79 +314,13 @@ public final class InMemoryFhirRepository implements FhirResourceRepository {
     }
     Bundle work = tx.copy();
     // 1. outside the lock: check every entry, give new resources ids, link references, encode
-    Map<String, String> newRefs = new LinkedHashMap<>();
-    Set<String> targets = new HashSet<>();
-    for (int i = 0; i < work.getEntry().size(); i++) {
-      BundleEntryComponent e = work.getEntry().get(i);
-      String where = "Bundle.entry[" + i + "]";
-      if (!e.hasRequest() || e.getRequest().getMethod() == null) {
-        throw new FhirRepositoryException(400, where + ".request", "entry has no request.method");
-      }
-      HTTPVerb m = e.getRequest().getMethod();
-      if ((m == HTTPVerb.POST || m == HTTPVerb.PUT) && !e.hasResource()) {
-        throw new FhirRepositoryException(400, where + ".resource", "entry has no resource");
-      }
-      if (m == HTTPVerb.POST) {
-        Resource r = e.getResource();
-        String id = newId();
-        if (e.hasFullUrl()) {
-          if (newRefs.containsKey(e.getFullUrl())) {
-            throw new FhirRepositoryException(400, where + ".fullUrl",
-                "fullUrl " + e.getFullUrl() + " appears twice");
-          }
-          newRefs.put(e.getFullUrl(), r.fhirType() + "/" + id);
-        }
-        r.setId(id);
-      } else if (m == HTTPVerb.PUT) {
-        String url = e.getRequest().getUrl();
-        String[] parts = url == null ? new String[0] : url.split("/");
-        if (parts.length != 2 || !parts[0].equals(e.getResource().fhirType())) {
-          throw new FhirRepositoryException(400, where + ".request.url",
-              "PUT needs request.url Type/id matching the resource");
-        }
-        e.getResource().setId(parts[1]);
-        if (!targets.add(url)) {
-          throw new FhirRepositoryException(400, where + ".request.url",
-              "two entries of one transaction name the same resource");
-        }
-      } else if (m == HTTPVerb.DELETE) {
-        String url = e.getRequest().getUrl();
-        if (url == null || url.split("/").length != 2) {
-          throw new FhirRepositoryException(400, where + ".request.url",
-              "DELETE needs request.url Type/id");
-        }
-        if (!targets.add(url)) {
-          throw new FhirRepositoryException(400, where + ".request.url",
-              "two entries of one transaction name the same resource");
-        }
-      } else {
-        throw new FhirRepositoryException(400, where + ".request.method",
-            "method " + m.toCode() + " is not supported in a transaction here");
-      }
-    }
-    FhirTerser terser = ctx.newTerser();
+    TransactionEntries.prepare(ctx, work, this::newId);
     Instant now = now();
     Prepared[] prepared = new Prepared[work.getEntry().size()];
     long newBytes = 0;
     int creates = 0;
     for (int i = 0; i < work.getEntry().size(); i++) {
       BundleEntryComponent e = work.getEntry().get(i);
-      if (!e.hasResource()) {
-        continue;
-      }
-      for (Reference ref : terser.getAllPopulatedChildElementsOfType(e.getResource(), Reference.class)) {
-        String target = ref.getReference();
-        if (target == null) {
-          continue;
-        }
-        if (newRefs.containsKey(target)) {
-          ref.setReference(newRefs.get(target));
-          ref.setResource(null); // the parser links entries; a linked resource would be contained
-        } else if (target.startsWith("urn:uuid:") || target.startsWith("urn:oid:")) {
-          throw new FhirRepositoryException(400, "Bundle.entry[" + i + "].resource",
-              "reference " + target + " names no entry of this Bundle");
-        }
-      }
       if (e.getRequest().getMethod() == HTTPVerb.POST) {
         prepared[i] = prepare(e.getResource(), 1, now);
         newBytes += prepared[i].json().length;
