@@ -138,6 +138,26 @@ class TwoProcessSofaIT {
     return new Cluster(config, portA, portB, env, lb, nodeA, nodeB);
   }
 
+  /** A clinician's context, the app launched on it, and a rest-hook subscription to it. */
+  private record Launched(SofaFlows sofa, HookReceiver hook, String emr, String launch,
+      String app, String patient) {}
+
+  private Launched launchAndSubscribe(RoundRobinProxy lb) throws Exception {
+    SofaFlows sofa = new SofaFlows(lb.url());
+    HookReceiver hook = keep(new HookReceiver());
+    Browser clinician = new Browser();
+    String emr = sofa.emrToken(clinician, "dr.tremblay", "password");
+    String launch = sofa.setContext(emr, "growth-chart");
+    String app = sofa.appToken(clinician, launch);
+    String patient = fhir(lb.url(), app).search().forResource(Patient.class)
+        .returnBundle(Bundle.class).execute().getEntry().get(0).getResource().getIdElement()
+        .getIdPart();
+    Subs.createdAt(lb.url(), emr, Subs.restHook(hook.url(), Subs.launchFilter(launch), "id-only"));
+    assertThat(hook.await(r -> !r.received().isEmpty(), Duration.ofSeconds(30))).as("handshake")
+        .isTrue();
+    return new Launched(sofa, hook, emr, launch, app, patient);
+  }
+
   @Test
   void twoNodes_flowThroughTheProxy_killOneMidDelivery_everyEventArrives_restartKeepsTokens()
       throws Exception {
@@ -159,18 +179,13 @@ class TwoProcessSofaIT {
     double requestsBefore = metricOnBoth(nodes, "halo_http_server_requests_seconds_count");
 
     // the SoFA flow, every request through the proxy (alternating nodes)
-    SofaFlows sofa = new SofaFlows(lb.url());
-    HookReceiver hook = keep(new HookReceiver());
-    Browser clinician = new Browser();
-    String emr = sofa.emrToken(clinician, "dr.tremblay", "password");
-    String launch = sofa.setContext(emr, "growth-chart");
-    String app = sofa.appToken(clinician, launch);
-    String patient = fhir(lb.url(), app).search().forResource(Patient.class)
-        .returnBundle(Bundle.class).execute().getEntry().get(0).getResource().getIdElement()
-        .getIdPart();
-    Subs.createdAt(lb.url(), emr, Subs.restHook(hook.url(), Subs.launchFilter(launch), "id-only"));
-    assertThat(hook.await(r -> !r.received().isEmpty(), Duration.ofSeconds(30))).as("handshake")
-        .isTrue();
+    Launched l = launchAndSubscribe(lb);
+    SofaFlows sofa = l.sofa();
+    HookReceiver hook = l.hook();
+    String emr = l.emr();
+    String launch = l.launch();
+    String app = l.app();
+    String patient = l.patient();
 
     // metrics moved: tokens issued, requests counted, a live context
     assertThat(metricOnBoth(nodes, "halo_token_requests_total", "outcome=\"issued\""))
@@ -241,17 +256,10 @@ class TwoProcessSofaIT {
     SofaProcess nodeA = c.nodeA();
     SofaProcess nodeB = c.nodeB();
     RoundRobinProxy lb = c.lb();
-    SofaFlows sofa = new SofaFlows(lb.url());
-    HookReceiver hook = keep(new HookReceiver());
-    Browser clinician = new Browser();
-    String emr = sofa.emrToken(clinician, "dr.tremblay", "password");
-    String launch = sofa.setContext(emr, "growth-chart");
-    String app = sofa.appToken(clinician, launch);
-    String patient = fhir(lb.url(), app).search().forResource(Patient.class)
-        .returnBundle(Bundle.class).execute().getEntry().get(0).getResource().getIdElement()
-        .getIdPart();
-    Subs.createdAt(lb.url(), emr, Subs.restHook(hook.url(), Subs.launchFilter(launch), "id-only"));
-    assertThat(hook.await(r -> !r.received().isEmpty(), Duration.ofSeconds(30))).isTrue();
+    Launched l = launchAndSubscribe(lb);
+    HookReceiver hook = l.hook();
+    String app = l.app();
+    String patient = l.patient();
     // a delivery in flight (the receiver does not answer): its node holds the lease
     hook.hold();
     int before = hook.arrivals().size();
