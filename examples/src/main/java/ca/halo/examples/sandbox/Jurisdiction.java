@@ -24,6 +24,10 @@ public final class Jurisdiction implements AutoCloseable {
   public static final String CLINICIAN = "clinician";
   public static final String CLINICIAN_PASSWORD = "halo-sandbox";
   public static final String CLINICIAN_FHIR_USER = "Practitioner/sandbox-clinician";
+  /** A second clinician, for trying what one clinician may do with another's sessions. */
+  public static final String CLINICIAN2 = "clinician2";
+  public static final String CLINICIAN2_PASSWORD = "halo-sandbox-2";
+  public static final String CLINICIAN2_FHIR_USER = "Practitioner/sandbox-clinician-2";
   public static final String EMR_CLIENT_ID = "sandbox-emr";
   public static final String EMR_SECRET = "sandbox-emr-secret-change-me";
   public static final String EMR_SCOPES = "openid fhirUser user/Context.write user/*.rs";
@@ -46,7 +50,9 @@ public final class Jurisdiction implements AutoCloseable {
     catalog = new InMemoryAppCatalogRepository(List.of());
     clients = new InMemoryClientRegistry();
     FormUserAuthenticator users = new FormUserAuthenticator().addUser(CLINICIAN, CLINICIAN_PASSWORD,
-        new AuthenticatedUser(CLINICIAN, CLINICIAN_FHIR_USER, "Dr. Sandbox Clinician"));
+        new AuthenticatedUser(CLINICIAN, CLINICIAN_FHIR_USER, "Dr. Sandbox Clinician"))
+        .addUser(CLINICIAN2, CLINICIAN2_PASSWORD,
+            new AuthenticatedUser(CLINICIAN2, CLINICIAN2_FHIR_USER, "Dr. Second Clinician"));
     SofaServer.Builder b = SofaServer.builder().host(host).port(port)
         .clients(clients).users(users).catalog(catalog)
         .subscriptionEndpointPolicy(SANDBOX_HOOKS);

@@ -36,7 +36,9 @@ final class Serve {
         + " allowed to loopback over http in this sandbox only (" + Jurisdiction.SANDBOX_HOOKS + ")");
     out.println();
     out.println("  Test sign-in          user '" + Jurisdiction.CLINICIAN + "', password '"
-        + Jurisdiction.CLINICIAN_PASSWORD + "' (" + Jurisdiction.CLINICIAN_FHIR_USER + ")");
+        + Jurisdiction.CLINICIAN_PASSWORD + "' (" + Jurisdiction.CLINICIAN_FHIR_USER + "); user '"
+        + Jurisdiction.CLINICIAN2 + "', password '" + Jurisdiction.CLINICIAN2_PASSWORD + "' ("
+        + Jurisdiction.CLINICIAN2_FHIR_USER + ")");
     out.println("  EMR client            id '" + Jurisdiction.EMR_CLIENT_ID + "', secret '"
         + Jurisdiction.EMR_SECRET + "' (client_secret_basic), redirect " + j.emrRedirect
         + ", scopes '" + Jurisdiction.EMR_SCOPES + "'");
