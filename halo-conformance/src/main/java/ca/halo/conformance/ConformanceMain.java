@@ -22,7 +22,7 @@ import picocli.CommandLine.Option;
  */
 @Command(name = "halo-conformance", mixinStandardHelpOptions = true, version = "halo-conformance 0.1",
     description = "Checks whether a SoFA, an App Catalog or an EMR (the PoC) speaks HALO.",
-    subcommands = {ConformanceMain.Sofa.class, ConformanceMain.Catalog.class})
+    subcommands = {ConformanceMain.Sofa.class, ConformanceMain.Catalog.class, PocCommand.class})
 public final class ConformanceMain implements Callable<Integer> {
   final PrintStream out;
 
@@ -58,7 +58,17 @@ public final class ConformanceMain implements Callable<Integer> {
     Path dir;
 
     int finish(ConformanceReport r, PrintStream out) throws Exception {
-      r.printSummary(out);
+      return finish(r, out, false);
+    }
+
+    /** Prints the totals (every line too unless they were printed as the checks ran), writes the reports. */
+    int finish(ConformanceReport r, PrintStream out, boolean linesShown) throws Exception {
+      if (linesShown) {
+        out.println(r.count(Outcome.PASS) + " passed, " + r.count(Outcome.FAIL) + " failed, "
+            + r.count(Outcome.SKIP) + " skipped");
+      } else {
+        r.printSummary(out);
+      }
       if (dir != null) {
         r.writeHtml(dir.resolve("report.html"));
         r.writeJUnitXml(dir.resolve("junit.xml"));
@@ -109,7 +119,7 @@ public final class ConformanceMain implements Callable<Integer> {
       }
       out.println("HALO conformance: checking the SoFA at " + fhirBase + " ...");
       ConformanceReport r = ConformanceKit.checkSofa(b.build(), x -> out.println("  " + Reports.line(x).stripTrailing()));
-      return report.finish(r, out);
+      return report.finish(r, out, true);
     }
   }
 
@@ -124,7 +134,7 @@ public final class ConformanceMain implements Callable<Integer> {
     public Integer call() throws Exception {
       PrintStream out = parent.out;
       ConformanceReport r = ConformanceKit.checkCatalog(catalog, appId, x -> out.println("  " + Reports.line(x).stripTrailing()));
-      return report.finish(r, out);
+      return report.finish(r, out, true);
     }
   }
 }

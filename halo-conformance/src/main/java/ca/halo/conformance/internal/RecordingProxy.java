@@ -1,0 +1,303 @@
+package ca.halo.conformance.internal;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.net.SocketException;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+
+/**
+ * The front door of the kit's own SoFA in the {@code poc} target: an HTTP/1.1 proxy that records
+ * every request the EMR sends (method, target, headers, body) before passing it on, one request
+ * per connection. Websocket upgrades are passed through as bytes. Bodies over 16 MiB and heads
+ * over 64 KiB are refused.
+ */
+public final class RecordingProxy implements AutoCloseable {
+  private static final int MAX_HEAD = 64 * 1024;
+  private static final int MAX_BODY = 16 * 1024 * 1024;
+
+  /** One request as the EMR sent it, and the status the SoFA answered. */
+  public static final class Exchange {
+    public final Instant at;
+    public final String method;
+    public final String target;
+    public final Map<String, String> headers;
+    public final String body;
+    public volatile int status;
+
+    Exchange(String method, String target, Map<String, String> headers, String body) {
+      this.at = Instant.now();
+      this.method = method;
+      this.target = target;
+      this.headers = headers;
+      this.body = body;
+    }
+
+    public String path() {
+      int q = target.indexOf('?');
+      return q < 0 ? target : target.substring(0, q);
+    }
+
+    public String header(String name) {
+      return headers.get(name.toLowerCase(Locale.ROOT));
+    }
+
+    @Override
+    public String toString() {
+      StringBuilder b = new StringBuilder(method).append(' ').append(Redact.query(target)).append('\n');
+      headers.forEach((k, v) -> b.append(k).append(": ").append(Redact.header(k, v)).append('\n'));
+      if (!body.isEmpty()) {
+        b.append('\n').append(Redact.body(header("content-type"), body)).append('\n');
+      }
+      return b.append("--> HTTP ").append(status).toString();
+    }
+  }
+
+  /** Rewrites a request body before it goes on (e.g. a Subscription's endpoint); identity by default. */
+  public interface Rewriter {
+    String rewrite(String method, String path, String body);
+  }
+
+  private final ServerSocket server;
+  private final ExecutorService pool = Executors.newCachedThreadPool(r -> {
+    Thread t = new Thread(r, "kit-proxy");
+    t.setDaemon(true);
+    return t;
+  });
+  private final List<Exchange> exchanges = new CopyOnWriteArrayList<>();
+  private volatile int backendPort = -1;
+  private volatile Rewriter rewriter = (m, p, b) -> b;
+
+  public RecordingProxy(String host, int port) throws IOException {
+    server = new ServerSocket();
+    server.bind(new InetSocketAddress(InetAddress.getByName(host), port), 64);
+    Thread accept = new Thread(this::accept, "kit-proxy-accept");
+    accept.setDaemon(true);
+    accept.start();
+  }
+
+  public int port() {
+    return server.getLocalPort();
+  }
+
+  public void backend(int port) {
+    this.backendPort = port;
+  }
+
+  public void rewriter(Rewriter r) {
+    this.rewriter = r;
+  }
+
+  public List<Exchange> exchanges() {
+    return new ArrayList<>(exchanges);
+  }
+
+  private void accept() {
+    while (!server.isClosed()) {
+      try {
+        Socket s = server.accept();
+        pool.execute(() -> serve(s));
+      } catch (IOException e) {
+        return;
+      }
+    }
+  }
+
+  private void serve(Socket client) {
+    try (client) {
+      client.setSoTimeout(60_000);
+      InputStream in = client.getInputStream();
+      OutputStream out = client.getOutputStream();
+      String head = readHead(in);
+      if (head == null) {
+        return;
+      }
+      String[] lines = head.split("\r\n");
+      String[] first = lines[0].split(" ", 3);
+      if (first.length < 3) {
+        return;
+      }
+      Map<String, String> headers = new LinkedHashMap<>();
+      List<String> raw = new ArrayList<>();
+      for (int i = 1; i < lines.length; i++) {
+        int c = lines[i].indexOf(':');
+        if (c > 0) {
+          String n = lines[i].substring(0, c).trim().toLowerCase(Locale.ROOT);
+          headers.put(n, lines[i].substring(c + 1).trim());
+          raw.add(lines[i]);
+        }
+      }
+      boolean upgrade = "websocket".equalsIgnoreCase(headers.getOrDefault("upgrade", ""));
+      byte[] body = upgrade ? new byte[0] : readBody(in, headers);
+      if (body == null) {
+        out.write("HTTP/1.1 413 Payload Too Large\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+            .getBytes(StandardCharsets.US_ASCII));
+        return;
+      }
+      String text = new String(body, StandardCharsets.UTF_8);
+      Exchange ex = new Exchange(first[0], first[1], headers, text);
+      exchanges.add(ex);
+      String sent = body.length == 0 ? text : rewriter.rewrite(first[0], ex.path(), text);
+      byte[] sentBytes = sent.getBytes(StandardCharsets.UTF_8);
+      try (Socket back = new Socket(InetAddress.getLoopbackAddress(), backendPort)) {
+        back.setSoTimeout(upgrade ? 0 : 60_000);
+        StringBuilder h = new StringBuilder(lines[0]).append("\r\n");
+        for (String l : raw) {
+          String n = l.substring(0, l.indexOf(':')).trim().toLowerCase(Locale.ROOT);
+          if (!upgrade && (n.equals("connection") || n.equals("content-length") || n.equals("transfer-encoding")
+              || n.equals("keep-alive") || n.equals("upgrade") || n.equals("http2-settings") || n.equals("te")
+              || n.startsWith("proxy-"))) {
+            continue;
+          }
+          h.append(l).append("\r\n");
+        }
+        if (!upgrade) {
+          h.append("Connection: close\r\n");
+          if (sentBytes.length > 0 || headers.containsKey("content-length")) {
+            h.append("Content-Length: ").append(sentBytes.length).append("\r\n");
+          }
+        }
+        h.append("\r\n");
+        OutputStream bo = back.getOutputStream();
+        bo.write(h.toString().getBytes(StandardCharsets.ISO_8859_1));
+        bo.write(sentBytes);
+        bo.flush();
+        InputStream bi = back.getInputStream();
+        if (upgrade) {
+          Thread up = new Thread(() -> pipe(in, bo), "kit-proxy-ws");
+          up.setDaemon(true);
+          up.start();
+          pipeStatus(bi, out, ex);
+          return;
+        }
+        pipeStatus(bi, out, ex);
+      }
+    } catch (IOException e) {
+      // the EMR or the SoFA went away: nothing to answer
+    }
+  }
+
+  /** Copies the answer to the client, reading its status for the record. */
+  private static void pipeStatus(InputStream from, OutputStream to, Exchange ex) throws IOException {
+    byte[] buf = new byte[16 * 1024];
+    boolean first = true;
+    int n;
+    while ((n = from.read(buf)) >= 0) {
+      if (first && n >= 12) {
+        String line = new String(buf, 0, Math.min(n, 16), StandardCharsets.ISO_8859_1);
+        try {
+          ex.status = Integer.parseInt(line.substring(9, 12));
+        } catch (RuntimeException e) {
+          ex.status = -1;
+        }
+        first = false;
+      }
+      to.write(buf, 0, n);
+      to.flush();
+    }
+  }
+
+  private static void pipe(InputStream from, OutputStream to) {
+    byte[] buf = new byte[16 * 1024];
+    try {
+      int n;
+      while ((n = from.read(buf)) >= 0) {
+        to.write(buf, 0, n);
+        to.flush();
+      }
+    } catch (IOException e) {
+      // closed
+    }
+  }
+
+  private static String readHead(InputStream in) throws IOException {
+    ByteArrayOutputStream b = new ByteArrayOutputStream();
+    int state = 0;
+    while (b.size() < MAX_HEAD) {
+      int c = in.read();
+      if (c < 0) {
+        return null;
+      }
+      b.write(c);
+      state = (c == '\r' && (state == 0 || state == 2)) ? state + 1 : (c == '\n' && (state == 1 || state == 3)) ? state + 1 : 0;
+      if (state == 4) {
+        String s = b.toString(StandardCharsets.ISO_8859_1);
+        return s.substring(0, s.length() - 4);
+      }
+    }
+    return null;
+  }
+
+  private static byte[] readBody(InputStream in, Map<String, String> headers) throws IOException {
+    if ("chunked".equalsIgnoreCase(headers.getOrDefault("transfer-encoding", ""))) {
+      ByteArrayOutputStream b = new ByteArrayOutputStream();
+      while (true) {
+        String size = line(in);
+        int semi = size.indexOf(';');
+        int len = Integer.parseInt((semi < 0 ? size : size.substring(0, semi)).trim(), 16);
+        if (len == 0) {
+          while (!line(in).isEmpty()) {
+            // trailers
+          }
+          return b.toByteArray();
+        }
+        if (b.size() + len > MAX_BODY) {
+          return null;
+        }
+        b.write(in.readNBytes(len));
+        line(in);
+      }
+    }
+    String cl = headers.get("content-length");
+    if (cl == null) {
+      return new byte[0];
+    }
+    long len = Long.parseLong(cl.trim());
+    if (len > MAX_BODY || len < 0) {
+      return null;
+    }
+    byte[] body = in.readNBytes((int) len);
+    if (body.length != len) {
+      throw new SocketException("short body");
+    }
+    return body;
+  }
+
+  private static String line(InputStream in) throws IOException {
+    StringBuilder sb = new StringBuilder();
+    int c;
+    while ((c = in.read()) >= 0 && c != '\n') {
+      if (c != '\r') {
+        sb.append((char) c);
+      }
+      if (sb.length() > 1024) {
+        throw new IOException("line too long");
+      }
+    }
+    return sb.toString();
+  }
+
+  @Override
+  public void close() {
+    try {
+      server.close();
+    } catch (IOException e) {
+      // closing anyway
+    }
+    pool.shutdownNow();
+  }
+}
