@@ -43,6 +43,11 @@ class BrokenSofaTest {
   }
 
   private static void assertFails(ConformanceReport r, String checkId, String source) {
+    try {
+      r.writeHtml(java.nio.file.Path.of("target", "conformance", "broken-" + checkId, "report.html"));
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
     CheckResult c = r.result(checkId).orElseThrow();
     assertThat(c.outcome()).as(checkId + ": " + c.message()).isEqualTo(Outcome.FAIL);
     assertThat(c.rule().source()).contains(source);

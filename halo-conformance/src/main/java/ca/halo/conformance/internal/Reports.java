@@ -88,8 +88,9 @@ public final class Reports {
         .append("body{font:14px/1.45 system-ui,sans-serif;margin:2em;color:#1d2733;max-width:70em}")
         .append("h1{font-size:1.5em;margin-bottom:.2em}.meta{color:#5b6672;margin-bottom:1.2em}")
         .append(".sum span{display:inline-block;padding:.3em .8em;margin-right:.5em;border-radius:4px;font-weight:600}")
-        .append("table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #dde3ea;padding:.45em .5em;")
-        .append("text-align:left;vertical-align:top}th{background:#f3f6f9}")
+        .append("table{border-collapse:collapse;width:100%;table-layout:fixed}td,th{border-bottom:1px solid #dde3ea;")
+        .append("padding:.45em .5em;text-align:left;vertical-align:top;overflow-wrap:anywhere}th{background:#f3f6f9}")
+        .append("th:first-child{width:4.5em}th:last-child{width:32%}")
         .append(".PASS{background:#e3f4e8;color:#1f6b36}.FAIL{background:#fde5e5;color:#a11d1d}")
         .append(".SKIP{background:#f0f0f0;color:#555}td.o{font-weight:700;width:4em}code{font-size:.92em}")
         .append(".src{color:#5b6672;font-size:.9em}pre{white-space:pre-wrap;background:#f7f9fb;border:1px solid #e1e6ec;")
@@ -108,7 +109,7 @@ public final class Reports {
         b.append("<br>").append(xml(r.message()));
       }
       if (!r.exchanges().isEmpty() && r.outcome() != Outcome.PASS) {
-        b.append("<details><summary>What was sent and received (").append(r.exchanges().size())
+        b.append(r.failed() ? "<details open>" : "<details>").append("<summary>What was sent and received (").append(r.exchanges().size())
             .append(")</summary><pre>").append(xml(String.join("\n\n", r.exchanges()))).append("</pre></details>");
       }
       b.append("</td><td>").append(xml(r.rule().text())).append("<br><span class=\"src\">")
