@@ -31,7 +31,7 @@ public final class PocChecks {
     List<RecordingProxy.Exchange> all = st.proxy.exchanges();
     s.check("poc.sign-in.pkce", "The clinician's sign-in uses code + PKCE S256, state and aud",
         Rule.of("The EMR's authorization request has response_type=code, code_challenge with method S256, an"
-            + " unguessable state and aud = the SoFA's FHIR base", "RFC 7636 §4.3; SMART App Launch 2.1 §2.0.5;"
+            + " unguessable state and aud = the SoFA's FHIR base", "RFC 7636 §4.3; SMART App Launch 2.1, App Launch (authorization request);"
             + " HALO SoFA flow step 2"), List.of(), () -> {
           List<RecordingProxy.Exchange> az = matching(all, e -> e.path().endsWith("/auth/authorize")
               && st.emrClientId.equals(params(e).get("client_id")));
@@ -113,7 +113,7 @@ public final class PocChecks {
         });
     s.check("poc.launch.url", "The launch URL carries iss and the launchID",
         Rule.of("The app is launched at its registered launch URL with iss = the SoFA's FHIR base and launch = the"
-            + " launchID $set-context returned", "HALO CA:SoF-1; SMART App Launch 2.1 §2.0.4 (EHR launch)"),
+            + " launchID $set-context returned", "HALO CA:SoF-1; SMART App Launch 2.1, App Launch (EHR launch: iss and launch)"),
         List.of("poc.set-context.sent"), () -> {
           require(first != null, "the app's launch URL was never opened");
           for (PocState.Launch l : st.launches) {

@@ -93,7 +93,7 @@ public final class SofaChecks {
   private void discovery() {
     s.check("sofa.discovery.served", "SMART configuration is served",
         Rule.of("The FHIR base serves /.well-known/smart-configuration as JSON (200)",
-            SMART + " §Conformance (2.0.1, Retrieve .well-known/smart-configuration); HALO CA:SoF-2"), NONE, () -> {
+            SMART + ", Conformance (.well-known/smart-configuration); HALO CA:SoF-2"), NONE, () -> {
           Http.Response r = http.get(fhir(".well-known/smart-configuration"), "Accept", "application/json");
           require(r.status == 200, "expected 200, got " + r.status);
           require(r.header("content-type").orElse("").startsWith("application/json"),
@@ -106,7 +106,7 @@ public final class SofaChecks {
     s.check("sofa.discovery.fields", "SMART configuration has the required fields, with their types",
         Rule.of("token_endpoint, grant_types_supported, capabilities and code_challenge_methods_supported are"
             + " present; authorization_endpoint with launch-ehr/launch-standalone; issuer and jwks_uri with"
-            + " sso-openid-connect", SMART + " §2.0.2 (Metadata)"), needs, () -> {
+            + " sso-openid-connect", SMART + ", Conformance (metadata)"), needs, () -> {
           List<String> wrong = new ArrayList<>();
           url(smart, "token_endpoint", wrong);
           array(smart, "grant_types_supported", wrong);
@@ -127,7 +127,7 @@ public final class SofaChecks {
         });
     s.check("sofa.discovery.s256-only", "PKCE S256 offered, plain never",
         Rule.of("code_challenge_methods_supported contains S256 and does not contain plain",
-            SMART + " §2.0.2 (code_challenge_methods_supported); RFC 7636 §4.2"), needs, () -> {
+            SMART + ", Conformance (code_challenge_methods_supported); RFC 7636 §4.2"), needs, () -> {
           Set<String> m = texts(smart.path("code_challenge_methods_supported"));
           require(m.contains("S256"), "S256 missing from " + m);
           require(!m.contains("plain"), "plain is offered: " + m);
@@ -135,7 +135,7 @@ public final class SofaChecks {
         });
     s.check("sofa.discovery.launch-ehr", "EHR launch advertised",
         Rule.of("The SoFA supports the EHR launch the PoC performs with iss and launch (capability launch-ehr)",
-            "HALO CA:SoF-1; " + SMART + " §2.0.3 (Capabilities)"), needs, () -> {
+            "HALO CA:SoF-1; " + SMART + ", Conformance (capabilities)"), needs, () -> {
           Set<String> caps = texts(smart.path("capabilities"));
           require(caps.contains("launch-ehr"), "capability launch-ehr missing: " + caps);
           return "launch-ehr advertised";
@@ -203,14 +203,14 @@ public final class SofaChecks {
     List<String> needs = List.of("sofa.discovery.served");
     s.check("sofa.authz.pkce-required", "Authorization without PKCE is refused",
         Rule.of("An authorization request without code_challenge is refused (no code)",
-            SMART + " §2.0.10 (PKCE required); RFC 7636 §4.4.1"), needs, () -> {
+            SMART + ", App Launch (PKCE required); RFC 7636 §4.4.1"), needs, () -> {
           Browser.Outcome o = browser.authorize(authorizeUrl(t.emrClientId(), t.emrRedirect().toString(),
               t.emrScopes(), Pkce.random(16), null, null, t.fhirBase().toString(), null, null), t.emrRedirect().toString());
           noCode(o, "a request without code_challenge");
           return o.redirect == null ? "refused with HTTP " + o.status : "refused: error=" + o.param("error").orElse("?");
         });
     s.check("sofa.authz.pkce-plain-refused", "PKCE method plain is refused",
-        Rule.of("code_challenge_method=plain is refused; only S256", SMART + " §2.0.10; RFC 7636 §4.2"), needs, () -> {
+        Rule.of("code_challenge_method=plain is refused; only S256", SMART + ", App Launch (PKCE: S256 only); RFC 7636 §4.2"), needs, () -> {
           String v = Pkce.random(32);
           Browser.Outcome o = browser.authorize(authorizeUrl(t.emrClientId(), t.emrRedirect().toString(),
               t.emrScopes(), Pkce.random(16), v, "plain", t.fhirBase().toString(), null, null), t.emrRedirect().toString());
@@ -219,7 +219,7 @@ public final class SofaChecks {
         });
     s.check("sofa.authz.redirect-exact", "An unregistered redirect URI is never followed",
         Rule.of("The server does not redirect to a redirect_uri that does not exactly match a registered one",
-            "RFC 6749 §3.1.2.3, §4.1.2.1; RFC 9700 §4.1.3"), needs, () -> {
+            "RFC 6749 §3.1.2.3, §4.1.2.1; RFC 9700 §4.1"), needs, () -> {
           String bad = t.emrRedirect() + "x";
           Pkce p = Pkce.create();
           Browser.Outcome o = browser.authorize(authorizeUrl(t.emrClientId(), bad, t.emrScopes(), Pkce.random(16),
@@ -229,7 +229,7 @@ public final class SofaChecks {
         });
     s.check("sofa.authz.aud-checked", "An authorization for another audience is refused",
         Rule.of("aud must name this FHIR server; a request for another resource server gets no code",
-            SMART + " §2.0.5 (aud); RFC 8707"), needs, () -> {
+            SMART + ", App Launch (authorization request: aud)"), needs, () -> {
           Pkce p = Pkce.create();
           Browser.Outcome o = browser.authorize(authorizeUrl(t.emrClientId(), t.emrRedirect().toString(),
               t.emrScopes(), Pkce.random(16), p.challenge, "S256", "https://not-this-server.invalid/fhir", null, null),
@@ -265,7 +265,7 @@ public final class SofaChecks {
     List<String> signIn = List.of("sofa.authz.sign-in");
     s.check("sofa.token.response", "Token response fields and no-store",
         Rule.of("The token response has access_token, token_type Bearer, expires_in, scope, and Cache-Control: no-store",
-            "RFC 6749 §5.1; " + SMART + " §2.0.8 (token response)"), signIn, () -> {
+            "RFC 6749 §5.1; " + SMART + ", App Launch (access token response)"), signIn, () -> {
           List<String> wrong = new ArrayList<>();
           if (!emrTokens.path("access_token").isTextual()) {
             wrong.add("access_token");
@@ -337,7 +337,7 @@ public final class SofaChecks {
     s.check("sofa.idtoken.valid", "id_token signed, for this client, with fhirUser",
         Rule.of("The id_token's signature verifies with a key of jwks_uri (by kid), iss is the issuer, aud the client,"
             + " nonce echoed, and fhirUser is present when fhirUser was asked", "OpenID Connect Core §3.1.3.7; "
-            + SMART + " §2.0.9 (fhirUser)"), signIn, () -> {
+            + SMART + ", Scopes and Launch Context (fhirUser)"), signIn, () -> {
           String idt = emrTokens.path("id_token").asText(null);
           if (idt == null) {
             throw t.emrScopes().contains("openid") ? new CheckFailure("openid was asked, no id_token came back")
@@ -367,7 +367,7 @@ public final class SofaChecks {
         });
     s.check("sofa.token.refresh-subset", "Refresh: same or fewer scopes, never more",
         Rule.of("A refresh may narrow the scope; it never grants a scope beyond the original grant",
-            "RFC 6749 §6; " + SMART + " §2.0.11 (refresh)"), signIn, () -> {
+            "RFC 6749 §6; " + SMART + ", App Launch (refresh access token)"), signIn, () -> {
           String rt = emrTokens.path("refresh_token").asText(null);
           if (rt == null) {
             throw skip("no refresh_token issued (offline_access or online_access not granted)");
@@ -502,7 +502,7 @@ public final class SofaChecks {
         });
     s.check("sofa.set-context.launch-id", "launchID is opaque and unguessable",
         Rule.of("launchID carries at least 128 random bits (22+ URL-safe characters) and differs per call",
-            SET + " (decision: launchID); SMART App Launch 2.1 §2.0.4 (launch)"), List.of("sofa.set-context.accepted"), () -> {
+            SET + " (decision: launchID); SMART App Launch 2.1, App Launch (launch parameter)"), List.of("sofa.set-context.accepted"), () -> {
           uploadB = new Fhir.Upload(t.appId());
           Http.Response r = setContext(uploadB.json(), emrToken);
           require(r.status == 200, "a second call answered " + r.status);
@@ -550,7 +550,7 @@ public final class SofaChecks {
   private void launch() {
     s.check("sofa.launch.context", "The app's token response carries the context",
         Rule.of("An app authorized with launch=launchID gets patient, encounter, fhirContext, need_patient_banner and"
-            + " intent as set", SET + "; " + SMART + " §2.0.8 (launch context)"), List.of("sofa.set-context.launch-id"), () -> {
+            + " intent as set", SET + "; " + SMART + ", Scopes and Launch Context (launch context in the token response)"), List.of("sofa.set-context.launch-id"), () -> {
           Pkce p = Pkce.create();
           String state = Pkce.random(16);
           Browser.Outcome o = browser.authorize(authorizeUrl(t.appClientId(), t.appRedirect().toString(), t.appScopes(),
