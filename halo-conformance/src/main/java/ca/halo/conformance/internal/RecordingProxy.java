@@ -29,6 +29,9 @@ import java.util.concurrent.Executors;
 public final class RecordingProxy implements AutoCloseable {
   private static final int MAX_HEAD = 64 * 1024;
   private static final int MAX_BODY = 16 * 1024 * 1024;
+  /** The record is for one EMR session: bounded, oldest kept (a session's first requests are the ones checked). */
+  private static final int MAX_RECORDED = 5_000;
+  private static final int MAX_RECORDED_BODY = 4 * 1024 * 1024;
 
   /** One request as the EMR sent it, and the status the SoFA answered. */
   public static final class Exchange {
@@ -149,8 +152,11 @@ public final class RecordingProxy implements AutoCloseable {
         return;
       }
       String text = new String(body, StandardCharsets.UTF_8);
-      Exchange ex = new Exchange(first[0], first[1], headers, text);
-      exchanges.add(ex);
+      Exchange ex = new Exchange(first[0], first[1], headers,
+          text.length() > MAX_RECORDED_BODY ? text.substring(0, MAX_RECORDED_BODY) : text);
+      if (exchanges.size() < MAX_RECORDED) {
+        exchanges.add(ex);
+      }
       String sent = body.length == 0 ? text : rewriter.rewrite(first[0], ex.path(), text);
       byte[] sentBytes = sent.getBytes(StandardCharsets.UTF_8);
       try (Socket back = new Socket(InetAddress.getLoopbackAddress(), backendPort)) {
