@@ -19,8 +19,6 @@ import java.io.IOException;
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Proxy;
 import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -103,7 +101,7 @@ class BrokenSofaTest {
         Map<String, String> p = new LinkedHashMap<>();
         req.getParameterMap().forEach((k, v) -> p.put(k, v[0]));
         if ("plain".equals(p.get("code_challenge_method"))) {
-          p.put("code_challenge", s256(p.get("code_challenge")));
+          p.put("code_challenge", ca.halo.conformance.internal.Pkce.s256(p.get("code_challenge")));
           p.put("code_challenge_method", "S256");
         }
         BrowserRequest.Builder br = BrowserRequest.builder(req.getMethod(), p)
@@ -151,14 +149,5 @@ class BrokenSofaTest {
     });
     ConformanceReport r = run(b -> b.subscriptionStore(skipping));
     assertFails(r, "sofa.subscription.events-numbered", "event numbering");
-  }
-
-  private static String s256(String v) {
-    try {
-      return Base64.getUrlEncoder().withoutPadding().encodeToString(
-          MessageDigest.getInstance("SHA-256").digest(v.getBytes(StandardCharsets.US_ASCII)));
-    } catch (Exception e) {
-      throw new IllegalStateException(e);
-    }
   }
 }

@@ -174,6 +174,36 @@ public final class Fhir {
     return new Status(type, status, since, events);
   }
 
+  /**
+   * Takes notifications off {@code queue} until one of {@code type} arrives (others are skipped,
+   * non-FHIR messages too), recording each as evidence; null at the deadline.
+   */
+  static Status awaitType(java.util.concurrent.BlockingQueue<String> queue, String type, java.time.Duration wait,
+      String label) throws InterruptedException {
+    long end = System.nanoTime() + wait.toNanos();
+    while (System.nanoTime() < end) {
+      String m = queue.poll(Math.max(1, end - System.nanoTime()), java.util.concurrent.TimeUnit.NANOSECONDS);
+      if (m == null) {
+        return null;
+      }
+      Evidence.add(label + ":\n" + Redact.body("application/json", m));
+      JsonNode n;
+      try {
+        n = Http.JSON.readTree(m);
+      } catch (java.io.IOException e) {
+        throw new CheckFailure("a notification is not JSON: " + Redact.body("text/plain", m));
+      }
+      if (n == null || !n.has("resourceType")) {
+        continue;
+      }
+      Status s = status(n);
+      if (s.type.equals(type)) {
+        return s;
+      }
+    }
+    return null;
+  }
+
   /** The bare id of a location such as {@code Patient/abc/_history/1} or a full URL. */
   public static String idOf(String location) {
     String[] p = location.split("/");

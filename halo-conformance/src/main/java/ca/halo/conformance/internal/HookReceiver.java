@@ -1,6 +1,5 @@
 package ca.halo.conformance.internal;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.sun.net.httpserver.HttpServer;
 import java.io.IOException;
 import java.io.InputStream;
@@ -9,7 +8,6 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
-import java.util.concurrent.TimeUnit;
 
 /**
  * A rest-hook endpoint on this machine: answers 200 to posts that carry its secret header (401
@@ -60,25 +58,7 @@ public final class HookReceiver implements AutoCloseable {
 
   /** The next notification of {@code type} within {@code wait}, others skipped; null at the deadline. */
   public Fhir.Status await(String type, Duration wait) throws InterruptedException {
-    long end = System.nanoTime() + wait.toNanos();
-    while (System.nanoTime() < end) {
-      String b = bodies.poll(Math.max(1, end - System.nanoTime()), TimeUnit.NANOSECONDS);
-      if (b == null) {
-        return null;
-      }
-      Evidence.add("REST-HOOK received:\n" + Redact.body("application/json", b));
-      JsonNode n;
-      try {
-        n = Http.JSON.readTree(b);
-      } catch (IOException e) {
-        throw new CheckFailure("a rest-hook notification is not JSON");
-      }
-      Fhir.Status s = Fhir.status(n);
-      if (s.type.equals(type)) {
-        return s;
-      }
-    }
-    return null;
+    return Fhir.awaitType(bodies, type, wait, "REST-HOOK received");
   }
 
   @Override

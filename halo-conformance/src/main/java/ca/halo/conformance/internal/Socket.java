@@ -1,6 +1,5 @@
 package ca.halo.conformance.internal;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.WebSocket;
@@ -12,15 +11,18 @@ import java.util.concurrent.TimeUnit;
 
 /** A websocket subscription channel as a consumer sees it: bind, then read notification Bundles. */
 public final class Socket implements AutoCloseable {
-  private final BlockingQueue<String> messages = new LinkedBlockingQueue<>();
+  /** A notification larger than this ends the connection (the kit reads what a hostile server sends). */
+  private static final int MAX_MESSAGE = 4 << 20;
+  private final BlockingQueue<String> messages;
   private final WebSocket ws;
 
-  private Socket(WebSocket ws) {
+  private Socket(WebSocket ws, BlockingQueue<String> messages) {
     this.ws = ws;
+    this.messages = messages;
   }
 
+  /** Opens {@code url}; whole text messages are queued (frames joined) until read. */
   public static Socket connect(URI url) {
-    Socket[] self = new Socket[1];
     BlockingQueue<String> q = new LinkedBlockingQueue<>();
     try {
       WebSocket ws = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build()
@@ -30,6 +32,10 @@ public final class Socket implements AutoCloseable {
 
             @Override
             public CompletionStage<?> onText(WebSocket w, CharSequence data, boolean last) {
+              if (part.length() + data.length() > MAX_MESSAGE) {
+                w.abort();
+                return null;
+              }
               part.append(data);
               if (last) {
                 q.add(part.toString());
@@ -39,21 +45,8 @@ public final class Socket implements AutoCloseable {
               return null;
             }
           }).get(15, TimeUnit.SECONDS);
-      Socket s = new Socket(ws);
-      self[0] = s;
-      Thread t = new Thread(() -> {
-        try {
-          while (true) {
-            s.messages.add(q.take());
-          }
-        } catch (InterruptedException e) {
-          // closing
-        }
-      }, "kit-ws");
-      t.setDaemon(true);
-      t.start();
       Evidence.add("WEBSOCKET " + url + "\n--> connected");
-      return s;
+      return new Socket(ws, q);
     } catch (Exception e) {
       Evidence.add("WEBSOCKET " + url + "\n--> no connection: " + e);
       throw new CheckFailure("could not open the websocket " + url + ": " + e);
@@ -65,37 +58,9 @@ public final class Socket implements AutoCloseable {
     ws.sendText(text, true).join();
   }
 
-  /** The next notification Bundle within {@code wait}, or null. */
-  public JsonNode next(Duration wait) throws InterruptedException {
-    String m = messages.poll(wait.toMillis(), TimeUnit.MILLISECONDS);
-    if (m == null) {
-      return null;
-    }
-    Evidence.add("WEBSOCKET received:\n" + Redact.body("application/json", m));
-    try {
-      return Http.JSON.readTree(m);
-    } catch (Exception e) {
-      throw new CheckFailure("a websocket message is not JSON: " + Redact.body("text/plain", m));
-    }
-  }
-
   /** Reads until a notification of {@code type} arrives (others are skipped), or null at the deadline. */
   public Fhir.Status awaitType(String type, Duration wait) throws InterruptedException {
-    long end = System.nanoTime() + wait.toNanos();
-    while (System.nanoTime() < end) {
-      JsonNode n = next(Duration.ofNanos(Math.max(1, end - System.nanoTime())));
-      if (n == null) {
-        return null;
-      }
-      if (!n.has("resourceType")) {
-        continue;
-      }
-      Fhir.Status s = Fhir.status(n);
-      if (s.type.equals(type)) {
-        return s;
-      }
-    }
-    return null;
+    return Fhir.awaitType(messages, type, wait, "WEBSOCKET received");
   }
 
   @Override

@@ -182,6 +182,12 @@ public final class SofaChecks {
     return http.postForm(te, f, "Accept", "application/json");
   }
 
+  /** Redeems an authorization code (RFC 6749 §4.1.3) as the EMR or the app. */
+  private Http.Response redeem(String code, String redirect, String verifier, boolean emr) {
+    return token(Map.of("grant_type", "authorization_code", "code", code, "redirect_uri", redirect,
+        "code_verifier", verifier), emr);
+  }
+
   /** A fresh EMR code with S256 PKCE; returns {code, verifier}. */
   private String[] emrCode(Browser b) {
     Pkce p = Pkce.create();
@@ -248,8 +254,7 @@ public final class SofaChecks {
           require(o.redirect != null, "the sign-in did not come back to the redirect URI (last HTTP " + o.status + ")");
           require(o.param("code").isPresent(), "no code: " + Redact.query(o.redirect.toString()));
           require(state.equals(o.param("state").orElse(null)), "state was not echoed unchanged");
-          Http.Response r = token(Map.of("grant_type", "authorization_code", "code", o.param("code").get(),
-              "redirect_uri", t.emrRedirect().toString(), "code_verifier", p.verifier), true);
+          Http.Response r = redeem(o.param("code").get(), t.emrRedirect().toString(), p.verifier, true);
           require(r.status == 200, "the token request answered " + r.status);
           emrTokens = r.json();
           emrToken = emrTokens.path("access_token").asText(null);
@@ -282,8 +287,7 @@ public final class SofaChecks {
           require(wrong.isEmpty(), "missing or wrong: " + wrong);
           // the answer's headers: ask again for a fresh one (the first was read in sign-in)
           String[] c = emrCode(browser);
-          Http.Response r = token(Map.of("grant_type", "authorization_code", "code", c[0],
-              "redirect_uri", t.emrRedirect().toString(), "code_verifier", c[1]), true);
+          Http.Response r = redeem(c[0], t.emrRedirect().toString(), c[1], true);
           require(r.status == 200, "a second sign-in's token request answered " + r.status);
           require(r.header("cache-control").orElse("").contains("no-store"), "no Cache-Control: no-store on the token response");
           return "fields present; Cache-Control " + r.header("cache-control").orElse("");
@@ -291,11 +295,9 @@ public final class SofaChecks {
     s.check("sofa.token.code-single-use", "An authorization code works once",
         Rule.of("A code redeemed a second time is refused with invalid_grant", "RFC 6749 §4.1.2, §10.5"), signIn, () -> {
           String[] c = emrCode(browser);
-          Map<String, String> form = Map.of("grant_type", "authorization_code", "code", c[0],
-              "redirect_uri", t.emrRedirect().toString(), "code_verifier", c[1]);
-          Http.Response first = token(form, true);
+          Http.Response first = redeem(c[0], t.emrRedirect().toString(), c[1], true);
           require(first.status == 200, "the first redemption answered " + first.status);
-          Http.Response r = token(form, true);
+          Http.Response r = redeem(c[0], t.emrRedirect().toString(), c[1], true);
           require(r.status != 200 && !r.body.contains("access_token"), "the code was accepted a second time");
           oauthError(r, "invalid_grant");
           String firstToken = first.json().path("access_token").asText();
@@ -310,8 +312,7 @@ public final class SofaChecks {
         Rule.of("A token request whose code_verifier does not match the challenge is refused with invalid_grant",
             "RFC 7636 §4.6"), signIn, () -> {
           String[] c = emrCode(browser);
-          Http.Response r = token(Map.of("grant_type", "authorization_code", "code", c[0],
-              "redirect_uri", t.emrRedirect().toString(), "code_verifier", Pkce.random(32)), true);
+          Http.Response r = redeem(c[0], t.emrRedirect().toString(), Pkce.random(32), true);
           require(r.status != 200, "a wrong code_verifier was accepted");
           oauthError(r, "invalid_grant");
           return "wrong verifier refused: invalid_grant";
@@ -320,8 +321,7 @@ public final class SofaChecks {
         Rule.of("A redirect_uri differing from the authorization request's is refused with invalid_grant",
             "RFC 6749 §4.1.3"), signIn, () -> {
           String[] c = emrCode(browser);
-          Http.Response r = token(Map.of("grant_type", "authorization_code", "code", c[0],
-              "redirect_uri", t.emrRedirect() + "x", "code_verifier", c[1]), true);
+          Http.Response r = redeem(c[0], t.emrRedirect() + "x", c[1], true);
           require(r.status != 200, "a different redirect_uri was accepted");
           oauthError(r, "invalid_grant");
           return "refused: invalid_grant";
@@ -557,8 +557,7 @@ public final class SofaChecks {
               state, p.challenge, "S256", t.fhirBase().toString(), launchA, Pkce.random(16)), t.appRedirect().toString());
           require(o.redirect != null && o.param("code").isPresent(), "the app got no code (last HTTP " + o.status + ")");
           require(state.equals(o.param("state").orElse(null)), "state not echoed");
-          Http.Response r = token(Map.of("grant_type", "authorization_code", "code", o.param("code").get(),
-              "redirect_uri", t.appRedirect().toString(), "code_verifier", p.verifier), false);
+          Http.Response r = redeem(o.param("code").get(), t.appRedirect().toString(), p.verifier, false);
           require(r.status == 200, "the app's token request answered " + r.status);
           JsonNode j = r.json();
           appToken = j.path("access_token").asText(null);
@@ -762,8 +761,7 @@ public final class SofaChecks {
     String u = t.username2().orElseThrow(() -> skip("no second test sign-in given"));
     Browser b2 = new Browser(u, t.password2().orElseThrow());
     String[] c = emrCode(b2);
-    Http.Response r = token(Map.of("grant_type", "authorization_code", "code", c[0],
-        "redirect_uri", t.emrRedirect().toString(), "code_verifier", c[1]), true);
+    Http.Response r = redeem(c[0], t.emrRedirect().toString(), c[1], true);
     require(r.status == 200, "the second clinician's token request answered " + r.status);
     emr2Token = r.json().path("access_token").asText();
     return emr2Token;
