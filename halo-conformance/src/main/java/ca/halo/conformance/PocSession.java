@@ -48,10 +48,18 @@ public final class PocSession implements AutoCloseable {
   private final HookRelay relay;
   private final SofaServer sofa;
   private final PocState state;
-  private final Builder settings;
+  private final String username;
+  private final String password;
+  private final String emrClientId;
+  private final boolean emrPublic;
+  private final List<URI> emrRedirects;
 
   private PocSession(Builder b) throws IOException {
-    this.settings = b;
+    this.username = b.username;
+    this.password = b.password;
+    this.emrClientId = b.emrClientId;
+    this.emrPublic = b.emrSecret == null;
+    this.emrRedirects = List.copyOf(b.emrRedirects);
     proxy = new RecordingProxy(b.host, b.port);
     relay = new HookRelay(b.host);
     String h = b.host.contains(":") ? "[" + b.host + "]" : b.host;
@@ -103,11 +111,11 @@ public final class PocSession implements AutoCloseable {
   }
 
   public String username() {
-    return settings.username;
+    return username;
   }
 
   public String password() {
-    return settings.password;
+    return password;
   }
 
   /** What the EMR's operator needs, one line each. */
@@ -116,9 +124,9 @@ public final class PocSession implements AutoCloseable {
     out.println("  SoFA FHIR base (iss)   " + fhirBase());
     out.println("  SMART configuration    " + fhirBase() + "/.well-known/smart-configuration");
     out.println("  App Catalog            " + catalogBase() + "/apps");
-    out.println("  Test sign-in           user '" + settings.username + "', password '" + settings.password + "'");
-    out.println("  EMR client             id '" + settings.emrClientId + "'"
-        + (settings.emrSecret == null ? " (public, PKCE)" : " (client_secret_basic)") + ", redirect " + settings.emrRedirects);
+    out.println("  Test sign-in           user '" + username + "', password '" + password + "'");
+    out.println("  EMR client             id '" + emrClientId + "'"
+        + (emrPublic ? " (public, PKCE)" : " (client_secret_basic)") + ", redirect " + emrRedirects);
     out.println("  App to launch          appID '" + APP_ID + "' (its launch URL is in the catalog)");
     out.println("  Do: sign in, $set-context for the app, subscribe (rest-hook or websocket) to the HALO topic,");
     out.println("      launch the app, wait for its two write-backs, then $clear-context.");
