@@ -4,11 +4,10 @@ import ca.halo.core.HaloParseException;
 import ca.halo.core.HaloTransportException;
 import ca.halo.core.auth.AccessTokenProvider;
 import ca.halo.core.fhir.FhirClients;
+import ca.halo.core.internal.fhir.FhirCalls;
 import ca.halo.core.http.HaloHttp;
 import ca.uhn.fhir.context.FhirContext;
 import ca.uhn.fhir.rest.client.api.IGenericClient;
-import ca.uhn.fhir.rest.client.exceptions.FhirClientConnectionException;
-import ca.uhn.fhir.rest.server.exceptions.BaseServerResponseException;
 import ca.uhn.fhir.util.FhirTerser;
 import java.net.URI;
 import java.util.ArrayList;
@@ -232,40 +231,19 @@ public final class SofaClient implements AutoCloseable {
   }
 
   private Parameters call(String operation, Parameters in) {
-    try {
-      return fhir.operation().onServer().named(operation).withParameters(in).execute();
-    } catch (FhirClientConnectionException e) {
-      if (e.getCause() instanceof ca.uhn.fhir.parser.DataFormatException) {
-        throw new ca.halo.core.HaloParseException(operation + ": the SoFA's answer is not valid"
-            + " FHIR", e);
-      }
-      throw new HaloTransportException(operation + ": cannot reach the SoFA at " + fhirBase
-          + ": " + e.getMessage(), e);
-    } catch (BaseServerResponseException e) {
-      throw translate(operation, e);
-    } catch (ca.halo.core.HaloException e) {
-      throw e;
-    } catch (RuntimeException e) {
-      // HAPI's parser meeting an answer it was not written for (DataFormatException, or one of
-      // its own defects such as StringIndexOutOfBoundsException on an empty member name)
-      throw new ca.halo.core.HaloParseException(operation + ": the SoFA's answer could not be"
-          + " read as FHIR (" + e.getClass().getSimpleName() + ")", e);
-    }
+    return FhirCalls.call(operation, fhirBase,
+        () -> fhir.operation().onServer().named(operation).withParameters(in).execute(),
+        SofaClient::refused);
   }
 
-  static SofaException translate(String operation, BaseServerResponseException e) {
-    OperationOutcome oo = e.getOperationOutcome() instanceof OperationOutcome
-        ? (OperationOutcome) e.getOperationOutcome() : null;
-    String diag = e.getMessage();
-    String location = "";
-    if (oo != null && oo.hasIssue()) {
-      diag = oo.getIssueFirstRep().getDiagnostics();
-      if (oo.getIssueFirstRep().hasExpression()) {
-        location = oo.getIssueFirstRep().getExpression().get(0).getValue();
-      }
-    }
-    int s = e.getStatusCode();
-    String at = location.isEmpty() ? "" : " (at " + location + ")";
+  /** The SoFA's refusal as the {@link SofaException} subclass that names its cause. */
+  static SofaException refused(FhirCalls.Refusal r) {
+    String operation = r.what();
+    String diag = r.diagnostics();
+    String at = r.at();
+    int s = r.status();
+    OperationOutcome oo = r.outcome();
+    String location = r.location();
     switch (s) {
       case 400:
       case 422:
