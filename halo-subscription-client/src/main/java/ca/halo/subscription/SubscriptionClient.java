@@ -130,21 +130,19 @@ public final class SubscriptionClient implements AutoCloseable {
         .useHttpGet().returnResourceType(Bundle.class).execute()));
   }
 
-  /** {@code $events} for event numbers {@code since..until} (inclusive; null = open). */
-  public SubscriptionNotification events(String id, Long since, Long until, String content) {
+  /** {@code $events}: the stored events {@code since..until} (inclusive) of one subscription. */
+  public SubscriptionNotification events(EventsRequest request) {
+    Objects.requireNonNull(request, "request");
     Parameters p = new Parameters();
-    if (since != null) {
-      p.addParameter().setName("eventsSinceNumber").setValue(new StringType(Long.toString(since)));
-    }
-    if (until != null) {
-      p.addParameter().setName("eventsUntilNumber").setValue(new StringType(Long.toString(until)));
-    }
-    if (content != null) {
-      p.addParameter().setName("content").setValue(new CodeType(content));
-    }
+    request.since().ifPresent(v ->
+        p.addParameter().setName("eventsSinceNumber").setValue(new StringType(Long.toString(v))));
+    request.until().ifPresent(v ->
+        p.addParameter().setName("eventsUntilNumber").setValue(new StringType(Long.toString(v))));
+    request.content().ifPresent(v ->
+        p.addParameter().setName("content").setValue(new CodeType(v.code())));
     return call("$events", () -> SubscriptionNotification.parse(fhir.operation()
-        .onInstance("Subscription/" + id).named("$events").withParameters(p)
-        .returnResourceType(Bundle.class).execute()));
+        .onInstance("Subscription/" + request.subscriptionId()).named("$events")
+        .withParameters(p).returnResourceType(Bundle.class).execute()));
   }
 
   /** {@code $get-ws-binding-token} (POST, as HALO 1.1 requires). */
