@@ -53,7 +53,7 @@ import org.slf4j.LoggerFactory;
  * locally first (allowed types, duplicate local ids) so a mistake fails before anything is sent.
  *
  * <p>Thread-safe; build once and share. {@link #close()} closes the {@link HaloHttp} only if the
- * client made it. Errors: {@link SofaException} subclasses for refusals,
+ * client made it. Errors: {@link SofaResponseException} subclasses for refusals,
  * {@link HaloTransportException} when the SoFA cannot be reached.
  */
 public final class SofaClient implements AutoCloseable {
@@ -93,7 +93,7 @@ public final class SofaClient implements AutoCloseable {
    * CA:SoFA-1. Uploads the resources and context; returns the launch id and the id map.
    *
    * @throws IllegalArgumentException if the request fails the local checks (nothing was sent)
-   * @throws SofaException if the SoFA refused it (nothing was stored)
+   * @throws SofaResponseException if the SoFA refused it (nothing was stored)
    */
   public SetContextResult setContext(SetContextRequest request) {
     Objects.requireNonNull(request, "request");
@@ -192,7 +192,7 @@ public final class SofaClient implements AutoCloseable {
   /**
    * CA:SoFA-2. Ends the session: the SoFA deletes the context and every resource of it.
    *
-   * @throws SofaException.NotFound if the launch id is unknown, expired, or already cleared
+   * @throws SofaResponseException.NotFound if the launch id is unknown, expired, or already cleared
    */
   public ClearContextResult clearContext(String launchId) {
     Objects.requireNonNull(launchId, "launchId");
@@ -236,8 +236,8 @@ public final class SofaClient implements AutoCloseable {
         SofaClient::refused);
   }
 
-  /** The SoFA's refusal as the {@link SofaException} subclass that names its cause. */
-  static SofaException refused(FhirCalls.Refusal r) {
+  /** The SoFA's refusal as the {@link SofaResponseException} subclass that names its cause. */
+  static SofaResponseException refused(FhirCalls.Refusal r) {
     String operation = r.what();
     String diag = r.diagnostics();
     String at = r.at();
@@ -247,26 +247,26 @@ public final class SofaClient implements AutoCloseable {
     switch (s) {
       case 400:
       case 422:
-        return new SofaException.InvalidContext(operation + " refused (HTTP " + s + ")" + at + ": "
+        return new SofaResponseException.InvalidContext(operation + " refused (HTTP " + s + ")" + at + ": "
             + diag + ". Fix the named parameter or resource and send again.", s, oo, location);
       case 401:
-        return new SofaException.Unauthenticated(operation + " refused (HTTP 401): " + diag
+        return new SofaResponseException.Unauthenticated(operation + " refused (HTTP 401): " + diag
             + ". Sign the clinician in again to get a fresh token.", s, oo, location);
       case 403:
-        return new SofaException.Forbidden(operation + " refused (HTTP 403): " + diag
+        return new SofaResponseException.Forbidden(operation + " refused (HTTP 403): " + diag
             + ". Request user/Context.write (or system/Context.write) at login.", s, oo, location);
       case 404:
-        return new SofaException.NotFound(operation + " refused (HTTP 404)" + at + ": " + diag,
+        return new SofaResponseException.NotFound(operation + " refused (HTTP 404)" + at + ": " + diag,
             s, oo, location);
       case 413:
-        return new SofaException.TooLarge(operation + " refused (HTTP 413): " + diag
+        return new SofaResponseException.TooLarge(operation + " refused (HTTP 413): " + diag
             + ". Upload fewer or smaller resources.", s, oo, location);
       default:
         if (s >= 500) {
-          return new SofaException.Unavailable(operation + " failed (HTTP " + s + "): " + diag
+          return new SofaResponseException.Unavailable(operation + " failed (HTTP " + s + "): " + diag
               + ". Retry later.", s, oo, location);
         }
-        return new SofaException(operation + " refused (HTTP " + s + "): " + diag, s, oo, location);
+        return new SofaResponseException(operation + " refused (HTTP " + s + "): " + diag, s, oo, location);
     }
   }
 
