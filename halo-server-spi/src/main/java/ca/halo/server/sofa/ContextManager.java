@@ -120,6 +120,7 @@ public final class ContextManager {
     return allowedTypes;
   }
 
+  /** Told of creates and updates through the FHIR API (not of {@code $set-context} uploads). */
   public void addChangeListener(ResourceChangeListener l) {
     listeners.add(Objects.requireNonNull(l));
   }
@@ -130,8 +131,9 @@ public final class ContextManager {
   }
 
   /**
-   * Notifies change listeners; the FHIR layer calls it for every create and update
-   * ({@code sessionId} null for the server's own data).
+   * Notifies change listeners; the FHIR layer calls it for every create and update through the
+   * FHIR API ({@code sessionId} null for the server's own data). {@link #setContext} does not
+   * call it: see {@link ResourceChangeListener} for why uploads are not announced.
    */
   public void fireChanged(Resource r, boolean created, String sessionId) {
     for (ResourceChangeListener l : listeners) {
