@@ -2,6 +2,7 @@ package ca.halo.sofa;
 
 import ca.halo.core.HaloParseException;
 import ca.halo.core.HaloTransportException;
+import ca.halo.core.SetContextDefaults;
 import ca.halo.core.auth.AccessTokenProvider;
 import ca.halo.core.fhir.FhirClients;
 import ca.halo.core.internal.fhir.FhirCalls;
@@ -319,11 +320,7 @@ public final class SofaClient implements AutoCloseable {
     private AccessTokenProvider tokens;
     private HaloHttp http;
     private FhirContext fhirContext;
-    private Set<String> allowedTypes = Set.of("Patient", "Encounter", "Practitioner",
-        "PractitionerRole", "Organization", "Location", "Condition", "Observation",
-        "AllergyIntolerance", "MedicationRequest", "MedicationStatement", "Medication",
-        "Immunization", "DiagnosticReport", "DocumentReference", "ServiceRequest", "Coverage",
-        "RelatedPerson", "QuestionnaireResponse");
+    private Set<String> allowedTypes = SetContextDefaults.ALLOWED_RESOURCE_TYPES;
 
     private Builder() {}
 
@@ -338,7 +335,10 @@ public final class SofaClient implements AutoCloseable {
     public Builder tokens(AccessTokenProvider v) { this.tokens = Objects.requireNonNull(v); return this; }
     public Builder http(HaloHttp v) { this.http = Objects.requireNonNull(v); return this; }
     public Builder fhirContext(FhirContext v) { this.fhirContext = Objects.requireNonNull(v); return this; }
-    /** The types the SoFA accepts, checked locally. Default: those of our HALO reading. */
+    /**
+     * The types the SoFA accepts, checked locally. Default
+     * {@link SetContextDefaults#ALLOWED_RESOURCE_TYPES}, the SoFA's own default.
+     */
     public Builder allowedTypes(Set<String> v) { this.allowedTypes = Set.copyOf(v); return this; }
 
     public SofaClient build() {

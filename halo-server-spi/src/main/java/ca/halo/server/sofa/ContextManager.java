@@ -2,6 +2,7 @@ package ca.halo.server.sofa;
 
 import ca.halo.core.FhirContextItem;
 import ca.halo.core.LaunchContext;
+import ca.halo.core.SetContextDefaults;
 import ca.halo.server.audit.AuditSink;
 import ca.halo.server.context.ContextStoreFullException;
 import ca.halo.server.context.OwnerShareExceededException;
@@ -66,13 +67,6 @@ public final class ContextManager {
   private static final Logger LOG = LoggerFactory.getLogger(ContextManager.class);
   /** Expired contexts listed per round of a sweep. */
   private static final int EXPIRY_BATCH = 200;
-
-  /** The allowed resource types of our HALO reading. */
-  public static final Set<String> DEFAULT_ALLOWED_TYPES = Set.of("Patient", "Encounter",
-      "Practitioner", "PractitionerRole", "Organization", "Location", "Condition", "Observation",
-      "AllergyIntolerance", "MedicationRequest", "MedicationStatement", "Medication",
-      "Immunization", "DiagnosticReport", "DocumentReference", "ServiceRequest", "Coverage",
-      "RelatedPerson", "QuestionnaireResponse");
 
   private static final Set<String> SINGLE = Set.of("appID", "patient", "encounter", "fhirUser",
       "need_patient_banner", "intent", "smart_style_url", "tenant", "resources");
@@ -589,10 +583,10 @@ public final class ContextManager {
     private final LaunchContextStore store;
     private AuditSink audit = e -> { };
     private Clock clock = Clock.systemUTC();
-    private Set<String> allowedTypes = DEFAULT_ALLOWED_TYPES;
+    private Set<String> allowedTypes = SetContextDefaults.ALLOWED_RESOURCE_TYPES;
     private Duration timeToLive = Duration.ofHours(8);
     private ResourceValidator validator = ResourceValidator.none();
-    private Set<String> writeScopes = Set.of("system/Context.write", "user/Context.write");
+    private Set<String> writeScopes = SetContextDefaults.WRITE_SCOPES;
     private Set<String> adminScopes = Set.of("system/Context.admin");
     private boolean requireSameUser = true;
     private int maxEntries = 1_000;
@@ -607,11 +601,12 @@ public final class ContextManager {
 
     public Builder audit(AuditSink v) { this.audit = Objects.requireNonNull(v); return this; }
     public Builder clock(Clock v) { this.clock = Objects.requireNonNull(v); return this; }
+    /** The resource types {@code $set-context} accepts. Default {@link SetContextDefaults#ALLOWED_RESOURCE_TYPES}. */
     public Builder allowedTypes(Set<String> v) { this.allowedTypes = Set.copyOf(v); return this; }
     /** How long a context lives without {@code $clear-context}. Default 8 hours. */
     public Builder timeToLive(Duration v) { this.timeToLive = Objects.requireNonNull(v); return this; }
     public Builder validator(ResourceValidator v) { this.validator = Objects.requireNonNull(v); return this; }
-    /** Scopes that allow {@code $set-context}; any one suffices. */
+    /** Scopes that allow {@code $set-context}; any one suffices. Default {@link SetContextDefaults#WRITE_SCOPES}. */
     public Builder writeScopes(Set<String> v) { this.writeScopes = Set.copyOf(v); return this; }
     /** Scopes that may clear any caller's context. Default {@code system/Context.admin}. */
     public Builder adminScopes(Set<String> v) { this.adminScopes = Set.copyOf(v); return this; }

@@ -1,5 +1,6 @@
 package ca.halo.server.sofa;
 
+import ca.halo.core.SetContextDefaults;
 import ca.halo.server.audit.AuditSink;
 import ca.halo.server.audit.InMemoryAuditSink;
 import ca.halo.server.authz.ClientRegistry;
@@ -453,13 +454,13 @@ public final class SofaServer implements AutoCloseable {
         new ArrayList<>();
     private final List<java.util.function.Consumer<SmartAuthorizationServer.Builder>> authorizationCustomizers =
         new ArrayList<>();
-    private java.util.Set<String> allowedTypes = ContextManager.DEFAULT_ALLOWED_TYPES;
+    private java.util.Set<String> allowedTypes = SetContextDefaults.ALLOWED_RESOURCE_TYPES;
     private ResourceValidator validator;
     private Duration contextTimeToLive = Duration.ofHours(8);
     private Duration expirySweepInterval = Duration.ofSeconds(30);
     private Duration accessTokenLifetime = Duration.ofHours(1);
     private boolean requireSameUser = true;
-    private java.util.Set<String> contextWriteScopes = java.util.Set.of("system/Context.write", "user/Context.write");
+    private java.util.Set<String> contextWriteScopes = SetContextDefaults.WRITE_SCOPES;
     private java.util.Set<String> adminScopes = java.util.Set.of("system/Context.admin");
     private long maxBodyBytes = 5L * 1024 * 1024;
     private long maxElements = 200_000;
