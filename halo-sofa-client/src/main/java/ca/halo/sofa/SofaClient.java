@@ -2,6 +2,7 @@ package ca.halo.sofa;
 
 import ca.halo.core.HaloParseException;
 import ca.halo.core.HaloTransportException;
+import ca.halo.core.LaunchInitiator;
 import ca.halo.core.SetContextDefaults;
 import ca.halo.core.auth.AccessTokenProvider;
 import ca.halo.core.fhir.FhirClients;
@@ -228,7 +229,7 @@ public final class SofaClient implements AutoCloseable {
 
   /** The app's launch URL with {@code iss} = this SoFA's FHIR base and {@code launch}. */
   public URI launchUrl(URI appLaunchUrl, String launchId) {
-    return ca.halo.sof.LaunchInitiator.launchUrl(appLaunchUrl, fhirBase, launchId);
+    return LaunchInitiator.launchUrl(appLaunchUrl, fhirBase, launchId);
   }
 
   private Parameters call(String operation, Parameters in) {
