@@ -32,7 +32,6 @@ import java.util.function.Consumer;
 import org.hl7.fhir.r4.model.BooleanType;
 import org.hl7.fhir.r4.model.Bundle;
 import org.hl7.fhir.r4.model.Bundle.BundleEntryComponent;
-import org.hl7.fhir.r4.model.Coding;
 import org.hl7.fhir.r4.model.OperationOutcome;
 import org.hl7.fhir.r4.model.Parameters;
 import org.hl7.fhir.r4.model.Parameters.ParametersParameterComponent;
@@ -267,10 +266,7 @@ public final class ContextManager {
       for (BundleEntryComponent e : tagged.getEntry()) {
         // only the server names a session: a caller's own session tags would plant the
         // resource in another clinician's launch
-        e.getResource().getMeta().getTag().removeIf(
-            c -> FhirResourceRepository.SESSION_TAG_SYSTEM.equals(c.getSystem()));
-        e.getResource().getMeta().addTag(new Coding(
-            FhirResourceRepository.SESSION_TAG_SYSTEM, sessionId, "SoFA session"));
+        FhirResourceRepository.tagSession(e.getResource(), sessionId);
       }
       try {
         response = repository.transaction(tagged);
