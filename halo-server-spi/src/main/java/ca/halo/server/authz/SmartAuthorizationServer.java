@@ -4,6 +4,7 @@ import ca.halo.core.SmartCapability;
 import ca.halo.core.SmartConfiguration;
 import ca.halo.core.SmartScope;
 import ca.halo.core.SmartScopes;
+import ca.halo.core.internal.CoreJson;
 import ca.halo.core.internal.Json;
 import ca.halo.server.audit.AuditSink;
 import ca.halo.server.audit.InMemoryAuditSink;
@@ -743,8 +744,8 @@ public final class SmartAuthorizationServer {
       body.put("id_token", sign(id.build(), "JWT"));
     }
     if (ctx != null) {
-      body.setAll((ObjectNode) Json.fromJava(ctx.context().toBuilder().fhirUser(null).build()
-          .toTokenResponseParameters()));
+      // fhirUser is an id_token claim, not a token-response member
+      body.setAll(CoreJson.node(ctx.context().toBuilder().fhirUser(null).build()));
     }
     Audits.record(audit, "token-issue", AuditEventAction.E, true, client.clientId(),
         user == null ? null : user.subject(), null, now);
