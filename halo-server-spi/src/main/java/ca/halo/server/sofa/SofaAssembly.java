@@ -78,7 +78,7 @@ final class SofaAssembly {
   }
 
   /** Binds the port, wires every part and starts serving; on failure stops what it started. */
-  void start() {
+  synchronized void start() {
     QueuedThreadPool pool = new QueuedThreadPool(cfg.maxThreads, 4);
     pool.setName("halo-sofa");
     jetty = new Server(pool);
@@ -286,8 +286,13 @@ final class SofaAssembly {
     return host.contains(":") ? "[" + host + "]" : host;
   }
 
+  /** Whether Jetty runs (between {@link #start()} and {@link #close()}). */
+  synchronized boolean serving() {
+    return jetty != null;
+  }
+
   /** Stops Jetty (in-flight requests finish within shutdownGrace), the sweeper, the engine. */
-  void close() {
+  synchronized void close() {
     // first stop taking requests and let those in flight finish (within shutdownGrace), then
     // the engine, which hands its subscription leases back so another node takes them at once
     if (jetty != null) {

@@ -14,7 +14,6 @@ import ca.halo.server.fhir.FhirResourceRepository;
 import ca.halo.server.fhir.InMemoryFhirRepository;
 import ca.halo.server.security.AccessTokenValidator;
 import ca.halo.server.subscription.SubscriptionEngine;
-import ca.halo.server.security.AccessRules;
 import ca.halo.server.subscription.EndpointPolicy;
 import ca.uhn.fhir.context.FhirContext;
 import ca.uhn.fhir.rest.server.RestfulServer;
@@ -28,9 +27,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.function.Function;
-import org.eclipse.jetty.server.Server;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * A whole SMART on FHIR Accelerator in one process: the FHIR endpoint (HAPI {@link RestfulServer})
@@ -67,8 +63,6 @@ import org.slf4j.LoggerFactory;
  * Server of the SoFA flow).
  */
 public final class SofaServer implements AutoCloseable {
-  private static final Logger LOG = LoggerFactory.getLogger(SofaServer.class);
-
   private final Settings cfg;
   private volatile SofaAssembly running;
 
@@ -86,7 +80,7 @@ public final class SofaServer implements AutoCloseable {
    * @throws IllegalStateException if the server cannot start (port in use, ...)
    */
   public synchronized SofaServer start() {
-    if (running != null) {
+    if (running != null && running.serving()) {
       throw new IllegalStateException("already started");
     }
     SofaAssembly a = new SofaAssembly(cfg, this);
@@ -95,7 +89,6 @@ public final class SofaServer implements AutoCloseable {
       a.start();
     } catch (RuntimeException e) {
       a.close();
-      running = null;
       throw e;
     }
     return this;
@@ -169,10 +162,10 @@ public final class SofaServer implements AutoCloseable {
   public synchronized void close() {
     // first stop taking requests and let those in flight finish (within shutdownGrace), then
     // the engine, which hands its subscription leases back so another node takes them at once
+    // the parts stay readable after close (as before); start() makes fresh ones
     SofaAssembly a = running;
     if (a != null) {
       a.close();
-      running = null;
     }
   }
 
