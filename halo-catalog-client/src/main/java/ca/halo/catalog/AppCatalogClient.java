@@ -92,8 +92,8 @@ public final class AppCatalogClient implements AutoCloseable {
     HttpUrl.Builder u = base.newBuilder().addPathSegment("apps");
     query.params().forEach(u::addQueryParameter);
     ObjectNode o = Json.parseObject(fetch(u.build()).orElseThrow(
-        () -> new HaloResponseException("the catalog has no /apps endpoint at " + base, 404,
-            null, null, null)), "app catalog page");
+        () -> HaloResponseException.http("the catalog has no /apps endpoint at " + base, 404)),
+        "app catalog page");
     JsonNode apps = o.get("apps");
     if (apps == null || !apps.isArray()) {
       throw new HaloParseException("app catalog page: required array 'apps' is missing");
@@ -179,8 +179,8 @@ public final class AppCatalogClient implements AutoCloseable {
         } catch (RuntimeException | IOException e) {
           // not a JSON error body, or too large to be one
         }
-        throw new HaloResponseException("the App Catalog answered HTTP " + r.code()
-            + (description != null ? ": " + description : ""), r.code(), error, description, null);
+        throw HaloResponseException.oauth("the App Catalog refused the request", r.code(), error,
+            description);
       }
       String body = Bodies.string(call, r, maxResponseBytes);
       String etag = r.header("ETag");

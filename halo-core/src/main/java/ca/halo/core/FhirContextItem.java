@@ -1,8 +1,5 @@
 package ca.halo.core;
 
-import ca.halo.core.internal.Json;
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.util.Objects;
 import java.util.Optional;
 import org.hl7.fhir.r4.model.Identifier;
@@ -18,8 +15,6 @@ import org.hl7.fhir.r4.model.Identifier;
  * <p>Immutable and thread-safe. Spec: SMART App Launch 2.1.0 section 3.1.2 (fhirContext).
  */
 public final class FhirContextItem {
-  private static final String WHAT = "fhirContext item";
-
   private final String reference;
   private final String canonical;
   private final String identifierSystem;
@@ -99,55 +94,21 @@ public final class FhirContextItem {
     return Optional.ofNullable(role);
   }
 
-  ObjectNode toJsonNode() {
-    ObjectNode o = Json.object();
-    Json.putIfPresent(o, "reference", reference);
-    Json.putIfPresent(o, "canonical", canonical);
-    if (identifierValue != null) {
-      ObjectNode id = o.putObject("identifier");
-      Json.putIfPresent(id, "system", identifierSystem);
-      id.put("value", identifierValue);
-    }
-    Json.putIfPresent(o, "type", type);
-    Json.putIfPresent(o, "role", role);
-    return o;
-  }
-
-  static FhirContextItem fromJsonNode(JsonNode n) {
-    if (!n.isObject()) {
-      throw new HaloParseException(WHAT + ": each fhirContext entry must be a JSON object");
-    }
-    ObjectNode o = (ObjectNode) n;
-    String ref = Json.optionalString(o, "reference", WHAT);
-    String can = Json.optionalString(o, "canonical", WHAT);
-    String sys = null;
-    String val = null;
-    JsonNode id = o.get("identifier");
-    if (id != null && !id.isNull()) {
-      if (!id.isObject()) {
-        throw new HaloParseException(WHAT + ": 'identifier' must be an Identifier object");
-      }
-      sys = Json.optionalString((ObjectNode) id, "system", WHAT);
-      val = Json.requiredString((ObjectNode) id, "value", WHAT + " identifier");
-    }
-    try {
-      return new FhirContextItem(
-          ref, can, sys, val, Json.optionalString(o, "type", WHAT),
-          Json.optionalString(o, "role", WHAT));
-    } catch (IllegalArgumentException e) {
-      throw new HaloParseException(WHAT + ": " + e.getMessage(), e);
-    }
-  }
-
   @Override
   public boolean equals(Object o) {
-    return o instanceof FhirContextItem
-        && ((FhirContextItem) o).toJsonNode().equals(toJsonNode());
+    if (!(o instanceof FhirContextItem)) {
+      return false;
+    }
+    FhirContextItem i = (FhirContextItem) o;
+    return Objects.equals(i.reference, reference) && Objects.equals(i.canonical, canonical)
+        && Objects.equals(i.identifierSystem, identifierSystem)
+        && Objects.equals(i.identifierValue, identifierValue) && Objects.equals(i.type, type)
+        && Objects.equals(i.role, role);
   }
 
   @Override
   public int hashCode() {
-    return toJsonNode().hashCode();
+    return Objects.hash(reference, canonical, identifierSystem, identifierValue, type, role);
   }
 
   /** Prints the type and role only: references can name patient data. */

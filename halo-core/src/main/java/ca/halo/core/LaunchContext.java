@@ -1,8 +1,7 @@
 package ca.halo.core;
 
+import ca.halo.core.internal.CoreJson;
 import ca.halo.core.internal.Json;
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.net.URI;
 import java.util.ArrayList;
@@ -72,7 +71,7 @@ public final class LaunchContext {
 
   /** Reads the launch-context members of a token response (other members are ignored). */
   public static LaunchContext parse(String tokenResponseJson) {
-    return fromNode(Json.parseObject(tokenResponseJson, WHAT));
+    return CoreJson.launchContext(Json.parseObject(tokenResponseJson, WHAT));
   }
 
   /**
@@ -80,66 +79,17 @@ public final class LaunchContext {
    * Java values (as Nimbus's {@code getCustomParameters()} gives them).
    */
   public static LaunchContext fromTokenResponseParameters(Map<String, ?> params) {
-    JsonNode n = Json.fromJava(params);
-    return fromNode((ObjectNode) n);
-  }
-
-  static LaunchContext fromNode(ObjectNode o) {
-    Builder b = new Builder();
-    b.patient = Json.optionalString(o, "patient", WHAT);
-    b.encounter = Json.optionalString(o, "encounter", WHAT);
-    JsonNode fc = o.get("fhirContext");
-    if (fc != null && !fc.isNull()) {
-      if (!fc.isArray()) {
-        throw new HaloParseException(WHAT + ": 'fhirContext' must be an array");
-      }
-      for (JsonNode item : fc) {
-        b.fhirContext.add(FhirContextItem.fromJsonNode(item));
-      }
-    }
-    b.needPatientBanner = Json.optionalBoolean(o, "need_patient_banner", WHAT);
-    String style = Json.optionalString(o, "smart_style_url", WHAT);
-    if (style != null) {
-      try {
-        b.smartStyleUrl = URI.create(style);
-      } catch (IllegalArgumentException e) {
-        throw new HaloParseException(WHAT + ": 'smart_style_url' is not a valid URL", e);
-      }
-    }
-    b.intent = Json.optionalString(o, "intent", WHAT);
-    b.tenant = Json.optionalString(o, "tenant", WHAT);
-    b.fhirUser = Json.optionalString(o, "fhirUser", WHAT);
-    return b.build();
+    return CoreJson.launchContext((ObjectNode) Json.fromJava(params));
   }
 
   /** The members to add to a token response, as plain Java values; absent fields are left out. */
   public Map<String, Object> toTokenResponseParameters() {
-    return Json.toJavaMap(toNode());
+    return Json.toJavaMap(CoreJson.node(this));
   }
 
   /** The launch-context members as a JSON object. */
   public String toJson() {
-    return Json.write(toNode());
-  }
-
-  ObjectNode toNode() {
-    ObjectNode o = Json.object();
-    Json.putIfPresent(o, "patient", patient);
-    Json.putIfPresent(o, "encounter", encounter);
-    if (!fhirContext.isEmpty()) {
-      ArrayNode a = o.putArray("fhirContext");
-      fhirContext.forEach(i -> a.add(i.toJsonNode()));
-    }
-    if (needPatientBanner != null) {
-      o.put("need_patient_banner", needPatientBanner);
-    }
-    if (smartStyleUrl != null) {
-      o.put("smart_style_url", smartStyleUrl.toString());
-    }
-    Json.putIfPresent(o, "intent", intent);
-    Json.putIfPresent(o, "tenant", tenant);
-    Json.putIfPresent(o, "fhirUser", fhirUser);
-    return o;
+    return Json.write(CoreJson.node(this));
   }
 
   /** The Patient id in context (a logical id, not a reference). */
@@ -179,12 +129,21 @@ public final class LaunchContext {
 
   @Override
   public boolean equals(Object o) {
-    return o instanceof LaunchContext && ((LaunchContext) o).toNode().equals(toNode());
+    if (!(o instanceof LaunchContext)) {
+      return false;
+    }
+    LaunchContext c = (LaunchContext) o;
+    return Objects.equals(c.patient, patient) && Objects.equals(c.encounter, encounter)
+        && c.fhirContext.equals(fhirContext)
+        && Objects.equals(c.needPatientBanner, needPatientBanner)
+        && Objects.equals(c.smartStyleUrl, smartStyleUrl) && Objects.equals(c.intent, intent)
+        && Objects.equals(c.tenant, tenant) && Objects.equals(c.fhirUser, fhirUser);
   }
 
   @Override
   public int hashCode() {
-    return toNode().hashCode();
+    return Objects.hash(patient, encounter, fhirContext, needPatientBanner, smartStyleUrl, intent,
+        tenant, fhirUser);
   }
 
   @Override

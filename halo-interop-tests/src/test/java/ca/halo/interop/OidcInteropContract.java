@@ -20,7 +20,7 @@ import ca.halo.sof.TokenIntrospection;
 import ca.halo.sof.TokenSet;
 import ca.halo.sofa.SetContextRequest;
 import ca.halo.sofa.SofaClient;
-import ca.halo.sofa.SofaException;
+import ca.halo.sofa.SofaResponseException;
 import com.nimbusds.jose.JWSAlgorithm;
 import com.nimbusds.jose.jwk.Curve;
 import com.nimbusds.jose.jwk.ECKey;
@@ -160,15 +160,15 @@ abstract class OidcInteropContract {
       assertThat(setContext(sofa, good)).isTrue();
       // revoked at the provider
       emr.revoke(issuer, good.refreshToken().orElseThrow(), true);
-      assertThatThrownBy(() -> setContext(sofa, good)).isInstanceOf(SofaException.Unauthenticated.class);
+      assertThatThrownBy(() -> setContext(sofa, good)).isInstanceOf(SofaResponseException.Unauthenticated.class);
       // meant for another audience
       TokenSet foreign = login(other, "openid context-write");
-      assertThatThrownBy(() -> setContext(sofa, foreign)).isInstanceOf(SofaException.Unauthenticated.class);
+      assertThatThrownBy(() -> setContext(sofa, foreign)).isInstanceOf(SofaResponseException.Unauthenticated.class);
       // expired (2 s lifetime)
       TokenSet brief = login(shortLived, "openid context-write");
       assertThat(setContext(sofa, brief)).isTrue();
       new CountDownLatch(1).await(3, TimeUnit.SECONDS);
-      assertThatThrownBy(() -> setContext(sofa, brief)).isInstanceOf(SofaException.Unauthenticated.class);
+      assertThatThrownBy(() -> setContext(sofa, brief)).isInstanceOf(SofaResponseException.Unauthenticated.class);
     }
     validator.close();
   }

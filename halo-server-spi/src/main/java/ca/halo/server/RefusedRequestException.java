@@ -5,7 +5,7 @@ import ca.halo.core.HaloException;
 /**
  * A server-side component refused a request: the HTTP status to answer and the parameter, entry
  * or element at fault (for the OperationOutcome's {@code expression}). Subclasses name the
- * component: {@code SofaException}, {@code FhirRepositoryException}, {@code SubscriptionException}.
+ * component: {@code ContextOperationException}, {@code FhirRepositoryException}, {@code SubscriptionException}.
  */
 public abstract class RefusedRequestException extends HaloException {
   private static final long serialVersionUID = 1L;

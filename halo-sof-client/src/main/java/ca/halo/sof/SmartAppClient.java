@@ -147,10 +147,10 @@ public final class SmartAppClient implements AutoCloseable {
     URI url = URI.create(base + "/.well-known/smart-configuration");
     HTTPResponse r = NimbusHttp.get(http, url, "SMART discovery");
     if (r.getStatusCode() != 200) {
-      throw new HaloResponseException(
+      throw HaloResponseException.http(
           "SMART discovery at " + url + " answered HTTP " + r.getStatusCode()
               + ": check that iss names a SMART-enabled FHIR base",
-          r.getStatusCode(), null, null, null);
+          r.getStatusCode());
     }
     SmartConfiguration config = SmartConfiguration.parse(r.getBody());
     cache(discovery, base, config, r);
@@ -171,8 +171,8 @@ public final class SmartAppClient implements AutoCloseable {
     URI url = URI.create(base + "/.well-known/openid-configuration");
     HTTPResponse r = NimbusHttp.get(http, url, "OpenID discovery");
     if (r.getStatusCode() != 200) {
-      throw new HaloResponseException("OpenID discovery at " + url + " answered HTTP "
-          + r.getStatusCode(), r.getStatusCode(), null, null, null);
+      throw HaloResponseException.http("OpenID discovery at " + url + " answered HTTP "
+          + r.getStatusCode(), r.getStatusCode());
     }
     ObjectNode o = Json.parseObject(r.getBody(), "openid-configuration");
     ObjectNode smart = o.deepCopy();
@@ -380,9 +380,9 @@ public final class SmartAppClient implements AutoCloseable {
     return RefreshingAccessTokenProvider.builder(current -> {
           synchronized (holder) {
             if (holder[0].refreshToken().isEmpty()) {
-              throw new HaloResponseException(
+              throw HaloResponseException.http(
                   "the access token expired or was refused and there is no refresh token:"
-                      + " the user must launch again", 401, null, null, null);
+                      + " the user must launch again", 401);
             }
             holder[0] = refresh(iss, holder[0]);
             return holder[0].accessToken();
@@ -473,9 +473,9 @@ public final class SmartAppClient implements AutoCloseable {
       // not an RFC 6749 error body; report the status alone
     }
     if (error == null) {
-      return new HaloResponseException(
+      return HaloResponseException.http(
           what + " failed with HTTP " + r.getStatusCode() + " and no OAuth error body",
-          r.getStatusCode(), null, null, null);
+          r.getStatusCode());
     }
     return HaloResponseException.oauth(what + " refused", r.getStatusCode(), error, description);
   }
@@ -542,8 +542,8 @@ public final class SmartAppClient implements AutoCloseable {
     }
     HTTPResponse r = NimbusHttp.get(http, jwksUri, "JWKS");
     if (r.getStatusCode() != 200) {
-      throw new HaloResponseException("JWKS at " + jwksUri + " answered HTTP "
-          + r.getStatusCode(), r.getStatusCode(), null, null, null);
+      throw HaloResponseException.http("JWKS at " + jwksUri + " answered HTTP "
+          + r.getStatusCode(), r.getStatusCode());
     }
     try {
       JWKSet set = JWKSet.parse(r.getBody());

@@ -4,6 +4,7 @@ import ca.halo.core.HaloParseException;
 import ca.halo.core.LaunchContext;
 import ca.halo.core.SmartScopes;
 import ca.halo.core.auth.AccessToken;
+import ca.halo.core.internal.CoreJson;
 import ca.halo.core.internal.Json;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -72,7 +73,7 @@ public final class TokenSet {
     }
     this.refreshToken = Json.optionalString(raw, "refresh_token", WHAT);
     this.idToken = Json.optionalString(raw, "id_token", WHAT);
-    this.launchContext = LaunchContext.parse(Json.write(raw));
+    this.launchContext = CoreJson.launchContext(raw);
   }
 
   /**

@@ -2,13 +2,14 @@ package ca.halo.sofa;
 
 import ca.halo.core.HaloParseException;
 import ca.halo.core.HaloTransportException;
+import ca.halo.core.LaunchInitiator;
+import ca.halo.core.SetContextDefaults;
 import ca.halo.core.auth.AccessTokenProvider;
 import ca.halo.core.fhir.FhirClients;
+import ca.halo.core.internal.fhir.FhirCalls;
 import ca.halo.core.http.HaloHttp;
 import ca.uhn.fhir.context.FhirContext;
 import ca.uhn.fhir.rest.client.api.IGenericClient;
-import ca.uhn.fhir.rest.client.exceptions.FhirClientConnectionException;
-import ca.uhn.fhir.rest.server.exceptions.BaseServerResponseException;
 import ca.uhn.fhir.util.FhirTerser;
 import java.net.URI;
 import java.util.ArrayList;
@@ -54,7 +55,7 @@ import org.slf4j.LoggerFactory;
  * locally first (allowed types, duplicate local ids) so a mistake fails before anything is sent.
  *
  * <p>Thread-safe; build once and share. {@link #close()} closes the {@link HaloHttp} only if the
- * client made it. Errors: {@link SofaException} subclasses for refusals,
+ * client made it. Errors: {@link SofaResponseException} subclasses for refusals,
  * {@link HaloTransportException} when the SoFA cannot be reached.
  */
 public final class SofaClient implements AutoCloseable {
@@ -94,7 +95,7 @@ public final class SofaClient implements AutoCloseable {
    * CA:SoFA-1. Uploads the resources and context; returns the launch id and the id map.
    *
    * @throws IllegalArgumentException if the request fails the local checks (nothing was sent)
-   * @throws SofaException if the SoFA refused it (nothing was stored)
+   * @throws SofaResponseException if the SoFA refused it (nothing was stored)
    */
   public SetContextResult setContext(SetContextRequest request) {
     Objects.requireNonNull(request, "request");
@@ -193,7 +194,7 @@ public final class SofaClient implements AutoCloseable {
   /**
    * CA:SoFA-2. Ends the session: the SoFA deletes the context and every resource of it.
    *
-   * @throws SofaException.NotFound if the launch id is unknown, expired, or already cleared
+   * @throws SofaResponseException.NotFound if the launch id is unknown, expired, or already cleared
    */
   public ClearContextResult clearContext(String launchId) {
     Objects.requireNonNull(launchId, "launchId");
@@ -228,67 +229,46 @@ public final class SofaClient implements AutoCloseable {
 
   /** The app's launch URL with {@code iss} = this SoFA's FHIR base and {@code launch}. */
   public URI launchUrl(URI appLaunchUrl, String launchId) {
-    return ca.halo.sof.LaunchInitiator.launchUrl(appLaunchUrl, fhirBase, launchId);
+    return LaunchInitiator.launchUrl(appLaunchUrl, fhirBase, launchId);
   }
 
   private Parameters call(String operation, Parameters in) {
-    try {
-      return fhir.operation().onServer().named(operation).withParameters(in).execute();
-    } catch (FhirClientConnectionException e) {
-      if (e.getCause() instanceof ca.uhn.fhir.parser.DataFormatException) {
-        throw new ca.halo.core.HaloParseException(operation + ": the SoFA's answer is not valid"
-            + " FHIR", e);
-      }
-      throw new HaloTransportException(operation + ": cannot reach the SoFA at " + fhirBase
-          + ": " + e.getMessage(), e);
-    } catch (BaseServerResponseException e) {
-      throw translate(operation, e);
-    } catch (ca.halo.core.HaloException e) {
-      throw e;
-    } catch (RuntimeException e) {
-      // HAPI's parser meeting an answer it was not written for (DataFormatException, or one of
-      // its own defects such as StringIndexOutOfBoundsException on an empty member name)
-      throw new ca.halo.core.HaloParseException(operation + ": the SoFA's answer could not be"
-          + " read as FHIR (" + e.getClass().getSimpleName() + ")", e);
-    }
+    return FhirCalls.call(operation, fhirBase,
+        () -> fhir.operation().onServer().named(operation).withParameters(in).execute(),
+        SofaClient::refused);
   }
 
-  static SofaException translate(String operation, BaseServerResponseException e) {
-    OperationOutcome oo = e.getOperationOutcome() instanceof OperationOutcome
-        ? (OperationOutcome) e.getOperationOutcome() : null;
-    String diag = e.getMessage();
-    String location = "";
-    if (oo != null && oo.hasIssue()) {
-      diag = oo.getIssueFirstRep().getDiagnostics();
-      if (oo.getIssueFirstRep().hasExpression()) {
-        location = oo.getIssueFirstRep().getExpression().get(0).getValue();
-      }
-    }
-    int s = e.getStatusCode();
-    String at = location.isEmpty() ? "" : " (at " + location + ")";
+  /** The SoFA's refusal as the {@link SofaResponseException} subclass that names its cause. */
+  static SofaResponseException refused(FhirCalls.Refusal r) {
+    String operation = r.what();
+    String diag = r.diagnostics();
+    String at = r.at();
+    int s = r.status();
+    OperationOutcome oo = r.outcome();
+    String location = r.location();
     switch (s) {
       case 400:
       case 422:
-        return new SofaException.InvalidContext(operation + " refused (HTTP " + s + ")" + at + ": "
+        return new SofaResponseException.InvalidContext(operation + " refused (HTTP " + s + ")" + at + ": "
             + diag + ". Fix the named parameter or resource and send again.", s, oo, location);
       case 401:
-        return new SofaException.Unauthenticated(operation + " refused (HTTP 401): " + diag
+        return new SofaResponseException.Unauthenticated(operation + " refused (HTTP 401): " + diag
             + ". Sign the clinician in again to get a fresh token.", s, oo, location);
       case 403:
-        return new SofaException.Forbidden(operation + " refused (HTTP 403): " + diag
+        return new SofaResponseException.Forbidden(operation + " refused (HTTP 403): " + diag
             + ". Request user/Context.write (or system/Context.write) at login.", s, oo, location);
       case 404:
-        return new SofaException.NotFound(operation + " refused (HTTP 404)" + at + ": " + diag,
+        return new SofaResponseException.NotFound(operation + " refused (HTTP 404)" + at + ": " + diag,
             s, oo, location);
       case 413:
-        return new SofaException.TooLarge(operation + " refused (HTTP 413): " + diag
+        return new SofaResponseException.TooLarge(operation + " refused (HTTP 413): " + diag
             + ". Upload fewer or smaller resources.", s, oo, location);
       default:
         if (s >= 500) {
-          return new SofaException.Unavailable(operation + " failed (HTTP " + s + "): " + diag
+          return new SofaResponseException.Unavailable(operation + " failed (HTTP " + s + "): " + diag
               + ". Retry later.", s, oo, location);
         }
-        return new SofaException(operation + " refused (HTTP " + s + "): " + diag, s, oo, location);
+        return new SofaResponseException(operation + " refused (HTTP " + s + "): " + diag, s, oo, location);
     }
   }
 
@@ -341,11 +321,7 @@ public final class SofaClient implements AutoCloseable {
     private AccessTokenProvider tokens;
     private HaloHttp http;
     private FhirContext fhirContext;
-    private Set<String> allowedTypes = Set.of("Patient", "Encounter", "Practitioner",
-        "PractitionerRole", "Organization", "Location", "Condition", "Observation",
-        "AllergyIntolerance", "MedicationRequest", "MedicationStatement", "Medication",
-        "Immunization", "DiagnosticReport", "DocumentReference", "ServiceRequest", "Coverage",
-        "RelatedPerson", "QuestionnaireResponse");
+    private Set<String> allowedTypes = SetContextDefaults.ALLOWED_RESOURCE_TYPES;
 
     private Builder() {}
 
@@ -360,7 +336,10 @@ public final class SofaClient implements AutoCloseable {
     public Builder tokens(AccessTokenProvider v) { this.tokens = Objects.requireNonNull(v); return this; }
     public Builder http(HaloHttp v) { this.http = Objects.requireNonNull(v); return this; }
     public Builder fhirContext(FhirContext v) { this.fhirContext = Objects.requireNonNull(v); return this; }
-    /** The types the SoFA accepts, checked locally. Default: those of our HALO reading. */
+    /**
+     * The types the SoFA accepts, checked locally. Default
+     * {@link SetContextDefaults#ALLOWED_RESOURCE_TYPES}, the SoFA's own default.
+     */
     public Builder allowedTypes(Set<String> v) { this.allowedTypes = Set.copyOf(v); return this; }
 
     public SofaClient build() {

@@ -1,6 +1,7 @@
 package ca.halo.sofa;
 
 import java.util.Objects;
+import java.util.Optional;
 
 /**
  * Where the SoFA stored an uploaded resource: its type, SoFA id and version.
@@ -34,8 +35,8 @@ public final class SofaResourceId {
 
   public String type() { return type; }
   public String id() { return id; }
-  /** The version the SoFA assigned (usually "1"). */
-  public String version() { return version == null ? "" : version; }
+  /** The version the SoFA assigned (usually "1"); empty when its location named none. */
+  public Optional<String> version() { return Optional.ofNullable(version); }
   /** {@code Type/id}. */
   public String reference() { return type + "/" + id; }
 

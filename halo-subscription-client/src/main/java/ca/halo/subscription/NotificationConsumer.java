@@ -98,7 +98,7 @@ public final class NotificationConsumer {
   private boolean recover(String id, long[] pos, long upTo) {
     SubscriptionNotification missing;
     try {
-      missing = recovery.events(id, pos[0] + 1, upTo, null);
+      missing = recovery.events(EventsRequest.builder(id).since(pos[0] + 1).until(upTo).build());
     } catch (HaloException e) {
       LOG.warn("could not fill the event gap of Subscription/{} ({}); will retry",
           id, e.getClass().getSimpleName());

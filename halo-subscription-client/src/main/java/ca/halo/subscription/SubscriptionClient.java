@@ -6,12 +6,10 @@ import ca.halo.core.HaloTransportException;
 import ca.halo.core.auth.AccessTokenProvider;
 import ca.halo.core.fhir.FhirClients;
 import ca.halo.core.http.HaloHttp;
+import ca.halo.core.internal.fhir.FhirCalls;
 import ca.halo.core.subscription.SubscriptionNotification;
 import ca.uhn.fhir.context.FhirContext;
-import ca.uhn.fhir.parser.DataFormatException;
 import ca.uhn.fhir.rest.client.api.IGenericClient;
-import ca.uhn.fhir.rest.client.exceptions.FhirClientConnectionException;
-import ca.uhn.fhir.rest.server.exceptions.BaseServerResponseException;
 import java.net.URI;
 import java.time.Clock;
 import java.time.Duration;
@@ -20,7 +18,6 @@ import java.util.Objects;
 import java.util.function.Supplier;
 import org.hl7.fhir.r4.model.Bundle;
 import org.hl7.fhir.r4.model.CodeType;
-import org.hl7.fhir.r4.model.OperationOutcome;
 import org.hl7.fhir.r4.model.Parameters;
 import org.hl7.fhir.r4.model.StringType;
 import org.hl7.fhir.r4.model.Subscription;
@@ -113,9 +110,8 @@ public final class SubscriptionClient implements AutoCloseable {
         return s;
       }
       if (s.getStatus() == Subscription.SubscriptionStatus.ERROR || !clock.instant().isBefore(until)) {
-        throw new HaloResponseException("Subscription/" + id + " is " + s.getStatus().toCode()
-            + " (" + s.getError() + "): check that the endpoint is reachable from the SoFA", 0,
-            null, null, null);
+        throw HaloResponseException.of("Subscription/" + id + " is " + s.getStatus().toCode()
+            + " (" + s.getError() + "): check that the endpoint is reachable from the SoFA");
       }
       try {
         Thread.sleep(pause);
@@ -134,21 +130,19 @@ public final class SubscriptionClient implements AutoCloseable {
         .useHttpGet().returnResourceType(Bundle.class).execute()));
   }
 
-  /** {@code $events} for event numbers {@code since..until} (inclusive; null = open). */
-  public SubscriptionNotification events(String id, Long since, Long until, String content) {
+  /** {@code $events}: the stored events {@code since..until} (inclusive) of one subscription. */
+  public SubscriptionNotification events(EventsRequest request) {
+    Objects.requireNonNull(request, "request");
     Parameters p = new Parameters();
-    if (since != null) {
-      p.addParameter().setName("eventsSinceNumber").setValue(new StringType(Long.toString(since)));
-    }
-    if (until != null) {
-      p.addParameter().setName("eventsUntilNumber").setValue(new StringType(Long.toString(until)));
-    }
-    if (content != null) {
-      p.addParameter().setName("content").setValue(new CodeType(content));
-    }
+    request.since().ifPresent(v ->
+        p.addParameter().setName("eventsSinceNumber").setValue(new StringType(Long.toString(v))));
+    request.until().ifPresent(v ->
+        p.addParameter().setName("eventsUntilNumber").setValue(new StringType(Long.toString(v))));
+    request.content().ifPresent(v ->
+        p.addParameter().setName("content").setValue(new CodeType(v.code())));
     return call("$events", () -> SubscriptionNotification.parse(fhir.operation()
-        .onInstance("Subscription/" + id).named("$events").withParameters(p)
-        .returnResourceType(Bundle.class).execute()));
+        .onInstance("Subscription/" + request.subscriptionId()).named("$events")
+        .withParameters(p).returnResourceType(Bundle.class).execute()));
   }
 
   /** {@code $get-ws-binding-token} (POST, as HALO 1.1 requires). */
@@ -200,30 +194,7 @@ public final class SubscriptionClient implements AutoCloseable {
   }
 
   private <T> T call(String what, Supplier<T> s) {
-    try {
-      return s.get();
-    } catch (FhirClientConnectionException e) {
-      if (e.getCause() instanceof DataFormatException) {
-        // HAPI reports an answer it cannot parse as a connection failure
-        throw new HaloParseException(what + ": the SoFA's answer is not valid FHIR", e);
-      }
-      throw new HaloTransportException(what + ": cannot reach " + fhirBase + ": " + e.getMessage(), e);
-    } catch (DataFormatException e) {
-      throw new HaloParseException(what + ": the SoFA's answer is not valid FHIR", e);
-    } catch (BaseServerResponseException e) {
-      OperationOutcome oo = e.getOperationOutcome() instanceof OperationOutcome
-          ? (OperationOutcome) e.getOperationOutcome() : null;
-      String diag = oo != null && oo.hasIssue() ? oo.getIssueFirstRep().getDiagnostics() : e.getMessage();
-      throw new HaloResponseException(what + " refused (HTTP " + e.getStatusCode() + "): " + diag,
-          e.getStatusCode(), null, null, oo);
-    } catch (ca.halo.core.HaloException e) {
-      throw e;
-    } catch (RuntimeException e) {
-      // HAPI's parser meeting an answer it was not written for (one of its own defects, such as
-      // StringIndexOutOfBoundsException on an empty member name)
-      throw new HaloParseException(what + ": the SoFA's answer could not be read as FHIR ("
-          + e.getClass().getSimpleName() + ")", e);
-    }
+    return FhirCalls.call(what, fhirBase, s);
   }
 
   @Override

@@ -192,7 +192,8 @@ class NotificationBodyProperties {
     Outcomes.onlyTyped(BOUND, () -> {
       switch (op) {
         case 0: return client.status("abc");
-        case 1: return client.events("abc", 1L, 5L, "id-only");
+        case 1: return client.events(EventsRequest.builder("abc").since(1).until(5)
+            .content(PayloadContent.ID_ONLY).build());
         default: return client.bindingToken("abc");
       }
     }, HaloException.class);
@@ -307,7 +308,7 @@ class NotificationBodyProperties {
         new StringType("masked"));
     answer = Mutant.ofText(CTX.newJsonParser().encodeResourceToString(p), "binding");
     status = 200;
-    assertThat(client.bindingToken("abc").expiration()).isNull();
+    assertThat(client.bindingToken("abc").expiration()).isEmpty();
   }
 
   @Example
@@ -342,7 +343,7 @@ class NotificationBodyProperties {
         "huge");
     status = 200;
     Outcomes.Outcome<SubscriptionNotification> out = Outcomes.onlyTyped(BOUND,
-        () -> client.events("abc", 1L, 2L, null), HaloException.class);
+        () -> client.events(EventsRequest.builder("abc").since(1).until(2).build()), HaloException.class);
     assertThat(out.error()).isInstanceOf(ca.halo.core.HaloParseException.class);
   }
 }

@@ -107,7 +107,8 @@ class SubscriptionLoopbackTest {
       SubscriptionNotification st = subs.status(s.getIdPart());
       assertThat(st.eventsSinceSubscriptionStart()).isEqualTo(3);
       assertThat(st.status()).contains("active");
-      SubscriptionNotification ev = subs.events(s.getIdPart(), 2L, 3L, "full-resource");
+      SubscriptionNotification ev = subs.events(EventsRequest.builder(s.getIdPart()).since(2).until(3)
+          .content(PayloadContent.FULL_RESOURCE).build());
       assertThat(ev.events()).extracting(NotificationEvent::number).containsExactly(2L, 3L);
       assertThat(ev.events().get(0).resource()).isPresent();
     }
@@ -194,7 +195,7 @@ class SubscriptionLoopbackTest {
     Subscription s = subs.create(SubscriptionRequest.websocket().launch(launch).build());
     write(3);
     NotificationConsumer c = consumer(false);
-    SubscriptionNotification all = subs.events(s.getIdPart(), 1L, 3L, null);
+    SubscriptionNotification all = subs.events(EventsRequest.builder(s.getIdPart()).since(1).until(3).build());
     SubscriptionNotification one = SubscriptionNotification.builder("Subscription/" + s.getIdPart(),
         ca.halo.core.subscription.NotificationType.EVENT_NOTIFICATION).eventsSinceSubscriptionStart(1)
         .addEvent(all.events().get(0)).build();
@@ -214,7 +215,7 @@ class SubscriptionLoopbackTest {
     Subscription s = subs.create(SubscriptionRequest.websocket().build());
     write(1);
     String body = sofa.server.fhirContext().newJsonParser().encodeResourceToString(
-        subs.events(s.getIdPart(), 1L, 1L, null).toBundle());
+        subs.events(EventsRequest.builder(s.getIdPart()).since(1).until(1).build()).toBundle());
     byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
     assertThat(handler.handle(Map.of(), bytes)).isEqualTo(401);
     assertThat(handler.handle(Map.of("Authorization", List.of("Bearer wrong")), bytes)).isEqualTo(401);
@@ -275,7 +276,7 @@ class SubscriptionLoopbackTest {
         .tokens(AccessTokenProvider.fixed(AccessToken.withoutExpiry(other))).build()) {
       assertThatThrownBy(() -> theirs.read(s.getIdPart()))
           .isInstanceOfSatisfying(HaloResponseException.class, e -> assertThat(e.httpStatus()).isEqualTo(404));
-      assertThatThrownBy(() -> theirs.events(s.getIdPart(), 1L, null, null))
+      assertThatThrownBy(() -> theirs.events(EventsRequest.builder(s.getIdPart()).since(1).build()))
           .isInstanceOf(HaloResponseException.class);
       assertThatThrownBy(() -> theirs.bindingToken(s.getIdPart())).isInstanceOf(HaloResponseException.class);
     }

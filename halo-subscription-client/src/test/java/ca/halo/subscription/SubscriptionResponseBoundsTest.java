@@ -44,7 +44,7 @@ class SubscriptionResponseBoundsTest {
             .fhirBase(s.url("/fhir"))
             .tokens(AccessTokenProvider.fixed(AccessToken.withoutExpiry("t"))).build()) {
       assertTimeoutPreemptively(BOUND, () -> assertThatThrownBy(
-              () -> client.events("abc", 1L, 2L, null))
+              () -> client.events(EventsRequest.builder("abc").since(1).until(2).build()))
           .isInstanceOf(HaloTransportException.class));
       assertThat(s.bytesWritten()).isLessThan(cap + SLACK);
     }

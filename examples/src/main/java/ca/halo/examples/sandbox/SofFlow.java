@@ -1,6 +1,7 @@
 package ca.halo.examples.sandbox;
 
 import ca.halo.catalog.AppCatalogClient;
+import ca.halo.core.LaunchInitiator;
 import ca.halo.core.SmartConfiguration;
 import ca.halo.core.SmartScopes;
 import ca.halo.core.catalog.AppListing;
@@ -14,7 +15,6 @@ import ca.halo.server.security.Principal;
 import ca.halo.server.sofa.SofaServer;
 import ca.halo.sof.AuthorizationRedirect;
 import ca.halo.sof.ClientAuthentication;
-import ca.halo.sof.LaunchInitiator;
 import ca.halo.sof.SmartAppClient;
 import ca.halo.sof.TokenIntrospection;
 import ca.halo.sof.TokenSet;

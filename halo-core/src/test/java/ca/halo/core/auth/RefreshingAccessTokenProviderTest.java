@@ -100,7 +100,7 @@ class RefreshingAccessTokenProviderTest {
     AccessToken old = AccessToken.of("old", T0.plusSeconds(10));
     RefreshingAccessTokenProvider p = RefreshingAccessTokenProvider
         .builder(c -> {
-          throw new HaloResponseException("refresh refused", 400, "invalid_grant", null, null);
+          throw HaloResponseException.oauth("refresh", 400, "invalid_grant", null);
         })
         .initial(old)
         .clock(Clock.fixed(T0, ZoneOffset.UTC))

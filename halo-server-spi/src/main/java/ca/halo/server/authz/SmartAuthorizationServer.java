@@ -4,6 +4,7 @@ import ca.halo.core.SmartCapability;
 import ca.halo.core.SmartConfiguration;
 import ca.halo.core.SmartScope;
 import ca.halo.core.SmartScopes;
+import ca.halo.core.internal.CoreJson;
 import ca.halo.core.internal.Json;
 import ca.halo.server.audit.AuditSink;
 import ca.halo.server.audit.InMemoryAuditSink;
@@ -128,7 +129,7 @@ public final class SmartAuthorizationServer {
   private final ClientAuthenticator clientAuth;
   private final JwtTokenValidator validator;
 
-  private SmartAuthorizationServer(Builder b) {
+  private SmartAuthorizationServer(Builder b, SigningKeyStore keyStore, Duration keyRotation) {
     this.issuer = b.issuer;
     this.fhirBase = b.fhirBase;
     this.issuerOrigin = origin(issuer);
@@ -141,7 +142,7 @@ public final class SmartAuthorizationServer {
     this.clock = b.clock;
     Duration longestToken = b.accessTokenLifetime.compareTo(Duration.ofMinutes(10)) > 0
         ? b.accessTokenLifetime : Duration.ofMinutes(10);
-    this.keys = new KeyRing(b.keyStore, clock, b.keyRotation, b.keyPublishAhead,
+    this.keys = new KeyRing(keyStore, clock, keyRotation, b.keyPublishAhead,
         longestToken.plus(Duration.ofMinutes(5)), b.keyRefresh);
     this.accessTokenLifetime = b.accessTokenLifetime;
     this.refreshTokenLifetime = b.refreshTokenLifetime;
@@ -743,8 +744,8 @@ public final class SmartAuthorizationServer {
       body.put("id_token", sign(id.build(), "JWT"));
     }
     if (ctx != null) {
-      body.setAll((ObjectNode) Json.fromJava(ctx.context().toBuilder().fhirUser(null).build()
-          .toTokenResponseParameters()));
+      // fhirUser is an id_token claim, not a token-response member
+      body.setAll(CoreJson.node(ctx.context().toBuilder().fhirUser(null).build()));
     }
     Audits.record(audit, "token-issue", AuditEventAction.E, true, client.clientId(),
         user == null ? null : user.subject(), null, now);
@@ -1057,21 +1058,24 @@ public final class SmartAuthorizationServer {
         throw new IllegalStateException("capacity, maxPendingSignInsPerAddress, maxSignInAttempts"
             + " and the account lockout attempts must be positive");
       }
+      // the builder is not changed: one builder built twice gives two independent servers
+      SigningKeyStore keys = keyStore;
+      Duration rotation = keyRotation;
       if (signingKey != null) {
         if (!signingKey.isPrivate()) {
           throw new IllegalStateException("the signing JWK must hold the private key");
         }
         // one fixed key, never rotated
-        keyStore = new InMemorySigningKeyStore();
-        keyStore.addIfNewest(SigningKey.of(signingKey, Instant.EPOCH), java.util.Optional.empty());
-        keyRotation = null;
-      } else if (keyStore == null) {
-        keyStore = new InMemorySigningKeyStore();
+        keys = new InMemorySigningKeyStore();
+        keys.addIfNewest(SigningKey.of(signingKey, Instant.EPOCH), java.util.Optional.empty());
+        rotation = null;
+      } else if (keys == null) {
+        keys = new InMemorySigningKeyStore();
       }
-      if (keyRotation != null && keyRotation.compareTo(keyPublishAhead.multipliedBy(2)) < 0) {
+      if (rotation != null && rotation.compareTo(keyPublishAhead.multipliedBy(2)) < 0) {
         throw new IllegalStateException("keyRotation must be at least twice keyPublishAhead");
       }
-      return new SmartAuthorizationServer(this);
+      return new SmartAuthorizationServer(this, keys, rotation);
     }
   }
 }

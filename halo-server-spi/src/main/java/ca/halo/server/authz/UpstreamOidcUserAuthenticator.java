@@ -218,8 +218,8 @@ public final class UpstreamOidcUserAuthenticator implements UserAuthenticator {
       HTTPResponse r = NimbusHttp.get(http, URI.create(base + "/.well-known/openid-configuration"),
           "OpenID discovery");
       if (r.getStatusCode() != 200) {
-        throw new HaloResponseException("OpenID discovery at " + base + " answered HTTP " + r.getStatusCode(),
-            r.getStatusCode(), null, null, null);
+        throw HaloResponseException.http("OpenID discovery at " + base + " answered HTTP "
+            + r.getStatusCode(), r.getStatusCode());
       }
       try {
         OIDCProviderMetadata md = OIDCProviderMetadata.parse(r.getBody());

@@ -3,6 +3,7 @@ package ca.halo.server.fhir;
 import java.util.List;
 import java.util.Optional;
 import org.hl7.fhir.r4.model.Bundle;
+import org.hl7.fhir.r4.model.Coding;
 import org.hl7.fhir.r4.model.Resource;
 
 /**
@@ -25,6 +26,32 @@ public interface FhirResourceRepository {
    * ({@link SearchCriteria#sessionTag()}).
    */
   String SESSION_TAG_SYSTEM = "http://fhir.infoway-inforoute.ca/io/HALO/CodeSystem/sofa-session";
+
+  /**
+   * The launch session {@code r} was stored in (the code of its first {@link #SESSION_TAG_SYSTEM}
+   * tag); empty for the server's own, untagged data.
+   */
+  static Optional<String> sessionOf(Resource r) {
+    for (Coding c : r.getMeta().getTag()) {
+      if (SESSION_TAG_SYSTEM.equals(c.getSystem())) {
+        return Optional.ofNullable(c.getCode());
+      }
+    }
+    return Optional.empty();
+  }
+
+  /**
+   * Marks {@code r} as stored in launch session {@code sessionId}: removes every session tag it
+   * carries (only the server names a session: a caller's own tag would plant the resource in
+   * another clinician's launch) and adds the one for {@code sessionId}, unless that is
+   * {@code null} (the server's own data).
+   */
+  static void tagSession(Resource r, String sessionId) {
+    r.getMeta().getTag().removeIf(c -> SESSION_TAG_SYSTEM.equals(c.getSystem()));
+    if (sessionId != null) {
+      r.getMeta().addTag(new Coding(SESSION_TAG_SYSTEM, sessionId, "SoFA session"));
+    }
+  }
 
   /** The current version, or empty if unknown or deleted. */
   Optional<Resource> read(String type, String id);

@@ -47,9 +47,6 @@ import org.hl7.fhir.r4.model.Resource;
  * Contents are lost on restart.
  */
 public final class InMemoryFhirRepository implements FhirResourceRepository {
-  /** The meta.tag system the SoFA uses to mark a session's resources. */
-  public static final String SESSION_TAG_SYSTEM = FhirResourceRepository.SESSION_TAG_SYSTEM;
-
   private final FhirContext ctx;
   private final Clock clock;
   private final int maxResources;

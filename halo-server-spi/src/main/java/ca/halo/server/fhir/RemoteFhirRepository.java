@@ -111,7 +111,7 @@ public final class RemoteFhirRepository implements FhirResourceRepository {
           if (out.size() >= c.limit()) {
             return out;
           }
-          if (c.sessionFilter().test(ca.halo.server.security.AccessRules.sessionOf(e.getResource())
+          if (c.sessionFilter().test(FhirResourceRepository.sessionOf(e.getResource())
               .orElse(null))) {
             out.add(e.getResource());
           }

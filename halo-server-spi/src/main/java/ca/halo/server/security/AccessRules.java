@@ -11,7 +11,6 @@ import java.time.Clock;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
-import org.hl7.fhir.r4.model.Coding;
 import org.hl7.fhir.r4.model.Resource;
 
 /**
@@ -124,7 +123,7 @@ public final class AccessRules {
    * Rules 3 and 4, once the scopes granted {@code access}: the session and the compartment.
    */
   public boolean visible(Principal p, SmartScopes.Access access, Resource r) {
-    Optional<String> session = sessionOf(r);
+    Optional<String> session = FhirResourceRepository.sessionOf(r);
     if (session.isPresent() && !sessionVisible(p, session.get())) {
       return false;
     }
@@ -143,16 +142,6 @@ public final class AccessRules {
     return session.equals(p.sessionId().orElse(null)) || isAdmin(p)
         || contexts.findBySession(session, clock.instant())
             .map(c -> c.ownerKey().equals(p.bindingKey())).orElse(false);
-  }
-
-  /** The launch session a resource was stored in, from its session tag. */
-  public static Optional<String> sessionOf(Resource r) {
-    for (Coding c : r.getMeta().getTag()) {
-      if (FhirResourceRepository.SESSION_TAG_SYSTEM.equals(c.getSystem())) {
-        return Optional.ofNullable(c.getCode());
-      }
-    }
-    return Optional.empty();
   }
 
   @Override

@@ -125,9 +125,9 @@ public final class IntrospectionTokenValidator implements AccessTokenValidator, 
       calls.release();
     }
     if (r.getStatusCode() != 200) {
-      throw new HaloResponseException("the IdP's introspection endpoint answered HTTP "
+      throw HaloResponseException.http("the IdP's introspection endpoint answered HTTP "
           + r.getStatusCode() + ": check the SoFA's introspection credentials",
-          r.getStatusCode(), null, null, null);
+          r.getStatusCode());
     }
     ObjectNode o = Json.parseObject(r.getBody(), "introspection response");
     Optional<Principal> p = toPrincipal(o, now);

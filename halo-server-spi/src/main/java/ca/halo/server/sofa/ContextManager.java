@@ -2,6 +2,7 @@ package ca.halo.server.sofa;
 
 import ca.halo.core.FhirContextItem;
 import ca.halo.core.LaunchContext;
+import ca.halo.core.SetContextDefaults;
 import ca.halo.server.audit.AuditSink;
 import ca.halo.server.context.ContextStoreFullException;
 import ca.halo.server.context.OwnerShareExceededException;
@@ -31,7 +32,6 @@ import java.util.function.Consumer;
 import org.hl7.fhir.r4.model.BooleanType;
 import org.hl7.fhir.r4.model.Bundle;
 import org.hl7.fhir.r4.model.Bundle.BundleEntryComponent;
-import org.hl7.fhir.r4.model.Coding;
 import org.hl7.fhir.r4.model.OperationOutcome;
 import org.hl7.fhir.r4.model.Parameters;
 import org.hl7.fhir.r4.model.Parameters.ParametersParameterComponent;
@@ -53,7 +53,7 @@ import org.slf4j.LoggerFactory;
  * cm.clearContext(clearIn, caller);
  * }</pre>
  *
- * <p>Thread-safe. Every refused request throws {@link SofaException} carrying the HTTP status and
+ * <p>Thread-safe. Every refused request throws {@link ContextOperationException} carrying the HTTP status and
  * the parameter or entry at fault, and leaves nothing behind: the Bundle is checked whole before
  * the repository's atomic transaction runs, and a context that cannot be stored has its resources
  * deleted again.
@@ -66,13 +66,6 @@ public final class ContextManager {
   private static final Logger LOG = LoggerFactory.getLogger(ContextManager.class);
   /** Expired contexts listed per round of a sweep. */
   private static final int EXPIRY_BATCH = 200;
-
-  /** The allowed resource types of our HALO reading. */
-  public static final Set<String> DEFAULT_ALLOWED_TYPES = Set.of("Patient", "Encounter",
-      "Practitioner", "PractitionerRole", "Organization", "Location", "Condition", "Observation",
-      "AllergyIntolerance", "MedicationRequest", "MedicationStatement", "Medication",
-      "Immunization", "DiagnosticReport", "DocumentReference", "ServiceRequest", "Coverage",
-      "RelatedPerson", "QuestionnaireResponse");
 
   private static final Set<String> SINGLE = Set.of("appID", "patient", "encounter", "fhirUser",
       "need_patient_banner", "intent", "smart_style_url", "tenant", "resources");
@@ -120,6 +113,7 @@ public final class ContextManager {
     return allowedTypes;
   }
 
+  /** Told of creates and updates through the FHIR API (not of {@code $set-context} uploads). */
   public void addChangeListener(ResourceChangeListener l) {
     listeners.add(Objects.requireNonNull(l));
   }
@@ -130,8 +124,9 @@ public final class ContextManager {
   }
 
   /**
-   * Notifies change listeners; the FHIR layer calls it for every create and update
-   * ({@code sessionId} null for the server's own data).
+   * Notifies change listeners; the FHIR layer calls it for every create and update through the
+   * FHIR API ({@code sessionId} null for the server's own data). {@link #setContext} does not
+   * call it: see {@link ResourceChangeListener} for why uploads are not announced.
    */
   public void fireChanged(Resource r, boolean created, String sessionId) {
     for (ResourceChangeListener l : listeners) {
@@ -155,7 +150,7 @@ public final class ContextManager {
    * CA:SoFA-1. Checks every parameter and entry, stores the Bundle atomically, and returns
    * {@code launchID} and {@code resourcesResponse}.
    *
-   * @throws SofaException 400 malformed input, 403 missing scope, 404 unknown existing reference,
+   * @throws ContextOperationException 400 malformed input, 403 missing scope, 404 unknown existing reference,
    *     422 a resource breaks its profile, 503 store full
    */
   public Parameters setContext(Parameters in, Principal caller) {
@@ -169,14 +164,14 @@ public final class ContextManager {
   public Parameters setContext(Parameters in, Principal caller, long sizeBytes) {
     Objects.requireNonNull(in, "in");
     if (!mayWriteContext(caller)) {
-      throw new SofaException(403, "", "$set-context needs one of the scopes " + writeScopes);
+      throw new ContextOperationException(403, "", "$set-context needs one of the scopes " + writeScopes);
     }
     // A token whose subject is its own client (this SoFA's client_credentials tokens) binds the
     // context to a "user" nobody signs in as: refuse it rather than store a context no one can
     // launch. A token with no subject at all (some IdPs omit sub) leaves launches unbound, as
     // before; an IdP's service account with a subject of its own cannot be told from a user.
     if (requireSameUser && caller.subject().isPresent() && !caller.hasUser()) {
-      throw new SofaException(403, "", "this SoFA binds every launch to the clinician who set its"
+      throw new ContextOperationException(403, "", "this SoFA binds every launch to the clinician who set its"
           + " context, and this token names no user (a client_credentials token): sign the"
           + " clinician in (authorization code) and set the context with that token");
     }
@@ -187,33 +182,33 @@ public final class ContextManager {
       String name = p.getName();
       String where = "Parameters.parameter[" + i + "]";
       if (name == null) {
-        throw new SofaException(400, where, "a parameter has no name");
+        throw new ContextOperationException(400, where, "a parameter has no name");
       }
       if (name.equals("fhirContext")) {
         fhirContext.add(p);
       } else if (SINGLE.contains(name)) {
         if (params.put(name, p) != null) {
-          throw new SofaException(400, name, "parameter '" + name + "' may appear at most once");
+          throw new ContextOperationException(400, name, "parameter '" + name + "' may appear at most once");
         }
       } else {
-        throw new SofaException(400, name, "unknown parameter '" + name + "'; $set-context takes "
+        throw new ContextOperationException(400, name, "unknown parameter '" + name + "'; $set-context takes "
             + "appID, patient, encounter, fhirContext, fhirUser, need_patient_banner, intent,"
             + " smart_style_url, tenant, resources");
       }
       if (!p.getPart().isEmpty()) {
-        throw new SofaException(400, name, "parameter '" + name + "' must not have parts");
+        throw new ContextOperationException(400, name, "parameter '" + name + "' must not have parts");
       }
     }
     String appId = string(params.get("appID"), "appID");
     if (appId != null && !appIds.test(appId)) {
-      throw new SofaException(422, "appID", "appID names no active app of this jurisdiction's"
+      throw new ContextOperationException(422, "appID", "appID names no active app of this jurisdiction's"
           + " App Catalog");
     }
     Boolean banner = null;
     if (params.containsKey("need_patient_banner")) {
       Type v = params.get("need_patient_banner").getValue();
       if (!(v instanceof BooleanType) || ((BooleanType) v).getValue() == null) {
-        throw new SofaException(400, "need_patient_banner", "need_patient_banner must be a valueBoolean");
+        throw new ContextOperationException(400, "need_patient_banner", "need_patient_banner must be a valueBoolean");
       }
       banner = ((BooleanType) v).getValue();
     }
@@ -223,15 +218,15 @@ public final class ContextManager {
     if (params.containsKey("smart_style_url")) {
       Type v = params.get("smart_style_url").getValue();
       if (!(v instanceof UriType) || ((UriType) v).getValue() == null) {
-        throw new SofaException(400, "smart_style_url", "smart_style_url must be a valueUrl");
+        throw new ContextOperationException(400, "smart_style_url", "smart_style_url must be a valueUrl");
       }
       try {
         style = URI.create(((UriType) v).getValue());
       } catch (IllegalArgumentException e) {
-        throw new SofaException(400, "smart_style_url", "smart_style_url is not a URL");
+        throw new ContextOperationException(400, "smart_style_url", "smart_style_url is not a URL");
       }
       if (!style.isAbsolute()) {
-        throw new SofaException(400, "smart_style_url", "smart_style_url must be absolute");
+        throw new ContextOperationException(400, "smart_style_url", "smart_style_url must be absolute");
       }
     }
 
@@ -241,7 +236,7 @@ public final class ContextManager {
     if (params.containsKey("resources")) {
       ParametersParameterComponent rp = params.get("resources");
       if (rp.getValue() != null || !(rp.getResource() instanceof Bundle)) {
-        throw new SofaException(400, "resources", "resources must carry a Bundle as its resource");
+        throw new ContextOperationException(400, "resources", "resources must carry a Bundle as its resource");
       }
       bundle = (Bundle) rp.getResource();
       checkBundle(bundle, entryTypes);
@@ -271,15 +266,12 @@ public final class ContextManager {
       for (BundleEntryComponent e : tagged.getEntry()) {
         // only the server names a session: a caller's own session tags would plant the
         // resource in another clinician's launch
-        e.getResource().getMeta().getTag().removeIf(
-            c -> FhirResourceRepository.SESSION_TAG_SYSTEM.equals(c.getSystem()));
-        e.getResource().getMeta().addTag(new Coding(
-            FhirResourceRepository.SESSION_TAG_SYSTEM, sessionId, "SoFA session"));
+        FhirResourceRepository.tagSession(e.getResource(), sessionId);
       }
       try {
         response = repository.transaction(tagged);
       } catch (FhirRepositoryException e) {
-        throw new SofaException(e.httpStatus() == 503 ? 503 : e.httpStatus(),
+        throw new ContextOperationException(e.httpStatus() == 503 ? 503 : e.httpStatus(),
             "resources." + e.location(), e.getMessage());
       }
       for (int i = 0; i < response.getEntry().size(); i++) {
@@ -322,16 +314,16 @@ public final class ContextManager {
       store.create(stored, maxContextsPerOwner, maxContextBytesPerOwner);
     } catch (OwnerShareExceededException e) {
       deleteAll(created);
-      throw new SofaException(429, "", e.getMessage());
+      throw new ContextOperationException(429, "", e.getMessage());
     } catch (ContextStoreFullException | IllegalStateException e) {
       deleteAll(created);
-      throw new SofaException(503, "", "the SoFA holds its maximum of live contexts; retry later");
+      throw new ContextOperationException(503, "", "the SoFA holds its maximum of live contexts; retry later");
     } catch (RuntimeException e) {
       // the store failed (a shared database out of reach): nothing of this context stays behind
       deleteAll(created);
       LOG.warn("the launch context store failed ({}); $set-context refused",
           e.getClass().getSimpleName());
-      throw new SofaException(503, "", "the SoFA cannot store launch contexts now; retry later");
+      throw new ContextOperationException(503, "", "the SoFA cannot store launch contexts now; retry later");
     }
     Audits.record(audit, "set-context", AuditEventAction.C, true, caller.clientId(),
         caller.subject().orElse(null), null, now);
@@ -346,41 +338,41 @@ public final class ContextManager {
 
   private void checkBundle(Bundle bundle, Map<String, String> entryTypes) {
     if (bundle.getType() != Bundle.BundleType.TRANSACTION) {
-      throw new SofaException(400, "resources.type",
+      throw new ContextOperationException(400, "resources.type",
           "resources must be a Bundle of type transaction, not " + bundle.getType());
     }
     if (bundle.getEntry().size() > maxEntries) {
-      throw new SofaException(413, "resources.entry", "resources has " + bundle.getEntry().size()
+      throw new ContextOperationException(413, "resources.entry", "resources has " + bundle.getEntry().size()
           + " entries; this SoFA accepts at most " + maxEntries + " per $set-context");
     }
     for (int i = 0; i < bundle.getEntry().size(); i++) {
       BundleEntryComponent e = bundle.getEntry().get(i);
       String where = "resources.entry[" + i + "]";
       if (!e.hasFullUrl()) {
-        throw new SofaException(400, where + ".fullUrl", "every entry needs a fullUrl");
+        throw new ContextOperationException(400, where + ".fullUrl", "every entry needs a fullUrl");
       }
       if (!e.hasRequest() || e.getRequest().getMethod() != Bundle.HTTPVerb.POST) {
-        throw new SofaException(400, where + ".request.method",
+        throw new ContextOperationException(400, where + ".request.method",
             "every entry must have request.method POST");
       }
       if (!e.hasResource()) {
-        throw new SofaException(400, where + ".resource", "every entry needs a resource");
+        throw new ContextOperationException(400, where + ".resource", "every entry needs a resource");
       }
       String type = e.getResource().fhirType();
       if (!allowedTypes.contains(type)) {
-        throw new SofaException(400, where + ".resource",
+        throw new ContextOperationException(400, where + ".resource",
             "resource type " + type + " is not accepted by this SoFA");
       }
       if (e.getRequest().hasUrl() && !e.getRequest().getUrl().equals(type)) {
-        throw new SofaException(400, where + ".request.url",
+        throw new ContextOperationException(400, where + ".request.url",
             "request.url must be the resource type " + type);
       }
       if (entryTypes.put(e.getFullUrl(), type) != null) {
-        throw new SofaException(400, where + ".fullUrl", "fullUrl appears twice in the Bundle");
+        throw new ContextOperationException(400, where + ".fullUrl", "fullUrl appears twice in the Bundle");
       }
       List<String> problems = validator.validate(e.getResource());
       if (!problems.isEmpty()) {
-        throw new SofaException(422, where + ".resource", String.join("; ", problems));
+        throw new ContextOperationException(422, where + ".resource", String.join("; ", problems));
       }
     }
   }
@@ -391,28 +383,28 @@ public final class ContextManager {
       return null;
     }
     if (!(p.getValue() instanceof Reference) || !((Reference) p.getValue()).hasReference()) {
-      throw new SofaException(400, name, name + " must be a valueReference with a reference");
+      throw new ContextOperationException(400, name, name + " must be a valueReference with a reference");
     }
     String ref = ((Reference) p.getValue()).getReference();
     if (entryTypes.containsKey(ref)) {
       String type = entryTypes.get(ref);
       if (!types.contains(type)) {
-        throw new SofaException(400, name, name + " must point to " + String.join(" or ", types)
+        throw new ContextOperationException(400, name, name + " must point to " + String.join(" or ", types)
             + ", not to a " + type + " entry");
       }
       return ref;
     }
     String[] parts = ref.split("/");
     if (parts.length != 2 || parts[1].isBlank()) {
-      throw new SofaException(400, name, name + " must be an entry fullUrl of resources or a"
+      throw new ContextOperationException(400, name, name + " must be an entry fullUrl of resources or a"
           + " relative reference Type/id; '" + abbreviate(ref) + "' is neither");
     }
     if (!types.contains(parts[0])) {
-      throw new SofaException(400, name, name + " must point to " + String.join(" or ", types)
+      throw new ContextOperationException(400, name, name + " must point to " + String.join(" or ", types)
           + ", not to " + parts[0]);
     }
     if (repository.read(parts[0], parts[1]).isEmpty()) {
-      throw new SofaException(404, name, name + " points to " + parts[0]
+      throw new ContextOperationException(404, name, name + " points to " + parts[0]
           + " that does not exist on this SoFA");
     }
     return ref;
@@ -423,7 +415,7 @@ public final class ContextManager {
       return null;
     }
     if (!(p.getValue() instanceof StringType) || ((StringType) p.getValue()).getValue() == null) {
-      throw new SofaException(400, name, name + " must be a valueString");
+      throw new ContextOperationException(400, name, name + " must be a valueString");
     }
     return ((StringType) p.getValue()).getValue();
   }
@@ -433,7 +425,7 @@ public final class ContextManager {
   /**
    * CA:SoFA-2. Deletes the context and every resource of its session.
    *
-   * @throws SofaException 400 malformed input; 404 unknown, expired, already cleared, or set by
+   * @throws ContextOperationException 400 malformed input; 404 unknown, expired, already cleared, or set by
    *     another caller (the answer does not say which)
    */
   public Parameters clearContext(Parameters in, Principal caller) {
@@ -441,33 +433,33 @@ public final class ContextManager {
     for (int i = 0; i < in.getParameter().size(); i++) {
       ParametersParameterComponent p = in.getParameter().get(i);
       if (!"launchID".equals(p.getName())) {
-        throw new SofaException(400, String.valueOf(p.getName()),
+        throw new ContextOperationException(400, String.valueOf(p.getName()),
             "unknown parameter '" + p.getName() + "'; $clear-context takes launchID");
       }
       if (launchId != null) {
-        throw new SofaException(400, "launchID", "launchID may appear once");
+        throw new ContextOperationException(400, "launchID", "launchID may appear once");
       }
       launchId = string(p, "launchID");
     }
     if (launchId == null || launchId.isBlank()) {
-      throw new SofaException(400, "launchID", "launchID is required");
+      throw new ContextOperationException(400, "launchID", "launchID is required");
     }
     Instant now = clock.instant();
     Optional<StoredContext> ctx = store.find(launchId, now);
     boolean admin = adminScopes.stream().anyMatch(caller.scopes()::contains);
     if (ctx.isEmpty() || (!admin && !ctx.get().ownerKey().equals(caller.bindingKey()))) {
-      throw new SofaException(404, "launchID", "no live context with this launchID for this caller");
+      throw new ContextOperationException(404, "launchID", "no live context with this launchID for this caller");
     }
     // the resources first, then the context: a failure in between leaves the context (the caller
     // may clear it again), never resources that no context names
     int deleted = deleteResources(ctx.get());
     if (deleted < 0) {
-      throw new SofaException(503, "", "the SoFA could not delete this context's resources now;"
+      throw new ContextOperationException(503, "", "the SoFA could not delete this context's resources now;"
           + " the context stays: retry $clear-context later");
     }
     Optional<StoredContext> removed = store.delete(launchId);
     if (removed.isEmpty()) {
-      throw new SofaException(404, "launchID", "no live context with this launchID for this caller");
+      throw new ContextOperationException(404, "launchID", "no live context with this launchID for this caller");
     }
     deleted += ended(removed.get(), ctx.get());
     Audits.record(audit, "clear-context", AuditEventAction.D, true, caller.clientId(),
@@ -587,10 +579,10 @@ public final class ContextManager {
     private final LaunchContextStore store;
     private AuditSink audit = e -> { };
     private Clock clock = Clock.systemUTC();
-    private Set<String> allowedTypes = DEFAULT_ALLOWED_TYPES;
+    private Set<String> allowedTypes = SetContextDefaults.ALLOWED_RESOURCE_TYPES;
     private Duration timeToLive = Duration.ofHours(8);
     private ResourceValidator validator = ResourceValidator.none();
-    private Set<String> writeScopes = Set.of("system/Context.write", "user/Context.write");
+    private Set<String> writeScopes = SetContextDefaults.WRITE_SCOPES;
     private Set<String> adminScopes = Set.of("system/Context.admin");
     private boolean requireSameUser = true;
     private int maxEntries = 1_000;
@@ -605,11 +597,12 @@ public final class ContextManager {
 
     public Builder audit(AuditSink v) { this.audit = Objects.requireNonNull(v); return this; }
     public Builder clock(Clock v) { this.clock = Objects.requireNonNull(v); return this; }
+    /** The resource types {@code $set-context} accepts. Default {@link SetContextDefaults#ALLOWED_RESOURCE_TYPES}. */
     public Builder allowedTypes(Set<String> v) { this.allowedTypes = Set.copyOf(v); return this; }
     /** How long a context lives without {@code $clear-context}. Default 8 hours. */
     public Builder timeToLive(Duration v) { this.timeToLive = Objects.requireNonNull(v); return this; }
     public Builder validator(ResourceValidator v) { this.validator = Objects.requireNonNull(v); return this; }
-    /** Scopes that allow {@code $set-context}; any one suffices. */
+    /** Scopes that allow {@code $set-context}; any one suffices. Default {@link SetContextDefaults#WRITE_SCOPES}. */
     public Builder writeScopes(Set<String> v) { this.writeScopes = Set.copyOf(v); return this; }
     /** Scopes that may clear any caller's context. Default {@code system/Context.admin}. */
     public Builder adminScopes(Set<String> v) { this.adminScopes = Set.copyOf(v); return this; }

@@ -1,5 +1,6 @@
 package ca.halo.server.sofa;
 
+import ca.halo.core.SetContextDefaults;
 import ca.halo.server.audit.AuditSink;
 import ca.halo.server.audit.InMemoryAuditSink;
 import ca.halo.server.authz.ClientRegistry;
@@ -7,63 +8,25 @@ import ca.halo.server.authz.InMemoryClientRegistry;
 import ca.halo.server.authz.SmartAuthorizationServer;
 import ca.halo.server.authz.UserAuthenticator;
 import ca.halo.server.catalog.AppCatalogRepository;
-import ca.halo.server.catalog.CatalogClientRegistry;
-import ca.halo.server.catalog.internal.AppCatalogServlet;
 import ca.halo.server.context.InMemoryLaunchContextStore;
 import ca.halo.server.context.LaunchContextStore;
 import ca.halo.server.fhir.FhirResourceRepository;
 import ca.halo.server.fhir.InMemoryFhirRepository;
 import ca.halo.server.security.AccessTokenValidator;
-import ca.halo.server.sofa.internal.AuthInterceptor;
-import ca.halo.server.sofa.internal.BodyLimitFilter;
-import ca.halo.server.sofa.internal.JsonServlet;
-import ca.halo.server.sofa.internal.OAuthServlet;
-import ca.halo.server.sofa.internal.OperationsProvider;
-import ca.halo.server.sofa.internal.SessionResourceProvider;
-import ca.halo.server.sofa.internal.SubscriptionProvider;
-import ca.halo.server.sofa.internal.SubscriptionWebSocketServlet;
 import ca.halo.server.subscription.SubscriptionEngine;
-import ca.halo.core.catalog.AppListing;
-import ca.halo.server.security.AccessRules;
-import ca.halo.server.security.Principal;
-import ca.halo.server.sofa.internal.BearerTokenFilter;
-import ca.halo.server.sofa.internal.WriteBudget;
 import ca.halo.server.subscription.EndpointPolicy;
-import org.eclipse.jetty.server.HttpConfiguration;
-import org.eclipse.jetty.server.HttpConnectionFactory;
-import org.eclipse.jetty.server.NetworkConnectionLimit;
-import org.eclipse.jetty.server.handler.ErrorHandler;
-import org.eclipse.jetty.ee10.websocket.server.config.JettyWebSocketServletContainerInitializer;
 import ca.uhn.fhir.context.FhirContext;
-import ca.uhn.fhir.parser.StrictErrorHandler;
-import ca.uhn.fhir.rest.api.EncodingEnum;
-import ca.uhn.fhir.rest.server.HardcodedServerAddressStrategy;
-import ca.uhn.fhir.rest.server.IResourceProvider;
 import ca.uhn.fhir.rest.server.RestfulServer;
-import jakarta.servlet.DispatcherType;
 import jakarta.servlet.http.HttpServlet;
 import java.net.URI;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.EnumSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
-import org.eclipse.jetty.ee10.servlet.FilterHolder;
-import org.eclipse.jetty.ee10.servlet.ServletContextHandler;
-import org.eclipse.jetty.ee10.servlet.ServletHolder;
-import org.eclipse.jetty.server.Server;
-import org.eclipse.jetty.server.ServerConnector;
-import org.eclipse.jetty.server.handler.CrossOriginHandler;
-import org.eclipse.jetty.util.thread.QueuedThreadPool;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * A whole SMART on FHIR Accelerator in one process: the FHIR endpoint (HAPI {@link RestfulServer})
@@ -100,19 +63,11 @@ import org.slf4j.LoggerFactory;
  * Server of the SoFA flow).
  */
 public final class SofaServer implements AutoCloseable {
-  private static final Logger LOG = LoggerFactory.getLogger(SofaServer.class);
+  private final Settings cfg;
+  private volatile SofaAssembly running;
 
-  private final Builder cfg;
-  private Server jetty;
-  private ScheduledExecutorService sweeper;
-  private URI baseUrl;
-  private int localPort;
-  private SmartAuthorizationServer authorizationServer;
-  private ContextManager contextManager;
-  private SubscriptionEngine subscriptions;
-
-  private SofaServer(Builder b) {
-    this.cfg = b;
+  private SofaServer(Settings cfg) {
+    this.cfg = cfg;
   }
 
   public static Builder builder() {
@@ -125,227 +80,28 @@ public final class SofaServer implements AutoCloseable {
    * @throws IllegalStateException if the server cannot start (port in use, ...)
    */
   public synchronized SofaServer start() {
-    if (jetty != null) {
+    if (running != null && running.serving()) {
       throw new IllegalStateException("already started");
     }
-    QueuedThreadPool pool = new QueuedThreadPool(cfg.maxThreads, 4);
-    pool.setName("halo-sofa");
-    jetty = new Server(pool);
-    HttpConfiguration http = new HttpConfiguration();
-    http.setSendServerVersion(false);
-    http.setSendXPoweredBy(false);
-    if (!cfg.trustedProxies.isEmpty()) {
-      // X-Forwarded-* and Forwarded honoured only from the proxies in front
-      http.addCustomizer(new ca.halo.server.sofa.internal.TrustedProxies(cfg.trustedProxies));
-    }
-    ServerConnector connector;
-    if (cfg.tlsKeyStore != null) {
-      org.eclipse.jetty.util.ssl.SslContextFactory.Server ssl =
-          new org.eclipse.jetty.util.ssl.SslContextFactory.Server();
-      ssl.setKeyStorePath(cfg.tlsKeyStore.toString());
-      ssl.setKeyStorePassword(cfg.tlsKeyStorePassword);
-      ssl.setKeyStoreType("PKCS12");
-      org.eclipse.jetty.server.SecureRequestCustomizer secure =
-          new org.eclipse.jetty.server.SecureRequestCustomizer();
-      secure.setSniHostCheck(false);
-      http.addCustomizer(secure);
-      connector = new ServerConnector(jetty,
-          new org.eclipse.jetty.server.SslConnectionFactory(ssl, "http/1.1"),
-          new HttpConnectionFactory(http));
-    } else {
-      connector = new ServerConnector(jetty, new HttpConnectionFactory(http));
-    }
-    connector.setHost(cfg.host);
-    connector.setPort(cfg.port);
-    jetty.addConnector(connector);
-    jetty.addBean(new NetworkConnectionLimit(cfg.maxConnections, connector));
-    jetty.setErrorHandler(quiet(new ErrorHandler()));
+    SofaAssembly a = new SofaAssembly(cfg, this);
+    running = a; // mounted servlets may ask for baseUrl() while they are made
     try {
-      connector.open();
-    } catch (java.io.IOException e) {
-      throw new IllegalStateException("cannot bind " + cfg.host + ":" + cfg.port + ": "
-          + e.getMessage(), e);
+      a.start();
+    } catch (RuntimeException e) {
+      a.close();
+      throw e;
     }
-    localPort = connector.getLocalPort();
-    baseUrl = cfg.publicBaseUrl != null ? cfg.publicBaseUrl
-        : URI.create((cfg.tlsKeyStore != null ? "https://" : "http://") + hostForUrl(cfg.host)
-            + ":" + connector.getLocalPort());
-    URI fhirBase = URI.create(baseUrl + "/fhir");
-
-    ClientRegistry clientRegistry = cfg.catalog == null ? cfg.clients
-        : InMemoryClientRegistry.firstOf(cfg.clients, new CatalogClientRegistry(cfg.catalog));
-    SmartAuthorizationServer.Builder asb = SmartAuthorizationServer.builder()
-        .issuer(URI.create(baseUrl + "/auth")).fhirBase(fhirBase)
-        .clients(clientRegistry).users(cfg.users).contexts(cfg.contexts).audit(cfg.audit)
-        .clock(cfg.clock).accessTokenLifetime(cfg.accessTokenLifetime)
-        .requireSameUser(cfg.requireSameUser);
-    cfg.authorizationCustomizers.forEach(c -> c.accept(asb));
-    authorizationServer = asb.build();
-    authorizationServer.maintainKeys(); // a signing key published before the first request
-    SmartAuthorizationServer as = authorizationServer;
-    java.util.function.Predicate<Principal> ours =
-        p -> p.issuer().filter(as.issuer().toString()::equals).isPresent();
-    AccessRules access = new AccessRules(cfg.fhirContext, cfg.contexts, cfg.contextWriteScopes,
-        cfg.adminScopes, cfg.clock,
-        p -> ours.test(p) && p.tokenId().map(as::isRevoked).orElse(false),
-        p -> ours.test(p) && p.tokenId().map(as::grantActive).orElse(false));
-    AppCatalogRepository catalog = cfg.catalog;
-    contextManager = ContextManager.builder(cfg.repository, cfg.contexts)
-        .audit(cfg.audit).clock(cfg.clock).allowedTypes(cfg.allowedTypes)
-        .timeToLive(cfg.contextTimeToLive).writeScopes(cfg.contextWriteScopes)
-        .adminScopes(cfg.adminScopes).requireSameUser(cfg.requireSameUser)
-        .maxEntries(cfg.maxEntries).maxContextsPerOwner(cfg.maxContextsPerOwner)
-        .maxContextBytesPerOwner(cfg.maxContextBytesPerOwner)
-        .appIds(catalog == null ? id -> true
-            : id -> catalog.find(id).map(AppListing::isActive).orElse(false))
-        .validator(cfg.validator != null ? cfg.validator
-            : ResourceValidator.requiredElements(cfg.fhirContext))
-        .build();
-    WriteBudget budget = new WriteBudget(cfg.contexts, cfg.clock, cfg.maxSessionWriteBytes,
-        cfg.maxSessionWriteResources);
-    contextManager.addEndListener(c -> authorizationServer.revokeSession(c.sessionId()));
-    if (cfg.subscriptions) {
-      SubscriptionEngine.Builder sb = SubscriptionEngine.builder(cfg.fhirContext, cfg.contexts,
-          cfg.repository, access).clock(cfg.clock).audit(cfg.audit)
-          .endpointPolicy(cfg.endpointPolicy).observer(cfg.observer);
-      if (cfg.subscriptionStore != null) {
-        sb.store(cfg.subscriptionStore);
-      }
-      cfg.subscriptionCustomizers.forEach(c -> c.accept(sb));
-      subscriptions = sb.build();
-      subscriptions.websocketUrl(URI.create(baseUrl.toString().replaceFirst("^http", "ws")
-          + "/ws/subscriptions"));
-      contextManager.addChangeListener(subscriptions::onChange);
-      SubscriptionEngine engine = subscriptions;
-      contextManager.addEndListener(c -> engine.onSessionEnded(c.sessionId()));
-    }
-    cfg.contextManagerCustomizers.forEach(c -> c.accept(contextManager));
-    AccessTokenValidator validator = cfg.externalValidator == null
-        ? authorizationServer.tokenValidator()
-        : AccessTokenValidator.firstOf(authorizationServer.tokenValidator(), cfg.externalValidator);
-
-    // The FHIR endpoint parses with a context of its own: strict (an element FHIR does not know
-    // is a 400, not silently dropped), and without HAPI's log line per odd element, which let one
-    // body write thousands of WARN lines. The shared context given to the builder is left as is.
-    FhirContext serverContext = new FhirContext(cfg.fhirContext.getVersion().getVersion());
-    serverContext.setParserErrorHandler(new StrictErrorHandler());
-    RestfulServer fhir = new RestfulServer(serverContext) {
-      private static final long serialVersionUID = 1L;
-
-      @Override
-      public void addHeadersToResponse(jakarta.servlet.http.HttpServletResponse r) {
-        // no X-Powered-By banner with versions
-      }
-    };
-    List<IResourceProvider> providers = new ArrayList<>();
-    for (String type : cfg.allowedTypes.stream().sorted().toList()) {
-      providers.add(new SessionResourceProvider(type, cfg.fhirContext, cfg.repository,
-          cfg.contexts, contextManager, access, budget, cfg.audit, cfg.clock, cfg.maxSearchResults));
-    }
-    if (subscriptions != null) {
-      providers.add(new SubscriptionProvider(subscriptions, cfg.fhirContext));
-    }
-    fhir.setResourceProviders(providers);
-    fhir.registerProvider(new OperationsProvider(cfg.fhirContext, contextManager));
-    fhir.registerInterceptor(new AuthInterceptor());
-    fhir.registerInterceptor(new ca.halo.server.sofa.internal.QuietFailures());
-    fhir.setServerAddressStrategy(new HardcodedServerAddressStrategy(fhirBase.toString()));
-    fhir.setDefaultResponseEncoding(EncodingEnum.JSON);
-    fhir.setServerName("HALO SoFA");
-    // no paging provider: pages are served by _offset, so any node answers any page and no
-    // search results are held in memory between requests
-    fhir.setDefaultPageSize(SessionResourceProvider.DEFAULT_PAGE_SIZE);
-    fhir.setImplementationDescription("HALO SoFA");
-    fhir.setServerVersion("");
-
-    ServletContextHandler handler = new ServletContextHandler("/");
-    handler.setErrorHandler(quiet(new org.eclipse.jetty.ee10.servlet.ErrorHandler()));
-    handler.addServlet(new ServletHolder("fhir", fhir), "/fhir/*");
-    handler.addServlet(new ServletHolder("smart-configuration",
-        new JsonServlet(authorizationServer::smartConfigurationResponse)),
-        "/fhir/.well-known/smart-configuration");
-    handler.addServlet(new ServletHolder("auth", new OAuthServlet(authorizationServer,
-        cfg.observer)), "/auth/*");
-    // the token first, so that no body of an unknown caller is read; then the body's bounds
-    handler.addFilter(new FilterHolder(new BearerTokenFilter(validator, cfg.contexts, cfg.clock,
-        cfg.fhirContext)), "/fhir/*", EnumSet.of(DispatcherType.REQUEST));
-    handler.addFilter(new FilterHolder(new BodyLimitFilter(cfg.maxBodyBytes, cfg.maxElements,
-        cfg.fhirContext)), "/fhir/*", EnumSet.of(DispatcherType.REQUEST));
-    if (subscriptions != null) {
-      JettyWebSocketServletContainerInitializer.configure(handler, null);
-      handler.addServlet(new ServletHolder("subscriptions-ws",
-          new SubscriptionWebSocketServlet(subscriptions, cfg.maxWebSockets,
-              cfg.webSocketBindTimeout)), "/ws/subscriptions");
-    }
-    if (cfg.catalog != null) {
-      handler.addServlet(new ServletHolder("catalog", new AppCatalogServlet(cfg.catalog)),
-          "/catalog/*");
-    }
-    for (Map.Entry<String, Function<SofaServer, HttpServlet>> m : cfg.mounts.entrySet()) {
-      handler.addServlet(new ServletHolder(m.getValue().apply(this)), m.getKey());
-    }
-    CrossOriginHandler cors = new CrossOriginHandler();
-    cors.setAllowedOriginPatterns(java.util.Set.of("*"));
-    cors.setAllowedMethods(java.util.Set.of("GET", "POST", "PUT", "DELETE", "OPTIONS"));
-    cors.setAllowedHeaders(java.util.Set.of("Authorization", "Content-Type", "Accept",
-        "Prefer", "If-Match", "If-None-Match"));
-    cors.setExposedHeaders(java.util.Set.of("Location", "ETag", "Content-Location",
-        "Last-Modified"));
-    cors.setHandler(handler);
-    // in-flight requests finish (within shutdownGrace) when the server stops
-    org.eclipse.jetty.server.handler.GracefulHandler graceful =
-        new org.eclipse.jetty.server.handler.GracefulHandler(cors);
-    jetty.setHandler(new ca.halo.server.sofa.internal.ObservingHandler(cfg.observer,
-        cfg.allowedTypes, graceful));
-    jetty.setStopTimeout(cfg.shutdownGrace.toMillis());
-    try {
-      jetty.start();
-    } catch (Exception e) {
-      close();
-      throw new IllegalStateException("cannot start the SoFA: " + e.getMessage(), e);
-    }
-    sweeper = Executors.newSingleThreadScheduledExecutor(r -> {
-      Thread t = new Thread(r, "halo-sofa-expiry");
-      t.setDaemon(true);
-      return t;
-    });
-    long every = cfg.expirySweepInterval.toMillis();
-    sweeper.scheduleWithFixedDelay(() -> {
-      try {
-        contextManager.expireNow();
-        authorizationServer.maintainKeys();
-      } catch (RuntimeException e) {
-        LOG.warn("context expiry sweep failed ({}); retrying next round",
-            e.getClass().getSimpleName());
-      }
-    }, every, every, TimeUnit.MILLISECONDS);
-    LOG.debug("SoFA started at {}", baseUrl);
     return this;
-  }
-
-  /** Error pages that name no server, version, servlet or cause. */
-  private static <T extends ErrorHandler> T quiet(T h) {
-    h.setShowStacks(false);
-    h.setShowCauses(false);
-    h.setShowMessageInTitle(false);
-    h.setShowOrigin(false);
-    return h;
-  }
-
-  private static String hostForUrl(String host) {
-    return host.contains(":") ? "[" + host + "]" : host;
   }
 
   /** The port this server listens on (the one bound, when it was asked for port 0). */
   public int localPort() {
-    requireStarted();
-    return localPort;
+    return started().localPort;
   }
 
   /** {@code http://host:port}. */
   public URI baseUrl() {
-    requireStarted();
-    return baseUrl;
+    return started().baseUrl;
   }
 
   /** The FHIR base ({@code iss} of launches). */
@@ -363,21 +119,19 @@ public final class SofaServer implements AutoCloseable {
 
   /** The subscription engine (CA:FSub), when subscriptions are on (the default). */
   public SubscriptionEngine subscriptions() {
-    requireStarted();
-    if (subscriptions == null) {
+    SubscriptionEngine e = started().subscriptions;
+    if (e == null) {
       throw new IllegalStateException("subscriptions are off (Builder#subscriptions(false))");
     }
-    return subscriptions;
+    return e;
   }
 
   public SmartAuthorizationServer authorizationServer() {
-    requireStarted();
-    return authorizationServer;
+    return started().authorizationServer;
   }
 
   public ContextManager contextManager() {
-    requireStarted();
-    return contextManager;
+    return started().contextManager;
   }
 
   public FhirResourceRepository repository() {
@@ -396,37 +150,131 @@ public final class SofaServer implements AutoCloseable {
     return cfg.fhirContext;
   }
 
-  private void requireStarted() {
-    if (baseUrl == null) {
+  private SofaAssembly started() {
+    SofaAssembly a = running;
+    if (a == null || a.baseUrl == null) {
       throw new IllegalStateException("call start() first");
     }
+    return a;
   }
 
   @Override
   public synchronized void close() {
     // first stop taking requests and let those in flight finish (within shutdownGrace), then
     // the engine, which hands its subscription leases back so another node takes them at once
-    if (jetty != null) {
-      try {
-        jetty.stop();
-      } catch (Exception e) {
-        LOG.warn("Jetty did not stop cleanly ({})", e.getClass().getSimpleName());
-      }
-      jetty = null;
-    }
-    if (sweeper != null) {
-      sweeper.shutdownNow();
-      sweeper = null;
-    }
-    if (subscriptions != null) {
-      subscriptions.close();
-      subscriptions = null;
+    // the parts stay readable after close (as before); start() makes fresh ones
+    SofaAssembly a = running;
+    if (a != null) {
+      a.close();
     }
   }
 
   @Override
   public String toString() {
-    return "SofaServer{" + (baseUrl == null ? "not started" : baseUrl) + "}";
+    SofaAssembly a = running;
+    return "SofaServer{" + (a == null || a.baseUrl == null ? "not started" : a.baseUrl) + "}";
+  }
+
+  /**
+   * The settings of one server, frozen by {@link Builder#build()}: later changes to the builder,
+   * or a second {@code build()}, do not reach a server already built. Defaults that are stores
+   * (FHIR repository, launch contexts, clients, audit) are made here, one per server.
+   */
+  static final class Settings {
+    final String host;
+    final java.nio.file.Path tlsKeyStore;
+    final String tlsKeyStorePassword;
+    final List<String> trustedProxies;
+    final Duration shutdownGrace;
+    final ca.halo.server.observe.SofaObserver observer;
+    final int port;
+    final URI publicBaseUrl;
+    final FhirContext fhirContext;
+    final Clock clock;
+    final FhirResourceRepository repository;
+    final LaunchContextStore contexts;
+    final ClientRegistry clients;
+    final UserAuthenticator users;
+    final AuditSink audit;
+    final AccessTokenValidator externalValidator;
+    final AppCatalogRepository catalog;
+    final boolean subscriptions;
+    final List<java.util.function.Consumer<SubscriptionEngine.Builder>> subscriptionCustomizers;
+    final List<java.util.function.Consumer<SmartAuthorizationServer.Builder>> authorizationCustomizers;
+    final java.util.Set<String> allowedTypes;
+    final ResourceValidator validator;
+    final Duration contextTimeToLive;
+    final Duration expirySweepInterval;
+    final Duration accessTokenLifetime;
+    final boolean requireSameUser;
+    final java.util.Set<String> contextWriteScopes;
+    final java.util.Set<String> adminScopes;
+    final long maxBodyBytes;
+    final long maxElements;
+    final int maxEntries;
+    final int maxContexts;
+    final int maxContextsPerOwner;
+    final long maxContextBytesPerOwner;
+    final long maxSessionWriteBytes;
+    final int maxSessionWriteResources;
+    final int maxWebSockets;
+    final int maxSearchResults;
+    final int maxConnections;
+    final Duration webSocketBindTimeout;
+    final EndpointPolicy endpointPolicy;
+    final ca.halo.server.subscription.SubscriptionStore subscriptionStore;
+    final int maxThreads;
+    final Map<String, Function<SofaServer, HttpServlet>> mounts;
+    final List<java.util.function.Consumer<ContextManager>> contextManagerCustomizers;
+
+    private Settings(Builder b, FhirContext fhirContext, FhirResourceRepository repository,
+        LaunchContextStore contexts, ClientRegistry clients, AuditSink audit) {
+      this.host = b.host;
+      this.tlsKeyStore = b.tlsKeyStore;
+      this.tlsKeyStorePassword = b.tlsKeyStorePassword;
+      this.trustedProxies = List.copyOf(b.trustedProxies);
+      this.shutdownGrace = b.shutdownGrace;
+      this.observer = b.observer;
+      this.port = b.port;
+      this.publicBaseUrl = b.publicBaseUrl;
+      this.fhirContext = fhirContext;
+      this.clock = b.clock;
+      this.repository = repository;
+      this.contexts = contexts;
+      this.clients = clients;
+      this.users = b.users;
+      this.audit = audit;
+      this.externalValidator = b.externalValidator;
+      this.catalog = b.catalog;
+      this.subscriptions = b.subscriptions;
+      this.subscriptionCustomizers = List.copyOf(b.subscriptionCustomizers);
+      this.authorizationCustomizers = List.copyOf(b.authorizationCustomizers);
+      this.allowedTypes = b.allowedTypes;
+      this.validator = b.validator;
+      this.contextTimeToLive = b.contextTimeToLive;
+      this.expirySweepInterval = b.expirySweepInterval;
+      this.accessTokenLifetime = b.accessTokenLifetime;
+      this.requireSameUser = b.requireSameUser;
+      this.contextWriteScopes = b.contextWriteScopes;
+      this.adminScopes = b.adminScopes;
+      this.maxBodyBytes = b.maxBodyBytes;
+      this.maxElements = b.maxElements;
+      this.maxEntries = b.maxEntries;
+      this.maxContexts = b.maxContexts;
+      this.maxContextsPerOwner = b.maxContextsPerOwner;
+      this.maxContextBytesPerOwner = b.maxContextBytesPerOwner;
+      this.maxSessionWriteBytes = b.maxSessionWriteBytes;
+      this.maxSessionWriteResources = b.maxSessionWriteResources;
+      this.maxWebSockets = b.maxWebSockets;
+      this.maxSearchResults = b.maxSearchResults;
+      this.maxConnections = b.maxConnections;
+      this.webSocketBindTimeout = b.webSocketBindTimeout;
+      this.endpointPolicy = b.endpointPolicy;
+      this.subscriptionStore = b.subscriptionStore;
+      this.maxThreads = b.maxThreads;
+      this.mounts = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(b.mounts));
+      this.contextManagerCustomizers = List.copyOf(b.contextManagerCustomizers);
+    }
   }
 
   /** Builds a {@link SofaServer}; every SPI has an in-memory default. */
@@ -443,9 +291,9 @@ public final class SofaServer implements AutoCloseable {
     private Clock clock = Clock.systemUTC();
     private FhirResourceRepository repository;
     private LaunchContextStore contexts;
-    private ClientRegistry clients = new InMemoryClientRegistry();
+    private ClientRegistry clients;
     private UserAuthenticator users;
-    private AuditSink audit = new InMemoryAuditSink();
+    private AuditSink audit;
     private AccessTokenValidator externalValidator;
     private AppCatalogRepository catalog;
     private boolean subscriptions = true;
@@ -453,13 +301,13 @@ public final class SofaServer implements AutoCloseable {
         new ArrayList<>();
     private final List<java.util.function.Consumer<SmartAuthorizationServer.Builder>> authorizationCustomizers =
         new ArrayList<>();
-    private java.util.Set<String> allowedTypes = ContextManager.DEFAULT_ALLOWED_TYPES;
+    private java.util.Set<String> allowedTypes = SetContextDefaults.ALLOWED_RESOURCE_TYPES;
     private ResourceValidator validator;
     private Duration contextTimeToLive = Duration.ofHours(8);
     private Duration expirySweepInterval = Duration.ofSeconds(30);
     private Duration accessTokenLifetime = Duration.ofHours(1);
     private boolean requireSameUser = true;
-    private java.util.Set<String> contextWriteScopes = java.util.Set.of("system/Context.write", "user/Context.write");
+    private java.util.Set<String> contextWriteScopes = SetContextDefaults.WRITE_SCOPES;
     private java.util.Set<String> adminScopes = java.util.Set.of("system/Context.admin");
     private long maxBodyBytes = 5L * 1024 * 1024;
     private long maxElements = 200_000;
@@ -656,6 +504,12 @@ public final class SofaServer implements AutoCloseable {
       return this;
     }
 
+    /**
+     * Checks the settings and freezes them into a new server (not started). The builder is not
+     * changed: building twice gives two independent servers, each with its own default stores
+     * (FHIR repository, launch contexts, client registry, audit, subscriptions, signing keys);
+     * stores given to the builder are shared by both.
+     */
     public SofaServer build() {
       if (users == null) {
         throw new IllegalStateException("users (a UserAuthenticator) is required");
@@ -669,16 +523,13 @@ public final class SofaServer implements AutoCloseable {
           || maxConnections <= 0) {
         throw new IllegalStateException("every limit must be positive");
       }
-      if (fhirContext == null) {
-        fhirContext = FhirContext.forR4Cached();
-      }
-      if (repository == null) {
-        repository = new InMemoryFhirRepository(fhirContext, clock, 1_000_000);
-      }
-      if (contexts == null) {
-        contexts = new InMemoryLaunchContextStore(maxContexts);
-      }
-      return new SofaServer(this);
+      // the builder is left as it is: building twice gives two servers with their own stores
+      FhirContext ctx = fhirContext != null ? fhirContext : FhirContext.forR4Cached();
+      return new SofaServer(new Settings(this, ctx,
+          repository != null ? repository : new InMemoryFhirRepository(ctx, clock, 1_000_000),
+          contexts != null ? contexts : new InMemoryLaunchContextStore(maxContexts),
+          clients != null ? clients : new InMemoryClientRegistry(),
+          audit != null ? audit : new InMemoryAuditSink()));
     }
   }
 }

@@ -171,7 +171,7 @@ public final class SubscriptionEngine implements AutoCloseable {
   private final OkHttpClient http;
   private final SecureRandom random = new SecureRandom();
   private final AtomicLong delivered = new AtomicLong();
-  private volatile URI websocketUrl;
+  private final URI websocketUrl;
   private volatile boolean closed;
 
   private record Header(String name, String value) {}
@@ -191,7 +191,8 @@ public final class SubscriptionEngine implements AutoCloseable {
   /** Parsed filters: resource type, patient and launch; all optional. */
   record Filters(String resourceType, String patient, String launch) {}
 
-  private SubscriptionEngine(Builder b) {
+  private SubscriptionEngine(Builder b, SubscriptionStore store) {
+    this.websocketUrl = b.websocketUrl;
     this.ctx = b.ctx;
     this.clock = b.clock;
     this.contexts = b.contexts;
@@ -199,7 +200,7 @@ public final class SubscriptionEngine implements AutoCloseable {
     this.access = b.access;
     this.audit = b.audit;
     this.policy = b.policy;
-    this.store = b.store;
+    this.store = store;
     this.node = b.node != null ? b.node : "node-" + HexFormat.of().formatHex(randomBytes(6));
     this.observer = b.observer;
     this.topic = b.topic;
@@ -293,11 +294,6 @@ public final class SubscriptionEngine implements AutoCloseable {
   /** This node's name in the store's leases. */
   public String node() {
     return node;
-  }
-
-  /** Where websocket consumers connect; set by the server that mounts the endpoint. */
-  public void websocketUrl(URI url) {
-    this.websocketUrl = url;
   }
 
   /** Subscriptions held (on every node), by status: for metrics. */
@@ -1272,6 +1268,7 @@ public final class SubscriptionEngine implements AutoCloseable {
     private Duration endpointCheckTimeout = Duration.ofSeconds(2);
     private int maxHeaders = 8;
     private int maxWebSocketsPerSubscription = 4;
+    private URI websocketUrl;
 
     private Builder(FhirContext ctx, LaunchContextStore contexts, FhirResourceRepository repository,
         AccessRules access) {
@@ -1350,6 +1347,11 @@ public final class SubscriptionEngine implements AutoCloseable {
     public Builder maxHeaders(int v) { this.maxHeaders = v; return this; }
     /** Websockets bound to one subscription at once on one node. Default 4. */
     public Builder maxWebSocketsPerSubscription(int v) { this.maxWebSocketsPerSubscription = v; return this; }
+    /**
+     * Where websocket consumers connect ({@code websocket-url} of {@code $get-ws-binding-token});
+     * set by the server that mounts the endpoint. Default none: binding tokens are answered 501.
+     */
+    public Builder websocketUrl(URI v) { this.websocketUrl = Objects.requireNonNull(v); return this; }
 
     public SubscriptionEngine build() {
       if (maxAttempts < 1 || deliveryThreads < 1 || maxEventsPerSubscription < 1
@@ -1366,10 +1368,8 @@ public final class SubscriptionEngine implements AutoCloseable {
         throw new IllegalStateException("timeouts must be positive, defaultTimeout at least 1 s"
             + " and at most maxTimeout, pollInterval positive, leaseTtl at least 300 ms");
       }
-      if (store == null) {
-        store = new InMemorySubscriptionStore();
-      }
-      return new SubscriptionEngine(this);
+      // a fresh store per engine: one builder built twice gives two independent engines
+      return new SubscriptionEngine(this, store != null ? store : new InMemorySubscriptionStore());
     }
   }
 }

@@ -52,7 +52,7 @@ import org.hl7.fhir.r4.model.UrlType;
  * two ways: the six-resource context of the integration tests mutated as FHIR objects (parameters
  * dropped, repeated, renamed, retyped, given parts or resources; the Bundle's type, entries,
  * fullUrls, methods, request urls, resources and inner references changed; references to odd
- * strings), and its JSON mutated as text then read by HAPI. Only {@link SofaException} may
+ * strings), and its JSON mutated as text then read by HAPI. Only {@link ContextOperationException} may
  * escape, within a bounded time, and a refused request leaves no resource and no context behind.
  *
  * <p>Test only: ContextManager is being rewritten elsewhere; what this finds is reported, not
@@ -300,7 +300,7 @@ class SetContextProperties {
       bad.getParameter().remove(0);
       try {
         cm.setContext(bad, EMR);
-      } catch (SofaException e) {
+      } catch (ContextOperationException e) {
         // the refusal path, loaded too
       }
     }
@@ -312,9 +312,9 @@ class SetContextProperties {
     InMemoryLaunchContextStore store = new InMemoryLaunchContextStore(10_000);
     ContextManager cm = ContextManager.builder(repo, store).build();
     Outcomes.Outcome<Parameters> out = Outcomes.onlyTyped(BOUND, () -> cm.setContext(in, EMR),
-        SofaException.class);
+        ContextOperationException.class);
     Statistics.label("outcome").collect(out.succeeded() ? "stored"
-        : "SofaException " + ((SofaException) out.error()).httpStatus());
+        : "ContextOperationException " + ((ContextOperationException) out.error()).httpStatus());
     if (out.succeeded()) {
       assertThat(out.value().getParameter()).extracting(ParametersParameterComponent::getName)
           .contains("launchID");
@@ -326,7 +326,7 @@ class SetContextProperties {
   }
 
   @Property(tries = 500)
-  void setContext_mutatedParameters_onlySofaException(
+  void setContext_mutatedParameters_onlyContextOperationException(
       @ForAll("changeLists") List<Change> changes) {
     Parameters in = TestSofa.sixResourceContext("growth-chart");
     for (Change c : changes) {
@@ -349,7 +349,7 @@ class SetContextProperties {
   }
 
   @Property(tries = 300)
-  void setContext_mutatedJsonBody_onlySofaException(@ForAll("bodies") Mutant m) {
+  void setContext_mutatedJsonBody_onlyContextOperationException(@ForAll("bodies") Mutant m) {
     // read as the SDK reads a foreign body (HAPI alone hangs on numbers such as 1E+50000000)
     IBaseResource r;
     try {

@@ -58,9 +58,8 @@ public final class ClientCredentialsTokenSource implements TokenSource {
     }
     if (!parsed.indicatesSuccess()) {
       ErrorObject err = parsed.toErrorResponse().getErrorObject();
-      throw new HaloResponseException("the token endpoint " + tokenUrl + " refused the SoFA's"
-          + " client credentials: " + err.getCode(), r.getStatusCode(), err.getCode(),
-          err.getDescription(), null);
+      throw HaloResponseException.oauth("the token endpoint " + tokenUrl + " refused the SoFA's"
+          + " client credentials", r.getStatusCode(), err.getCode(), err.getDescription());
     }
     com.nimbusds.oauth2.sdk.token.AccessToken t =
         parsed.toSuccessResponse().getTokens().getAccessToken();

@@ -4,7 +4,7 @@ import static ca.halo.sofaserver.attack.AttackSupport.config;
 import static ca.halo.sofaserver.attack.AttackSupport.send;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import ca.halo.server.sofa.ContextManager;
+import ca.halo.core.SetContextDefaults;
 import ca.halo.sofaserver.SofaApplication;
 import java.net.URI;
 import java.net.http.HttpResponse;
@@ -35,7 +35,7 @@ class MetricsCardinalityAttackTest {
       URI base = app.sofa().baseUrl();
       int before = send("GET", URI.create(base + "/metrics")).body().length();
 
-      List<String> types = new ArrayList<>(ContextManager.DEFAULT_ALLOWED_TYPES);
+      List<String> types = new ArrayList<>(SetContextDefaults.ALLOWED_RESOURCE_TYPES);
       types.add("Subscription");
       List<String> ops = List.of("$set-context", "$clear-context", "$status", "$events",
           "$get-ws-binding-token", "$x");

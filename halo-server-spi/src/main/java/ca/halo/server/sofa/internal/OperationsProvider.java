@@ -1,7 +1,7 @@
 package ca.halo.server.sofa.internal;
 
 import ca.halo.server.sofa.ContextManager;
-import ca.halo.server.sofa.SofaException;
+import ca.halo.server.sofa.ContextOperationException;
 import ca.uhn.fhir.context.FhirContext;
 import ca.uhn.fhir.parser.DataFormatException;
 import ca.uhn.fhir.parser.IParser;
@@ -28,7 +28,7 @@ public final class OperationsProvider {
       byte[] raw = rd.loadRequestContents();
       return manager.setContext(body(rd), AuthInterceptor.principal(rd),
           raw == null ? 0 : raw.length);
-    } catch (SofaException e) {
+    } catch (ContextOperationException e) {
       throw Errors.of(e);
     }
   }
@@ -37,7 +37,7 @@ public final class OperationsProvider {
   public Parameters clearContext(RequestDetails rd) {
     try {
       return manager.clearContext(body(rd), AuthInterceptor.principal(rd));
-    } catch (SofaException e) {
+    } catch (ContextOperationException e) {
       throw Errors.of(e);
     }
   }

@@ -41,7 +41,6 @@ import java.util.Optional;
 import java.util.Set;
 import org.hl7.fhir.instance.model.api.IBaseResource;
 import org.hl7.fhir.r4.model.AuditEvent.AuditEventAction;
-import org.hl7.fhir.r4.model.Coding;
 import org.hl7.fhir.r4.model.IdType;
 import org.hl7.fhir.r4.model.Resource;
 
@@ -288,9 +287,8 @@ public final class SessionResourceProvider implements IResourceProvider {
     Resource r = (Resource) resource;
     checkCompartment(p, a, r);
     r.setId((String) null);
-    r.getMeta().getTag().removeIf(c -> FhirResourceRepository.SESSION_TAG_SYSTEM.equals(c.getSystem()));
-    p.sessionId().ifPresent(s -> tag(r, s));
     String session = p.sessionId().orElse(null);
+    FhirResourceRepository.tagSession(r, session);
     long bytes = bodyBytes(rd);
     if (session != null) {
       budget.charge(session, bytes, 1);
@@ -331,7 +329,7 @@ public final class SessionResourceProvider implements IResourceProvider {
     checkCompartment(p, a, r);
     r.setId(id.getIdPart());
     r.getMeta().setTag(existing.get().getMeta().getTag());
-    String session = AccessRules.sessionOf(existing.get()).orElse(null);
+    String session = FhirResourceRepository.sessionOf(existing.get()).orElse(null);
     long bytes = bodyBytes(rd);
     if (session != null) {
       budget.charge(session, bytes, 0);
@@ -392,10 +390,6 @@ public final class SessionResourceProvider implements IResourceProvider {
   private static long bodyBytes(RequestDetails rd) {
     byte[] b = rd.loadRequestContents();
     return b == null ? 0 : b.length;
-  }
-
-  private static void tag(Resource r, String session) {
-    r.getMeta().addTag(new Coding(FhirResourceRepository.SESSION_TAG_SYSTEM, session, "SoFA session"));
   }
 
   private static String ref(ReferenceParam p, String defaultType) {

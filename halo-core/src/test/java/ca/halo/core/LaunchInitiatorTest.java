@@ -1,4 +1,4 @@
-package ca.halo.sof;
+package ca.halo.core;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;

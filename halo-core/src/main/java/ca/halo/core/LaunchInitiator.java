@@ -1,4 +1,4 @@
-package ca.halo.sof;
+package ca.halo.core;
 
 import java.net.URI;
 import java.net.URLEncoder;
