@@ -52,8 +52,7 @@ public final class FhirClients {
     Objects.requireNonNull(http, "http");
     http.checkTransport(base);
     synchronized (ctx) {
-      IRestfulClientFactory f = ctx.getRestfulClientFactory();
-      if (!(f instanceof OkHttpFhirClientFactory)) {
+      if (!(currentFactory(ctx) instanceof OkHttpFhirClientFactory)) {
         OkHttpFhirClientFactory ours = new OkHttpFhirClientFactory(ctx, http.okHttp());
         ours.setServerValidationMode(ServerValidationModeEnum.NEVER);
         ctx.setRestfulClientFactory(ours);
@@ -69,5 +68,17 @@ public final class FhirClients {
     }
     client.registerInterceptor(new OkHttpBindingInterceptor(ok));
     return client;
+  }
+
+  /**
+   * The factory installed on {@code ctx}, or {@code null} where none is and HAPI cannot make its
+   * default one: that one runs on Apache HttpClient 4, which the SDK leaves off its class path.
+   */
+  private static IRestfulClientFactory currentFactory(FhirContext ctx) {
+    try {
+      return ctx.getRestfulClientFactory();
+    } catch (NoClassDefFoundError e) {
+      return null;
+    }
   }
 }
