@@ -28,7 +28,10 @@ import okhttp3.OkHttpClient;
  * <p>HAPI chooses its HTTP transport per {@link FhirContext}: the first call installs the SDK's
  * OkHttp client factory on {@code ctx} (with server validation {@code NEVER}). Generic clients
  * made here then each use their own {@link HaloHttp} and token provider. Pass the one
- * {@code FhirContext} of your application: it is expensive to create.
+ * {@code FhirContext} of your application: it is expensive to create. HAPI's own default
+ * transport, Apache HttpClient 4, is not among the SDK's dependencies: an application that calls
+ * {@code ctx.newRestfulGenericClient} on a context this class has not set up adds
+ * {@code org.apache.httpcomponents:httpclient} itself.
  */
 public final class FhirClients {
   private FhirClients() {}
@@ -52,8 +55,7 @@ public final class FhirClients {
     Objects.requireNonNull(http, "http");
     http.checkTransport(base);
     synchronized (ctx) {
-      IRestfulClientFactory f = ctx.getRestfulClientFactory();
-      if (!(f instanceof OkHttpFhirClientFactory)) {
+      if (!(currentFactory(ctx) instanceof OkHttpFhirClientFactory)) {
         OkHttpFhirClientFactory ours = new OkHttpFhirClientFactory(ctx, http.okHttp());
         ours.setServerValidationMode(ServerValidationModeEnum.NEVER);
         ctx.setRestfulClientFactory(ours);
@@ -69,5 +71,17 @@ public final class FhirClients {
     }
     client.registerInterceptor(new OkHttpBindingInterceptor(ok));
     return client;
+  }
+
+  /**
+   * The factory installed on {@code ctx}, or {@code null} where none is and HAPI cannot make its
+   * default one: that one runs on Apache HttpClient 4, which the SDK leaves off its class path.
+   */
+  private static IRestfulClientFactory currentFactory(FhirContext ctx) {
+    try {
+      return ctx.getRestfulClientFactory();
+    } catch (NoClassDefFoundError e) {
+      return null;
+    }
   }
 }
