@@ -396,9 +396,12 @@ public final class SofaApplication implements AutoCloseable {
     return Optional.ofNullable(catalog);
   }
 
-  /** The metrics ({@code metrics.enabled}), as {@code /metrics} serves them. */
-  public Optional<SofaMetrics> metrics() {
-    return Optional.ofNullable(metrics);
+  /**
+   * The metrics as {@code /metrics} would answer now, in the Prometheus text format; empty
+   * unless {@code metrics.enabled}.
+   */
+  public Optional<String> metrics() {
+    return Optional.ofNullable(metrics).map(SofaMetrics::scrape);
   }
 
   /** Whether {@code /readyz} would answer 200 now: database, migrations, signing keys. */
