@@ -28,9 +28,7 @@ link() {
 
 hapi=8.8.1        # hapi.version
 hapi_core=6.7.9   # org.hl7.fhir.r4, which hapi-fhir-structures-r4 $hapi depends on
-oauth=11.39       # nimbus.oauth.version
 jose=10.9.1       # nimbus.jose.version
-okhttp=5.5.1      # okhttp.version
 h=$repo/ca/uhn/hapi/fhir
 
 link hapi-fhir-base "$h/hapi-fhir-base/$hapi/hapi-fhir-base-$hapi.jar"
@@ -40,9 +38,7 @@ link hapi-fhir-server "$h/hapi-fhir-server/$hapi/hapi-fhir-server-$hapi.jar"
 # in the org.hl7.fhir.r4 jar
 link hapi-fhir-structures-r4 "$h/hapi-fhir-structures-r4/$hapi/hapi-fhir-structures-r4-$hapi.jar" \
   "$h/org.hl7.fhir.r4/$hapi_core/org.hl7.fhir.r4-$hapi_core.jar"
-link oauth2-oidc-sdk "$repo/com/nimbusds/oauth2-oidc-sdk/$oauth/oauth2-oidc-sdk-$oauth.jar"
 link nimbus-jose-jwt "$repo/com/nimbusds/nimbus-jose-jwt/$jose/nimbus-jose-jwt-$jose.jar"
-link okhttp "$repo/com/squareup/okhttp3/okhttp-jvm/$okhttp/okhttp-jvm-$okhttp.jar"
 
 # The Java SE 17 API (maven-javadoc-plugin 3.12.0 carries lists only up to Java 15). Its docs
 # are modular, so the list names each module before its packages. Needs a JDK 17 `java`.
