@@ -100,6 +100,8 @@ public final class ConformanceMain implements Callable<Integer> {
         defaultValue = "launch openid fhirUser patient/*.rs patient/Observation.c") String appScopes;
     @Option(names = "--topic", description = "The subscription topic (default: HALO's).", defaultValue = SofaTarget.HALO_TOPIC) String topic;
     @Option(names = "--hook-host", description = "A host of this machine the SoFA reaches over http, for rest-hook checks.") String hookHost;
+    @Option(names = "--trust-origin", description = "Another origin (e.g. https://idp.example.ca) that may receive the"
+        + " sign-in and client credentials; by default only the FHIR base's.") java.util.List<URI> trustOrigins = new java.util.ArrayList<>();
     @CommandLine.Mixin ReportOptions report;
     @CommandLine.ParentCommand ConformanceMain parent;
     @CommandLine.Spec CommandLine.Model.CommandSpec spec;
@@ -111,6 +113,7 @@ public final class ConformanceMain implements Callable<Integer> {
           .emrClient(emrClient, emrSecret == null || emrSecret.equals("none") ? null : emrSecret, emrRedirect)
           .emrScopes(emrScopes).signIn(user, password).appClient(appClient, appRedirect).appId(appId)
           .appScopes(appScopes).topic(topic).hookHost(hookHost);
+      trustOrigins.forEach(b::trustOrigin);
       if (user2 != null) {
         if (password2 == null) {
           throw new CommandLine.ParameterException(spec.commandLine(), "--user2 needs --password2");

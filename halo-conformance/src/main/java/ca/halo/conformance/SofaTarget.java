@@ -39,6 +39,7 @@ public final class SofaTarget {
   private final String appScopes;
   private final String topic;
   private final String hookHost;
+  private final java.util.List<URI> trustedOrigins;
 
   private SofaTarget(Builder b) {
     this.fhirBase = trim(Objects.requireNonNull(b.fhirBase, "fhirBase"));
@@ -57,6 +58,7 @@ public final class SofaTarget {
     this.appScopes = b.appScopes;
     this.topic = b.topic;
     this.hookHost = b.hookHost;
+    this.trustedOrigins = java.util.List.copyOf(b.trustedOrigins);
   }
 
   private static URI trim(URI u) {
@@ -87,6 +89,8 @@ public final class SofaTarget {
   public String topic() { return topic; }
   /** A host name or address of this machine that the SoFA can reach over http, for rest-hooks. */
   public Optional<String> hookHost() { return Optional.ofNullable(hookHost); }
+  /** Origins besides the FHIR base's that may receive the credentials (e.g. an IdP on another host). */
+  public java.util.List<URI> trustedOrigins() { return trustedOrigins; }
 
   @Override
   public String toString() {
@@ -111,6 +115,7 @@ public final class SofaTarget {
     private String appScopes = "launch openid fhirUser patient/*.rs patient/Observation.c";
     private String topic = HALO_TOPIC;
     private String hookHost;
+    private final java.util.List<URI> trustedOrigins = new java.util.ArrayList<>();
 
     private Builder(URI fhirBase) {
       this.fhirBase = Objects.requireNonNull(fhirBase, "fhirBase");
@@ -154,6 +159,12 @@ public final class SofaTarget {
     public Builder appScopes(String v) { this.appScopes = Objects.requireNonNull(v); return this; }
     public Builder topic(String v) { this.topic = Objects.requireNonNull(v); return this; }
     public Builder hookHost(String v) { this.hookHost = v; return this; }
+
+    /**
+     * Another origin the kit may send the sign-in and client credentials to (by default only the
+     * FHIR base's origin: a server under test that points elsewhere fails the check instead).
+     */
+    public Builder trustOrigin(URI v) { this.trustedOrigins.add(Objects.requireNonNull(v)); return this; }
 
     public SofaTarget build() {
       return new SofaTarget(this);

@@ -17,17 +17,20 @@ import java.util.regex.Pattern;
  * form. Keeps cookies, so a second authorization may pass by single sign-on.
  */
 public final class Browser {
-  private static final Pattern FORM = Pattern.compile("<form\\b([^>]*)>(.*?)</form>",
-      Pattern.CASE_INSENSITIVE | Pattern.DOTALL);
+  /** Sign-in pages longer than this are not searched for a form. */
+  private static final int MAX_PAGE = 256 * 1024;
   private static final Pattern INPUT = Pattern.compile("<input\\b([^>]*)>", Pattern.CASE_INSENSITIVE);
-  private static final Pattern ATTR = Pattern.compile("([a-zA-Z_:-]+)\\s*=\\s*(\"[^\"]*\"|'[^']*')");
+  private static final Pattern ATTR = Pattern.compile("([a-zA-Z_:-]+)\\s*=\\s*(\"[^\"]*\"|'[^']*'|[^\\s>\"']+)");
   private final Http http = Http.withCookies();
   private final String username;
   private final String password;
+  private final Trust trust;
 
-  public Browser(String username, String password) {
+  /** A browser that goes only to {@code trust}'s origins (and stops at the client's redirect URI). */
+  public Browser(String username, String password, Trust trust) {
     this.username = username;
     this.password = password;
+    this.trust = trust;
   }
 
   /** Where an authorization request ended. */
@@ -53,8 +56,7 @@ public final class Browser {
 
   /** Follows {@code authorize} until the server sends the browser to {@code redirectUri} (or stops). */
   public Outcome authorize(URI authorize, String redirectUri) {
-    URI next = authorize;
-    Http.Response r = http.get(next);
+    Http.Response r = http.get(trust.require(authorize, "the authorization endpoint"));
     boolean signedIn = false;
     for (int hops = 0; hops < 12; hops++) {
       if (r.status >= 300 && r.status < 400 && r.header("location").isPresent()) {
@@ -62,48 +64,67 @@ public final class Browser {
         if (startsWith(loc, redirectUri)) {
           return new Outcome(loc, r.status);
         }
-        r = http.get(loc);
+        r = http.get(trust.require(loc, "a redirect of the sign-in to"));
         continue;
       }
       if (r.status == 200 && !signedIn) {
-        Matcher f = FORM.matcher(r.body);
-        while (f.find()) {
-          String inner = f.group(2);
-          if (!inner.toLowerCase(Locale.ROOT).contains("type=\"password\"")
-              && !inner.toLowerCase(Locale.ROOT).contains("type='password'")) {
-            continue;
-          }
-          Map<String, String> attrs = attrs(f.group(1));
-          URI action = r.uri.resolve(attrs.getOrDefault("action", r.uri.toString()).replace("&amp;", "&"));
-          Map<String, String> form = new LinkedHashMap<>();
-          Matcher in = INPUT.matcher(inner);
-          while (in.find()) {
-            Map<String, String> a = attrs(in.group(1));
-            String name = a.get("name");
-            if (name == null) {
-              continue;
-            }
-            String type = a.getOrDefault("type", "text").toLowerCase(Locale.ROOT);
-            if (type.equals("password")) {
-              form.put(name, password);
-            } else if (type.equals("hidden")) {
-              form.put(name, a.getOrDefault("value", "").replace("&amp;", "&"));
-            } else if (type.equals("text") || type.equals("email")) {
-              form.put(name, username);
-            }
-          }
+        Optional<Map.Entry<URI, Map<String, String>>> form = signInForm(r);
+        if (form.isPresent()) {
+          URI action = trust.require(form.get().getKey(), "the sign-in form's action");
           String origin = action.getScheme() + "://" + action.getRawAuthority();
-          r = http.postForm(action, form, "Origin", origin);
+          r = http.postForm(action, form.get().getValue(), "Origin", origin);
           signedIn = true;
-          break;
-        }
-        if (signedIn) {
           continue;
         }
       }
       return new Outcome(null, r.status);
     }
     return new Outcome(null, r.status);
+  }
+
+  /** The first form with a password field, filled in; found by a linear scan of a bounded page. */
+  private Optional<Map.Entry<URI, Map<String, String>>> signInForm(Http.Response r) {
+    String page = r.body.length() > MAX_PAGE ? r.body.substring(0, MAX_PAGE) : r.body;
+    String lower = page.toLowerCase(Locale.ROOT);
+    int from = 0;
+    while (true) {
+      int open = lower.indexOf("<form", from);
+      if (open < 0) {
+        return Optional.empty();
+      }
+      int headEnd = lower.indexOf('>', open);
+      int close = headEnd < 0 ? -1 : lower.indexOf("</form", headEnd);
+      if (close < 0) {
+        return Optional.empty();
+      }
+      String inner = page.substring(headEnd + 1, close);
+      from = close + 6;
+      Map<String, String> attrs = attrs(page.substring(open + 5, headEnd));
+      URI action = r.uri.resolve(attrs.getOrDefault("action", r.uri.toString()).replace("&amp;", "&"));
+      Map<String, String> form = new LinkedHashMap<>();
+      boolean hasPassword = false;
+      Matcher in = INPUT.matcher(inner);
+      while (in.find()) {
+        Map<String, String> a = attrs(in.group(1));
+        String name = a.get("name");
+        if (name == null) {
+          continue;
+        }
+        String type = a.getOrDefault("type", "text").toLowerCase(Locale.ROOT);
+        if (type.equals("password")) {
+          hasPassword = true;
+          form.put(name, password);
+        } else if (type.equals("hidden")) {
+          form.put(name, a.getOrDefault("value", "").replace("&amp;", "&"));
+        } else if (type.equals("text") || type.equals("email")) {
+          form.put(name, username);
+        }
+      }
+      if (!hasPassword) {
+        continue;
+      }
+      return Optional.of(Map.entry(action, form));
+    }
   }
 
   private static boolean startsWith(URI loc, String redirectUri) {
@@ -116,7 +137,8 @@ public final class Browser {
     Matcher m = ATTR.matcher(s);
     while (m.find()) {
       String v = m.group(2);
-      out.put(m.group(1).toLowerCase(Locale.ROOT), v.substring(1, v.length() - 1));
+      boolean quoted = v.startsWith("\"") || v.startsWith("'");
+      out.put(m.group(1).toLowerCase(Locale.ROOT), quoted ? v.substring(1, v.length() - 1) : v);
     }
     return out;
   }

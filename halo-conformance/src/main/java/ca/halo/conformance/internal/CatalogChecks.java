@@ -107,6 +107,7 @@ public final class CatalogChecks {
           require(p1.path("next").isTextual(), "more apps than the page holds, but no next");
           String n = p1.path("next").asText();
           URI nextUri = n.startsWith("http") ? URI.create(n) : n.startsWith("?") ? apps(n) : base.resolve(n);
+          require(Trust.origin(nextUri).equals(Trust.origin(base)), "next leads to another origin: " + Redact.query(n));
           Http.Response r2 = http.get(nextUri, "Accept", "application/json");
           require(r2.status == 200, "the next page answered " + r2.status);
           String a = p1.path("apps").path(0).path("id").asText();

@@ -25,7 +25,7 @@ public final class Evidence {
   public static void add(String exchange) {
     List<String> l = CURRENT.get();
     if (l.size() < 40) {
-      l.add(exchange);
+      l.add(Redact.values(exchange));
     }
   }
 }

@@ -127,13 +127,16 @@ public final class Fhir {
   public static final class Status {
     public final String type;
     public final String status;
+    /** The Subscription the status is about (a reference), or empty. */
+    public final String subscription;
     public final long eventsSinceStart;
     /** event-number to focus reference (may be empty). */
     public final Map<Long, String> events;
 
-    Status(String type, String status, long since, Map<Long, String> events) {
+    Status(String type, String status, String subscription, long since, Map<Long, String> events) {
       this.type = type;
       this.status = status;
+      this.subscription = subscription;
       this.eventsSinceStart = since;
       this.events = events;
     }
@@ -156,7 +159,7 @@ public final class Fhir {
     String type = part(params, "type").flatMap(Fhir::value).orElse("");
     String status = part(params, "status").flatMap(Fhir::value).orElse("");
     long since = part(params, "events-since-subscription-start").flatMap(Fhir::value)
-        .map(Long::parseLong).orElse(-1L);
+        .map(Fhir::number).orElse(-1L);
     Map<Long, String> events = new LinkedHashMap<>();
     for (JsonNode ev : parts(params, "notification-event")) {
       long n = -1;
@@ -164,14 +167,15 @@ public final class Fhir {
       for (JsonNode sub : ev.path("part")) {
         String name = sub.path("name").asText();
         if (name.equals("event-number")) {
-          n = value(sub).map(Long::parseLong).orElse(-1L);
+          n = value(sub).map(Fhir::number).orElse(-1L);
         } else if (name.equals("focus")) {
           focus = value(sub).orElse("");
         }
       }
       events.put(n, focus);
     }
-    return new Status(type, status, since, events);
+    String subscription = part(params, "subscription").flatMap(Fhir::value).orElse("");
+    return new Status(type, status, subscription, since, events);
   }
 
   /**
@@ -202,6 +206,14 @@ public final class Fhir {
       }
     }
     return null;
+  }
+
+  private static long number(String s) {
+    try {
+      return Long.parseLong(s.trim());
+    } catch (NumberFormatException e) {
+      throw new CheckFailure("an event number is not a whole number: " + Redact.body("text/plain", s));
+    }
   }
 
   /** The bare id of a location such as {@code Patient/abc/_history/1} or a full URL. */

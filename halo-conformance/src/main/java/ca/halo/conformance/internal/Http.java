@@ -24,6 +24,10 @@ import java.util.Optional;
 public final class Http {
   static final ObjectMapper JSON = new ObjectMapper();
   private static final Duration TIMEOUT = Duration.ofSeconds(15);
+  /** The whole exchange, headers and body, however slowly a server sends them. */
+  private static final Duration DEADLINE = Duration.ofSeconds(20);
+  /** No answer the kit reads is larger; a server sending more fails the check. */
+  static final int MAX_ANSWER = 2 << 20;
   private final HttpClient client;
 
   private Http(HttpClient client) {
@@ -78,8 +82,9 @@ public final class Http {
         }
         return n;
       } catch (IOException e) {
-        throw new CheckFailure("expected a JSON body from " + uri + " (HTTP " + status + "), got: "
-            + Redact.body("text/plain", body.length() > 200 ? body.substring(0, 200) : body));
+        String shown = Redact.body("text/plain", body);
+        throw new CheckFailure("expected a JSON body from " + Redact.query(uri.toString()) + " (HTTP " + status + "), got: "
+            + (shown.length() > 200 ? shown.substring(0, 200) + "..." : shown));
       }
     }
 
@@ -130,14 +135,24 @@ public final class Http {
       b.method(method, HttpRequest.BodyPublishers.noBody());
     }
     HttpResponse<String> r;
+    java.util.concurrent.CompletableFuture<HttpResponse<String>> f = client.sendAsync(b.build(),
+        info -> HttpResponse.BodySubscribers.mapping(new Limited(MAX_ANSWER), bytes -> new String(bytes, StandardCharsets.UTF_8)));
     try {
-      r = client.send(b.build(), HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
-    } catch (IOException e) {
-      ev.append("--> no answer: ").append(e);
+      r = f.get(DEADLINE.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+    } catch (java.util.concurrent.TimeoutException e) {
+      f.cancel(true);
+      ev.append("--> no whole answer within ").append(DEADLINE.getSeconds()).append(" s");
       Evidence.add(ev.toString());
-      throw new CheckFailure(method + " " + Redact.query(uri.toString()) + " got no answer: " + e);
+      throw new CheckFailure(method + " " + Redact.query(uri.toString()) + " gave no whole answer within "
+          + DEADLINE.getSeconds() + " s");
+    } catch (java.util.concurrent.ExecutionException e) {
+      Throwable c = e.getCause() == null ? e : e.getCause();
+      ev.append("--> no answer: ").append(c);
+      Evidence.add(ev.toString());
+      throw new CheckFailure(method + " " + Redact.query(uri.toString()) + " got no answer: " + Redact.values(c.toString()));
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
+      f.cancel(true);
       throw new CheckFailure("interrupted");
     }
     ev.append("--> HTTP ").append(r.statusCode()).append('\n');
@@ -172,5 +187,52 @@ public final class Http {
   public static String basic(String id, String secret) {
     return "Basic " + Base64.getEncoder().encodeToString(
         (enc(id) + ":" + enc(secret)).getBytes(StandardCharsets.UTF_8));
+  }
+
+  /** Collects a body up to {@code max} bytes; more fails the exchange. */
+  private static final class Limited implements HttpResponse.BodySubscriber<byte[]> {
+    private final int max;
+    private final java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+    private final java.util.concurrent.CompletableFuture<byte[]> result = new java.util.concurrent.CompletableFuture<>();
+    private java.util.concurrent.Flow.Subscription subscription;
+
+    Limited(int max) {
+      this.max = max;
+    }
+
+    @Override
+    public java.util.concurrent.CompletionStage<byte[]> getBody() {
+      return result;
+    }
+
+    @Override
+    public void onSubscribe(java.util.concurrent.Flow.Subscription s) {
+      this.subscription = s;
+      s.request(Long.MAX_VALUE);
+    }
+
+    @Override
+    public void onNext(List<java.nio.ByteBuffer> items) {
+      for (java.nio.ByteBuffer b : items) {
+        if (out.size() + b.remaining() > max) {
+          subscription.cancel();
+          result.completeExceptionally(new IOException("the answer is larger than " + (max >> 20) + " MiB"));
+          return;
+        }
+        byte[] chunk = new byte[b.remaining()];
+        b.get(chunk);
+        out.write(chunk, 0, chunk.length);
+      }
+    }
+
+    @Override
+    public void onError(Throwable t) {
+      result.completeExceptionally(t);
+    }
+
+    @Override
+    public void onComplete() {
+      result.complete(out.toByteArray());
+    }
   }
 }

@@ -132,11 +132,16 @@ public final class PocChecks {
           }
           require(st.relay.dropped(), "the kit's app wrote back but no event notification came (" + first.appOutcome + ")");
           require(st.relay.forwardedEvents() > 0, "the later event did not reach the EMR");
-          List<RecordingProxy.Exchange> ev = matching(all, e -> e.path().contains("/fhir/Subscription/")
-              && (e.path().endsWith("/$events") || e.path().endsWith("/$status")));
+          java.time.Instant when = st.relay.droppedAt().orElseThrow();
+          String sub = st.relay.droppedSubscription().map(Fhir::idOf).orElse("");
+          require(!sub.isEmpty(), "the held-back notification did not name its Subscription");
+          List<RecordingProxy.Exchange> ev = matching(all, e -> e.path().endsWith("/fhir/Subscription/" + sub + "/$events")
+              && e.status == 200 && !e.at.isBefore(when)
+              && String.valueOf(e.header("authorization")).startsWith("Bearer "));
           ev.forEach(e -> Evidence.add(e.toString()));
-          require(!ev.isEmpty(), "event 1 was held back and event 2 delivered, but the EMR never asked $events");
-          return "recovered with " + ev.get(0).path().substring(ev.get(0).path().lastIndexOf('/') + 1);
+          require(!ev.isEmpty(), "event 1 was held back and event 2 delivered, but the EMR never asked $events for"
+              + " Subscription/" + sub + " (with its token, answered 200)");
+          return "recovered with $events on Subscription/" + sub;
         });
     s.check("poc.clear-context.sent", "The EMR clears the context at the end",
         Rule.of("$clear-context with the launchID ends the session, so nothing of it stays on the SoFA",

@@ -89,8 +89,15 @@ public final class PocState implements AutoCloseable {
       if ("Subscription".equals(n.path("resourceType").asText()) && "rest-hook".equals(ch.path("type").asText())
           && ch.path("endpoint").isTextual()) {
         URI original = URI.create(ch.path("endpoint").asText());
+        java.util.Optional<String[]> route = relay.route(original);
+        if (route.isEmpty()) {
+          return body;
+        }
         rewrittenEndpoints.add(original.toString());
-        ((ObjectNode) ch).put("endpoint", relay.route(original));
+        ((ObjectNode) ch).put("endpoint", route.get()[0]);
+        com.fasterxml.jackson.databind.node.ArrayNode headers = ch.path("header").isArray()
+            ? (com.fasterxml.jackson.databind.node.ArrayNode) ch.get("header") : ((ObjectNode) ch).putArray("header");
+        headers.add(HookRelay.SECRET_HEADER + ": " + route.get()[1]);
         return Http.JSON.writeValueAsString(n);
       }
     } catch (IOException | IllegalArgumentException e) {
@@ -132,7 +139,7 @@ public final class PocState implements AutoCloseable {
     try {
       URI internal = URI.create("http://127.0.0.1:" + s.localPort());
       Http http = Http.plain();
-      Browser b = new Browser(username, password);
+      Browser b = new Browser(username, password, new Trust(internal, List.of(publicBase)));
       Pkce p = Pkce.create();
       String redirect = publicBase + "/kit-app/callback";
       String q = Http.form(new java.util.LinkedHashMap<>(Map.of("response_type", "code", "client_id", appId,

@@ -18,7 +18,6 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 
 /**
  * The front door of the kit's own SoFA in the {@code poc} target: an HTTP/1.1 proxy that records
@@ -32,6 +31,12 @@ public final class RecordingProxy implements AutoCloseable {
   /** The record is for one EMR session: bounded, oldest kept (a session's first requests are the ones checked). */
   private static final int MAX_RECORDED = 5_000;
   private static final int MAX_RECORDED_BODY = 4 * 1024 * 1024;
+  /** All recorded bodies together; past it, requests are recorded without their body. */
+  private static final long MAX_RECORDED_BYTES = 64L * 1024 * 1024;
+  /** Connections served at once; more are refused with 503. */
+  private static final int MAX_CONNECTIONS = 64;
+  /** A request's head and body must arrive within this, however slowly they trickle. */
+  private static final long REQUEST_DEADLINE_MS = 10_000;
 
   /** One request as the EMR sent it, and the status the SoFA answered. */
   public static final class Exchange {
@@ -76,11 +81,13 @@ public final class RecordingProxy implements AutoCloseable {
   }
 
   private final ServerSocket server;
-  private final ExecutorService pool = Executors.newCachedThreadPool(r -> {
-    Thread t = new Thread(r, "kit-proxy");
-    t.setDaemon(true);
-    return t;
-  });
+  private final ExecutorService pool = new java.util.concurrent.ThreadPoolExecutor(0, MAX_CONNECTIONS, 30,
+      java.util.concurrent.TimeUnit.SECONDS, new java.util.concurrent.SynchronousQueue<>(), r -> {
+        Thread t = new Thread(r, "kit-proxy");
+        t.setDaemon(true);
+        return t;
+      });
+  private final java.util.concurrent.atomic.AtomicLong recordedBytes = new java.util.concurrent.atomic.AtomicLong();
   private final List<Exchange> exchanges = new CopyOnWriteArrayList<>();
   private volatile int backendPort = -1;
   private volatile Rewriter rewriter = (m, p, b) -> b;
@@ -113,7 +120,17 @@ public final class RecordingProxy implements AutoCloseable {
     while (!server.isClosed()) {
       try {
         Socket s = server.accept();
-        pool.execute(() -> serve(s));
+        try {
+          pool.execute(() -> serve(s));
+        } catch (java.util.concurrent.RejectedExecutionException full) {
+          try (s) {
+            s.setSoTimeout(1000);
+            s.getOutputStream().write("HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                .getBytes(StandardCharsets.US_ASCII));
+          } catch (IOException e) {
+            // gone already
+          }
+        }
       } catch (IOException e) {
         return;
       }
@@ -122,11 +139,14 @@ public final class RecordingProxy implements AutoCloseable {
 
   private void serve(Socket client) {
     try (client) {
-      client.setSoTimeout(60_000);
-      InputStream in = client.getInputStream();
+      long deadline = System.currentTimeMillis() + REQUEST_DEADLINE_MS;
+      client.setSoTimeout((int) REQUEST_DEADLINE_MS);
+      InputStream in = new DeadlineInput(client.getInputStream(), client, deadline);
       OutputStream out = client.getOutputStream();
       String head = readHead(in);
       if (head == null) {
+        out.write("HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+            .getBytes(StandardCharsets.US_ASCII));
         return;
       }
       String[] lines = head.split("\r\n");
@@ -145,15 +165,27 @@ public final class RecordingProxy implements AutoCloseable {
         }
       }
       boolean upgrade = "websocket".equalsIgnoreCase(headers.getOrDefault("upgrade", ""));
-      byte[] body = upgrade ? new byte[0] : readBody(in, headers);
+      byte[] body;
+      try {
+        body = upgrade ? new byte[0] : readBody(in, headers);
+      } catch (IllegalArgumentException bad) {
+        out.write("HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+            .getBytes(StandardCharsets.US_ASCII));
+        return;
+      }
+      client.setSoTimeout(upgrade ? 0 : 60_000);
+      ((DeadlineInput) in).lift();
       if (body == null) {
         out.write("HTTP/1.1 413 Payload Too Large\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
             .getBytes(StandardCharsets.US_ASCII));
         return;
       }
       String text = new String(body, StandardCharsets.UTF_8);
-      Exchange ex = new Exchange(first[0], first[1], headers,
-          text.length() > MAX_RECORDED_BODY ? text.substring(0, MAX_RECORDED_BODY) : text);
+      String kept = text.length() > MAX_RECORDED_BODY ? text.substring(0, MAX_RECORDED_BODY) : text;
+      if (recordedBytes.addAndGet(kept.length()) > MAX_RECORDED_BYTES) {
+        kept = "";
+      }
+      Exchange ex = new Exchange(first[0], first[1], headers, kept);
       if (exchanges.size() < MAX_RECORDED) {
         exchanges.add(ex);
       }
@@ -239,6 +271,9 @@ public final class RecordingProxy implements AutoCloseable {
         return null;
       }
       b.write(c);
+      if (c == '\n' && state != 1 && state != 3) {
+        return null; // a bare LF: heads are CRLF-delimited here, nothing ambiguous goes on
+      }
       state = (c == '\r' && (state == 0 || state == 2)) ? state + 1 : (c == '\n' && (state == 1 || state == 3)) ? state + 1 : 0;
       if (state == 4) {
         String s = b.toString(StandardCharsets.ISO_8859_1);
@@ -254,17 +289,22 @@ public final class RecordingProxy implements AutoCloseable {
       while (true) {
         String size = line(in);
         int semi = size.indexOf(';');
-        int len = Integer.parseInt((semi < 0 ? size : size.substring(0, semi)).trim(), 16);
+        long len;
+        try {
+          len = Long.parseLong((semi < 0 ? size : size.substring(0, semi)).trim(), 16);
+        } catch (NumberFormatException e) {
+          throw new IllegalArgumentException("bad chunk size");
+        }
+        if (len < 0 || len > MAX_BODY - b.size()) {
+          return null;
+        }
         if (len == 0) {
           while (!line(in).isEmpty()) {
             // trailers
           }
           return b.toByteArray();
         }
-        if (b.size() + len > MAX_BODY) {
-          return null;
-        }
-        b.write(in.readNBytes(len));
+        b.write(in.readNBytes((int) len));
         line(in);
       }
     }
@@ -272,7 +312,12 @@ public final class RecordingProxy implements AutoCloseable {
     if (cl == null) {
       return new byte[0];
     }
-    long len = Long.parseLong(cl.trim());
+    long len;
+    try {
+      len = Long.parseLong(cl.trim());
+    } catch (NumberFormatException e) {
+      throw new IllegalArgumentException("bad Content-Length");
+    }
     if (len > MAX_BODY || len < 0) {
       return null;
     }
@@ -305,5 +350,44 @@ public final class RecordingProxy implements AutoCloseable {
       // closing anyway
     }
     pool.shutdownNow();
+  }
+
+  /** Fails a read once the request's deadline has passed (a slow sender cannot hold a thread). */
+  private static final class DeadlineInput extends java.io.FilterInputStream {
+    private final Socket socket;
+    private long deadline;
+
+    DeadlineInput(InputStream in, Socket socket, long deadline) {
+      super(in);
+      this.socket = socket;
+      this.deadline = deadline;
+    }
+
+    /** The request is in: from here on (websocket, answer) no deadline. */
+    void lift() {
+      deadline = Long.MAX_VALUE;
+    }
+
+    private void check() throws IOException {
+      long left = deadline - System.currentTimeMillis();
+      if (left <= 0) {
+        throw new SocketException("request not complete within its deadline");
+      }
+      if (deadline != Long.MAX_VALUE) {
+        socket.setSoTimeout((int) Math.max(1, Math.min(left, Integer.MAX_VALUE)));
+      }
+    }
+
+    @Override
+    public int read() throws IOException {
+      check();
+      return super.read();
+    }
+
+    @Override
+    public int read(byte[] b, int off, int len) throws IOException {
+      check();
+      return super.read(b, off, len);
+    }
   }
 }

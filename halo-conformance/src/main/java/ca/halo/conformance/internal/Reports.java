@@ -15,13 +15,15 @@ import java.util.Locale;
 public final class Reports {
   private Reports() {}
 
+  /** One line for a terminal: nothing a server sent can move the cursor or hide text. */
   public static String line(CheckResult r) {
-    return String.format(Locale.ROOT, "%-4s %-42s %s", r.outcome(), r.id(),
-        r.outcome() == Outcome.PASS ? "" : r.message() + (r.failed() ? "  [" + r.rule().source() + "]" : ""));
+    return Redact.printable(String.format(Locale.ROOT, "%-4s %-42s %s", r.outcome(), r.id(),
+        r.outcome() == Outcome.PASS ? "" : r.message() + (r.failed() ? "  [" + r.rule().source() + "]" : ""))
+        .replace('\n', ' '));
   }
 
   public static void console(ConformanceReport rep, PrintStream out) {
-    out.println("HALO conformance: " + rep.target() + " " + rep.endpoint());
+    out.println(Redact.printable("HALO conformance: " + rep.target() + " " + rep.endpoint()));
     for (CheckResult r : rep.results()) {
       out.println("  " + line(r).stripTrailing());
     }
@@ -40,8 +42,11 @@ public final class Reports {
         case '"': b.append("&quot;"); break;
         case '\'': b.append("&#39;"); break;
         default:
-          if (c < 0x20 && c != '\n' && c != '\r' && c != '\t') {
-            b.append('?');
+          if (Character.isHighSurrogate(c) && i + 1 < s.length() && Character.isLowSurrogate(s.charAt(i + 1))) {
+            b.append(c).append(s.charAt(++i));
+          } else if (c < 0x20 && c != '\n' && c != '\r' && c != '\t' || Character.isSurrogate(c)
+              || c == 0xFFFE || c == 0xFFFF) {
+            b.append('?'); // not an XML 1.0 character: the report must stay parseable
           } else {
             b.append(c);
           }

@@ -53,22 +53,34 @@ public final class SofaChecks {
   private final List<String> written = new ArrayList<>();
   private String emr2Token;
 
+  private final Trust trust;
+
   public SofaChecks(SofaTarget target, Suite suite) {
     this.t = target;
     this.s = suite;
-    this.browser = new Browser(target.username(), target.password());
+    this.trust = new Trust(target.fhirBase(), target.trustedOrigins());
+    Redact.secrets(target.emrClientId(), target.emrClientSecret().orElse(null), target.password(),
+        target.password2().orElse(null));
+    this.browser = new Browser(target.username(), target.password(), trust);
   }
 
   private URI fhir(String path) {
     return URI.create(t.fhirBase() + "/" + path);
   }
 
+  /** An endpoint of the SMART configuration, if the kit may call it with credentials. */
   private URI endpoint(String name) {
     String v = smart.path(name).asText("");
     if (v.isEmpty()) {
       throw skip("the SMART configuration has no " + name);
     }
-    return URI.create(v);
+    URI u;
+    try {
+      u = URI.create(v);
+    } catch (IllegalArgumentException e) {
+      throw new CheckFailure(name + " is not a URI");
+    }
+    return trust.require(u, name);
   }
 
   /** Runs every check of the target, in order. */
@@ -619,7 +631,7 @@ public final class SofaChecks {
     require(tok != null, "no token part");
     require(url != null, "no websocket-url part");
     require(Fhir.part(p, "expiration").isPresent(), "no expiration part");
-    Socket so = Socket.connect(URI.create(url));
+    Socket so = Socket.connect(trust.require(URI.create(url), "the websocket-url"));
     so.send("bind-with-token " + tok);
     return so;
   }
@@ -759,7 +771,7 @@ public final class SofaChecks {
       return emr2Token;
     }
     String u = t.username2().orElseThrow(() -> skip("no second test sign-in given"));
-    Browser b2 = new Browser(u, t.password2().orElseThrow());
+    Browser b2 = new Browser(u, t.password2().orElseThrow(), trust);
     String[] c = emrCode(b2);
     Http.Response r = redeem(c[0], t.emrRedirect().toString(), c[1], true);
     require(r.status == 200, "the second clinician's token request answered " + r.status);

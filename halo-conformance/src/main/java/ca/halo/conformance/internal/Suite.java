@@ -72,7 +72,7 @@ public final class Suite {
         message = "unexpected answer: " + e;
       }
     }
-    CheckResult r = new CheckResult(id, title, rule, outcome, message, Evidence.end(),
+    CheckResult r = new CheckResult(id, title, rule, outcome, Redact.values(message), Evidence.end(),
         Duration.ofNanos(System.nanoTime() - start));
     results.add(r);
     outcomes.put(id, outcome);
