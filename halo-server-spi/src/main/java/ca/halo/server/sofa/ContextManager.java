@@ -175,8 +175,36 @@ public final class ContextManager {
           + " context, and this token names no user (a client_credentials token): sign the"
           + " clinician in (authorization code) and set the context with that token");
     }
-    Map<String, ParametersParameterComponent> params = new HashMap<>();
-    List<ParametersParameterComponent> fhirContext = new ArrayList<>();
+    SetContextInput input = parse(in);
+    resolve(input);
+    return write(input, caller, sizeBytes);
+  }
+
+  /**
+   * What a {@code $set-context} call asks for, read from its Parameters; {@link #resolve} adds the
+   * checked Bundle and references, {@link #write} stores it.
+   */
+  private static final class SetContextInput {
+    final Map<String, ParametersParameterComponent> params = new HashMap<>();
+    final List<ParametersParameterComponent> fhirContext = new ArrayList<>();
+    String appId;
+    Boolean banner;
+    String intent;
+    String tenant;
+    URI style;
+    Bundle bundle;
+    final Map<String, String> entryTypes = new HashMap<>();
+    String patientRef;
+    String encounterRef;
+    String fhirUserRef;
+    final List<String> contextRefs = new ArrayList<>();
+  }
+
+  /** Step 1: the parameters by name, each of the right type and count; nothing is looked up yet. */
+  private SetContextInput parse(Parameters in) {
+    SetContextInput x = new SetContextInput();
+    Map<String, ParametersParameterComponent> params = x.params;
+    List<ParametersParameterComponent> fhirContext = x.fhirContext;
     for (int i = 0; i < in.getParameter().size(); i++) {
       ParametersParameterComponent p = in.getParameter().get(i);
       String name = p.getName();
@@ -199,11 +227,7 @@ public final class ContextManager {
         throw new ContextOperationException(400, name, "parameter '" + name + "' must not have parts");
       }
     }
-    String appId = string(params.get("appID"), "appID");
-    if (appId != null && !appIds.test(appId)) {
-      throw new ContextOperationException(422, "appID", "appID names no active app of this jurisdiction's"
-          + " App Catalog");
-    }
+    x.appId = string(params.get("appID"), "appID");
     Boolean banner = null;
     if (params.containsKey("need_patient_banner")) {
       Type v = params.get("need_patient_banner").getValue();
@@ -212,8 +236,9 @@ public final class ContextManager {
       }
       banner = ((BooleanType) v).getValue();
     }
-    String intent = string(params.get("intent"), "intent");
-    String tenant = string(params.get("tenant"), "tenant");
+    x.banner = banner;
+    x.intent = string(params.get("intent"), "intent");
+    x.tenant = string(params.get("tenant"), "tenant");
     URI style = null;
     if (params.containsKey("smart_style_url")) {
       Type v = params.get("smart_style_url").getValue();
@@ -229,31 +254,50 @@ public final class ContextManager {
         throw new ContextOperationException(400, "smart_style_url", "smart_style_url must be absolute");
       }
     }
+    x.style = style;
+    return x;
+  }
+
+  /**
+   * Step 2: the app is one of the catalog's, the Bundle is checked whole, and every reference
+   * leads to an entry of it or to a resource already in the SoFA, before anything is written.
+   */
+  private void resolve(SetContextInput x) {
+    if (x.appId != null && !appIds.test(x.appId)) {
+      throw new ContextOperationException(422, "appID", "appID names no active app of this jurisdiction's"
+          + " App Catalog");
+    }
+    Map<String, ParametersParameterComponent> params = x.params;
+    Map<String, String> entryTypes = x.entryTypes;
 
     // the Bundle: checked whole before anything is written
-    Bundle bundle = null;
-    Map<String, String> entryTypes = new HashMap<>();
     if (params.containsKey("resources")) {
       ParametersParameterComponent rp = params.get("resources");
       if (rp.getValue() != null || !(rp.getResource() instanceof Bundle)) {
         throw new ContextOperationException(400, "resources", "resources must carry a Bundle as its resource");
       }
-      bundle = (Bundle) rp.getResource();
-      checkBundle(bundle, entryTypes);
+      x.bundle = (Bundle) rp.getResource();
+      checkBundle(x.bundle, entryTypes);
     }
 
     // references: to an entry of the Bundle, or to a resource already in the SoFA
-    String patientRef = reference(params.get("patient"), "patient", Set.of("Patient"), entryTypes);
-    String encounterRef = reference(params.get("encounter"), "encounter", Set.of("Encounter"),
+    x.patientRef = reference(params.get("patient"), "patient", Set.of("Patient"), entryTypes);
+    x.encounterRef = reference(params.get("encounter"), "encounter", Set.of("Encounter"),
         entryTypes);
-    String fhirUserRef = reference(params.get("fhirUser"), "fhirUser",
+    x.fhirUserRef = reference(params.get("fhirUser"), "fhirUser",
         Set.of("Practitioner", "PractitionerRole"), entryTypes);
-    List<String> contextRefs = new ArrayList<>();
-    for (int i = 0; i < fhirContext.size(); i++) {
-      contextRefs.add(reference(fhirContext.get(i), "fhirContext[" + i + "]", allowedTypes,
+    for (int i = 0; i < x.fhirContext.size(); i++) {
+      x.contextRefs.add(reference(x.fhirContext.get(i), "fhirContext[" + i + "]", allowedTypes,
           entryTypes));
     }
+  }
 
+  /**
+   * Step 3: the Bundle as one transaction (tagged with a new session), then the context; if the
+   * context cannot be stored, what the transaction created is deleted again.
+   */
+  private Parameters write(SetContextInput x, Principal caller, long sizeBytes) {
+    Bundle bundle = x.bundle;
 
     // write: one atomic transaction
     String sessionId = randomId(16);
@@ -282,30 +326,30 @@ public final class ContextManager {
       }
     }
     LaunchContext.Builder lc = LaunchContext.builder();
-    if (patientRef != null) {
-      lc.patient(idPart(newRefs.getOrDefault(patientRef, patientRef)));
+    if (x.patientRef != null) {
+      lc.patient(idPart(newRefs.getOrDefault(x.patientRef, x.patientRef)));
     }
-    if (encounterRef != null) {
-      lc.encounter(idPart(newRefs.getOrDefault(encounterRef, encounterRef)));
+    if (x.encounterRef != null) {
+      lc.encounter(idPart(newRefs.getOrDefault(x.encounterRef, x.encounterRef)));
     }
-    if (fhirUserRef != null) {
-      lc.fhirUser(newRefs.getOrDefault(fhirUserRef, fhirUserRef));
+    if (x.fhirUserRef != null) {
+      lc.fhirUser(newRefs.getOrDefault(x.fhirUserRef, x.fhirUserRef));
     }
-    for (String r : contextRefs) {
+    for (String r : x.contextRefs) {
       lc.addFhirContext(FhirContextItem.reference(newRefs.getOrDefault(r, r)));
     }
-    if (banner != null) {
-      lc.needPatientBanner(banner);
+    if (x.banner != null) {
+      lc.needPatientBanner(x.banner);
     }
-    if (style != null) {
-      lc.smartStyleUrl(style);
+    if (x.style != null) {
+      lc.smartStyleUrl(x.style);
     }
-    lc.intent(intent).tenant(tenant);
+    lc.intent(x.intent).tenant(x.tenant);
     String launchId = randomId(32);
     StoredContext.Builder sb = StoredContext.builder()
         .launchId(launchId).sessionId(sessionId)
         .ownerClientId(caller.clientId()).ownerSubject(caller.subject().orElse(null))
-        .appId(appId).context(lc.build()).createdAt(now).expiresAt(now.plus(timeToLive))
+        .appId(x.appId).context(lc.build()).createdAt(now).expiresAt(now.plus(timeToLive))
         .sizeBytes(sizeBytes);
     created.forEach(sb::addResource);
     StoredContext stored = sb.build();
