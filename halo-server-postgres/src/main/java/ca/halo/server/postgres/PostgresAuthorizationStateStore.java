@@ -371,6 +371,17 @@ public final class PostgresAuthorizationStateStore implements AuthorizationState
   }
 
   @Override
+  public Optional<AuthorizationGrant> grant(String grantId, String clientId) {
+    if (!Sql.storable(grantId) || !Sql.storable(clientId)) {
+      return Optional.empty();
+    }
+    return jdbi.withHandle(h -> h.createQuery("SELECT grant_value FROM halo_authz_grant"
+            + " WHERE grant_id = :g AND client_id = :c AND expires_at > :now")
+        .bind("g", grantId).bind("c", clientId).bind("now", Sql.at(clock.instant()))
+        .map((rs, ctx) -> StateJson.grant(rs.getString("grant_value"))).findOne());
+  }
+
+  @Override
   public boolean grantActive(String grantId) {
     if (!Sql.storable(grantId)) {
       return false;

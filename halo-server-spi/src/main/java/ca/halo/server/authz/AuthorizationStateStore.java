@@ -128,6 +128,16 @@ public interface AuthorizationStateStore {
   /** Whether grant {@code grantId} is live (its tokens are valid only while it is). */
   boolean grantActive(String grantId);
 
+  /**
+   * The live grant {@code grantId} of client {@code clientId}, read without changing it (the
+   * token endpoint checks a refresh's scope against it before rotating, so a refused refresh
+   * leaves the refresh token usable). Empty when unknown, expired or another client's. The
+   * default knows none, and the token endpoint then narrows such a refresh to the grant instead.
+   */
+  default Optional<AuthorizationGrant> grant(String grantId, String clientId) {
+    return Optional.empty();
+  }
+
   /** Ends a grant: its access and refresh tokens stop working. */
   void endGrant(String grantId);
 

@@ -239,6 +239,11 @@ public final class InMemoryAuthorizationStateStore implements AuthorizationState
   }
 
   @Override
+  public Optional<AuthorizationGrant> grant(String grantId, String clientId) {
+    return grants.get(grantId).map(GrantEntry::grant).filter(g -> g.clientId().equals(clientId));
+  }
+
+  @Override
   public boolean grantActive(String grantId) {
     return grants.get(grantId).isPresent();
   }

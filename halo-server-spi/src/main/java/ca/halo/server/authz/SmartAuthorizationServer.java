@@ -640,6 +640,19 @@ public final class SmartAuthorizationServer {
         return OAuthHttpResponse.error(400, "invalid_scope", e.getMessage());
       }
     }
+    if (asked != null) {
+      // RFC 6749 §6 and §5.2: more than the grant is refused (invalid_scope), before the refresh
+      // token is rotated, so the client keeps a usable one
+      Optional<AuthorizationGrant> held = store.grant(grantId, client.clientId());
+      if (held.isPresent()) {
+        for (SmartScope sc : asked.asList()) {
+          if (!held.get().scopes().contains(sc)) {
+            return OAuthHttpResponse.error(400, "invalid_scope",
+                "the scope asked exceeds the grant; ask for the same scopes or fewer");
+          }
+        }
+      }
+    }
     String newSecret = randomId();
     RefreshRotation r = store.rotateRefresh(grantId, client.clientId(), sha256(rt.substring(dot + 1)),
         sha256(newSecret), clock.instant().plus(grantLifetime()));

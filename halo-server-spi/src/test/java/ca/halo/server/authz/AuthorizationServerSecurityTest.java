@@ -251,6 +251,21 @@ class AuthorizationServerSecurityTest {
   }
 
   @Test
+  void refresh_askingBeyondTheGrant_invalidScope_andTheRefreshTokenStillWorks() throws Exception {
+    JsonNode t1 = TestSofa.json(exchange(authorize(appAuthorize()), Map.of()).body());
+    String rt = t1.get("refresh_token").asText();
+    String granted = t1.get("scope").asText();
+    // RFC 6749 §6 / §5.2: a wider scope is refused, not narrowed in silence
+    oauthError(browser.postForm(sofa.token(), Map.of("grant_type", "refresh_token", "refresh_token", rt,
+        "client_id", "app", "scope", granted + " system/*.cruds"), null), 400, "invalid_scope");
+    // the refused request rotated nothing: the same refresh token works, with the same or fewer scopes
+    HttpResponse<String> ok = browser.postForm(sofa.token(), Map.of("grant_type", "refresh_token",
+        "refresh_token", rt, "client_id", "app", "scope", granted), null);
+    assertThat(ok.statusCode()).isEqualTo(200);
+    assertThat(TestSofa.json(ok.body()).get("scope").asText()).isEqualTo(granted);
+  }
+
+  @Test
   void accessToken_expiry_honouredByIntrospectionAndResourceServer() throws Exception {
     JsonNode t = TestSofa.json(exchange(authorize(appAuthorize()), Map.of()).body());
     String at = t.get("access_token").asText();

@@ -183,6 +183,23 @@ public abstract class AuthorizationStateStoreContract {
   }
 
   @Test
+  public void grant_readOnly_forItsClientOnly_untilItEnds() {
+    AuthorizationStateStore s = newStore(clock, 100);
+    assertThat(s.grant("g", "app")).isEmpty();
+    s.putCode("c", grant("app", USER), in(Duration.ofMinutes(1)));
+    s.redeemCode("c", "g", Optional.of("h0"), in(Duration.ofHours(8)), in(Duration.ofMinutes(10)));
+    assertThat(s.grant("g", "app")).hasValueSatisfying(g ->
+        assertThat(g.scopes()).isEqualTo(SmartScopes.parse("openid offline_access")));
+    assertThat(s.grant("g", "other")).as("another client's grant").isEmpty();
+    // reading changed nothing: the refresh token still rotates
+    assertThat(s.rotateRefresh("g", "app", "h0", "h1", in(Duration.ofHours(8))).status())
+        .isEqualTo(RefreshRotation.Status.ROTATED);
+    s.endGrant("g");
+    assertThat(s.grant("g", "app")).isEmpty();
+    assertThat(s.grant("g\u0000", "app")).as("a key no store can hold").isEmpty();
+  }
+
+  @Test
   public void tokenLive_notRevokedAndGrantActive() {
     AuthorizationStateStore s = newStore(clock, 100);
     s.putCode("c", grant("app", USER), in(Duration.ofMinutes(1)));
