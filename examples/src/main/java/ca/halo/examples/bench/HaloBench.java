@@ -64,30 +64,88 @@ import org.hl7.fhir.r4.model.Reference;
 public final class HaloBench {
   private HaloBench() {}
 
+  /** {@code --duration S}: measured runs last S seconds instead of a request count (0: counts). */
+  static int durationSeconds;
+  /** {@code --fork}: the load client runs in its own JVM where the part supports it. */
+  static boolean fork;
+  /** {@code --hapi-jpa URL}: a running HAPI FHIR JPA server's base, measured in the same run. */
+  static String hapiJpa;
+  /** {@code --keycloak URL}: a Keycloak token endpoint (client id:secret in BENCH_KEYCLOAK_BASIC). */
+  static String keycloak;
+  /** Every target's figure, printed beside its target at the end. */
+  static final Targets TARGETS = new Targets();
+  /** Only what the targets need (the {@code targets} part). */
+  static boolean targetsOnly;
+
   public static void main(String[] args) throws Exception {
-    String which = args.length == 0 || args[0].isBlank() ? "all" : args[0].trim();
+    String which = "all";
+    for (int i = 0; i < args.length; i++) {
+      String a = args[i].trim();
+      if (a.isEmpty()) {
+        continue;
+      }
+      if (a.equals("--duration")) {
+        durationSeconds = Integer.parseInt(args[++i].trim());
+      } else if (a.startsWith("--duration=")) {
+        durationSeconds = Integer.parseInt(a.substring("--duration=".length()));
+      } else if (a.equals("--hapi-jpa")) {
+        hapiJpa = args[++i].trim();
+      } else if (a.equals("--keycloak")) {
+        keycloak = args[++i].trim();
+      } else if (a.equals("--fork")) {
+        fork = true;
+      } else if (a.startsWith("--")) {
+        throw new IllegalArgumentException("unknown option " + a);
+      } else {
+        which = a;
+      }
+    }
     System.out.println("HALO benchmark harness (" + Runtime.getRuntime().availableProcessors()
         + " cores, max heap " + Runtime.getRuntime().maxMemory() / (1 << 20) + " MiB, Java "
-        + System.getProperty("java.version") + ")");
-    if (which.equals("all") || which.equals("set-context")) {
+        + System.getProperty("java.version") + ", GC " + gcName() + ")");
+    boolean all = which.equals("all");
+    boolean targets = all || which.equals("targets");
+    if (targets) {
+      fork = true;
+      targetsOnly = !all;
+    }
+    if (all || targets || which.equals("set-context")) {
       setContext();
     }
-    if (which.equals("all") || which.equals("set-context-sizes")) {
+    if (all || which.equals("set-context-validated")) {
+      setContextValidated();
+    }
+    if (targets || which.equals("memory")) {
+      memory();
+    }
+    if (all || which.equals("set-context-sizes")) {
       setContextSizes();
     }
-    if (which.equals("all") || which.equals("token")) {
+    if (targets || which.equals("token")) {
       token();
     }
-    if (which.equals("all") || which.equals("token-full")) {
+    if (all || which.equals("token-full")) {
       tokenFull();
     }
-    if (which.equals("all") || which.equals("subscriptions")) {
+    if (targets || which.equals("subscriptions")) {
       subscriptions();
     }
-    if (which.equals("all") || which.equals("stores")) {
+    if (targets || which.equals("first-call")) {
+      FirstCallBench.run();
+    }
+    if (all || which.equals("stores")) {
       StoreBench.run();
     }
+    TARGETS.print();
     System.exit(0);
+  }
+
+  static String gcName() {
+    List<String> names = new ArrayList<>();
+    for (var gc : ManagementFactory.getGarbageCollectorMXBeans()) {
+      names.add(gc.getName());
+    }
+    return String.join("/", names);
   }
 
   // ------------------------------------------------------------------ helpers
@@ -126,16 +184,28 @@ public final class HaloBench {
     void run() throws Exception;
   }
 
-  /** Runs {@code total} operations on {@code callers} threads; prints rate and latency. */
-  static void measure(String label, int callers, int total, Op op) throws Exception {
+  /** What one measured run gave. */
+  record Result(long requests, double seconds, Stats latency) {
+    double rate() {
+      return requests / seconds;
+    }
+  }
+
+  /**
+   * Runs {@code total} operations on {@code callers} threads (or, with {@code --duration}, as many
+   * as fit in that time, warm-ups excepted); prints rate and latency percentiles.
+   */
+  static Result measure(String label, int callers, int total, Op op) throws Exception {
     Stats stats = new Stats();
     AtomicInteger next = new AtomicInteger();
+    boolean timed = durationSeconds > 0 && !label.startsWith("warm-up");
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(timed ? durationSeconds : 0);
     ExecutorService pool = Executors.newFixedThreadPool(callers);
     long t0 = System.nanoTime();
     List<Future<?>> fs = new ArrayList<>();
     for (int c = 0; c < callers; c++) {
       fs.add(pool.submit(() -> {
-        while (next.getAndIncrement() < total) {
+        while (timed ? System.nanoTime() < deadline : next.getAndIncrement() < total) {
           long s = System.nanoTime();
           op.run();
           stats.add(System.nanoTime() - s);
@@ -148,8 +218,52 @@ public final class HaloBench {
     }
     double secs = (System.nanoTime() - t0) / 1e9;
     pool.shutdown();
-    System.out.printf("  %-52s %3d callers %7d req %9.1f req/s   p50 %7.2f ms   p99 %7.2f ms%n",
-        label, callers, total, total / secs, stats.percentileMillis(50), stats.percentileMillis(99));
+    Result r = new Result(stats.count(), secs, stats);
+    print(label, callers, r);
+    return r;
+  }
+
+  static void print(String label, int callers, Result r) {
+    System.out.printf("  %-46s %2d callers %7d req %8.1f req/s  %s%n",
+        label, callers, r.requests(), r.rate(), r.latency().summary());
+  }
+
+  /**
+   * Runs the load client in its own JVM ({@link LoadClient}): POSTs {@code body} to {@code url}
+   * from {@code callers} keep-alive connections, after {@code warmup} requests, for {@code total}
+   * requests or, with {@code --duration}, that many seconds.
+   */
+  static Result forked(String label, String url, String authorization, String contentType,
+      byte[] body, int callers, int warmup, int total, int expectedStatus) throws Exception {
+    java.nio.file.Path file = java.nio.file.Files.createTempFile("halo-bench-body", ".json");
+    try {
+      java.nio.file.Files.write(file, body);
+      String javaCmd = ProcessHandle.current().info().command().orElse("java");
+      List<String> cmd = new ArrayList<>(List.of(javaCmd, "-Xmx512m", "-XX:+UseParallelGC", "-cp",
+          System.getProperty("java.class.path"), LoadClient.class.getName(), url, contentType,
+          file.toString(), Integer.toString(callers), Integer.toString(warmup),
+          durationSeconds > 0 ? "seconds" : "count",
+          Long.toString(durationSeconds > 0 ? durationSeconds : total), Integer.toString(expectedStatus)));
+      ProcessBuilder pb = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT);
+      pb.environment().put("BENCH_AUTHORIZATION", authorization);
+      Process p = pb.start();
+      String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+      if (p.waitFor() != 0) {
+        throw new IllegalStateException("the load client failed: " + out);
+      }
+      String line = out.lines().filter(l -> l.startsWith("RESULT ")).findFirst()
+          .orElseThrow(() -> new IllegalStateException("the load client printed no result: " + out));
+      String[] f = line.split(" ");
+      long failures = Long.parseLong(f[3]);
+      if (failures > 0) {
+        throw new IllegalStateException(label + ": " + failures + " requests did not answer " + expectedStatus);
+      }
+      Result r = new Result(Long.parseLong(f[1]), Double.parseDouble(f[2]), Stats.decode(f[4]));
+      print(label + " [client JVM]", callers, r);
+      return r;
+    } finally {
+      java.nio.file.Files.deleteIfExists(file);
+    }
   }
 
   static long usedHeap() {
@@ -163,15 +277,79 @@ public final class HaloBench {
 
   static void setContext() throws Exception {
     System.out.println("\n$set-context with a 6-resource Bundle (SofaClient -> SoFA over HTTP):");
-    try (Jurisdiction j = new Jurisdiction("127.0.0.1", 0, b -> oneCaller(b).subscriptions(false).maxContexts(200_000));
+    try (Jurisdiction j = new Jurisdiction("127.0.0.1", 0, b -> oneCaller(b).subscriptions(false).maxContexts(1_000_000));
         HaloHttp http = HaloHttp.defaults(); SmartAppClient emr = emrClient(j, http)) {
       TokenSet t = login(j, emr, new HeadlessBrowser());
       SofaClient sofa = SofaClient.builder().http(http).fhirBase(j.sofa.fhirBase())
           .tokens(AccessTokenProvider.fixed(t.accessToken())).build();
       measure("warm-up", 8, 3000, () -> sofa.setContext(sixResources()));
-      measure("set-context", 1, 2000, () -> sofa.setContext(sixResources()));
-      measure("set-context", 8, 8000, () -> sofa.setContext(sixResources()));
+      Result one = measure("set-context", 1, 2000, () -> sofa.setContext(sixResources()));
+      Result eight = measure("set-context", 8, 8000, () -> sofa.setContext(sixResources()));
+      if (fork) {
+        byte[] body = setContextBody();
+        String url = j.sofa.fhirBase() + "/$set-context";
+        one = forked("set-context", url, "Bearer " + t.accessToken().value(), "application/fhir+json",
+            body, 1, 2000, 2000, 200);
+        eight = forked("set-context", url, "Bearer " + t.accessToken().value(), "application/fhir+json",
+            body, 8, 2000, 8000, 200);
+      }
+      String where = fork ? " (client in its own JVM" : " (client in the server's JVM";
+      where += durationSeconds > 0 ? ", " + durationSeconds + " s runs)" : ")";
+      TARGETS.ratio("$set-context p99 / p50, 1 caller" + where, one.latency().percentileMillis(99)
+          / one.latency().percentileMillis(50), "<=", 5);
+      TARGETS.ratio("$set-context p99 / p50, 8 callers" + where, eight.latency().percentileMillis(99)
+          / eight.latency().percentileMillis(50), "<=", 5);
+      TARGETS.absolute("$set-context slowest request, 1 and 8 callers" + where + ", ms",
+          Math.max(one.latency().maxMillis(), eight.latency().maxMillis()), "<=", 100);
+      double jpa = Double.NaN;
+      if (hapiJpa != null) {
+        byte[] tx = transactionOf(j.sofa.fhirContext(), setContextBody());
+        jpa = forked("HAPI JPA transaction, 6 resources", hapiJpa, "", "application/fhir+json", tx, 8,
+            1000, 8000, 200).rate();
+      }
+      TARGETS.against("$set-context req/s at 8 callers vs HAPI JPA's 6-resource transaction",
+          eight.rate(), jpa, 240, ">=", 10, "req/s");
     }
+  }
+
+  /** The transaction Bundle inside a $set-context body, as its own JSON (for HAPI JPA). */
+  static byte[] transactionOf(ca.uhn.fhir.context.FhirContext ctx, byte[] setContextBody) {
+    org.hl7.fhir.r4.model.Parameters p = ctx.newJsonParser().parseResource(
+        org.hl7.fhir.r4.model.Parameters.class, new String(setContextBody, java.nio.charset.StandardCharsets.UTF_8));
+    return ctx.newJsonParser().encodeResourceToString(p.getParameter("resources").getResource())
+        .getBytes(java.nio.charset.StandardCharsets.UTF_8);
+  }
+
+  /** The JSON body SofaClient sends for {@link #sixResources()}, caught by a loopback stand-in. */
+  static byte[] setContextBody() throws Exception {
+    byte[][] caught = new byte[1][];
+    com.sun.net.httpserver.HttpServer s = com.sun.net.httpserver.HttpServer.create(
+        new java.net.InetSocketAddress("127.0.0.1", 0), 0);
+    s.createContext("/", x -> {
+      caught[0] = x.getRequestBody().readAllBytes();
+      x.sendResponseHeaders(503, -1);
+      x.close();
+    });
+    s.start();
+    try (HaloHttp http = HaloHttp.defaults()) {
+      SofaClient c = SofaClient.builder().http(http)
+          .fhirBase(URI.create("http://127.0.0.1:" + s.getAddress().getPort() + "/fhir"))
+          .tokens(AccessTokenProvider.fixed(ca.halo.core.auth.AccessToken.withoutExpiry("caught"))).build();
+      try {
+        c.setContext(sixResources());
+      } catch (RuntimeException expected) {
+        // the stand-in answers 503
+      }
+    } finally {
+      s.stop(0);
+    }
+    if (caught[0] == null) {
+      throw new IllegalStateException("SofaClient sent nothing to the stand-in");
+    }
+    return caught[0];
+  }
+
+  static void setContextValidated() throws Exception {
     System.out.println("\n$set-context with HAPI's instance validator (FhirInstanceResourceValidator):");
     try (Jurisdiction j = new Jurisdiction("127.0.0.1", 0, b -> oneCaller(b).subscriptions(false).maxContexts(200_000)
             .validator(new ca.halo.server.sofa.FhirInstanceResourceValidator(
@@ -184,8 +362,15 @@ public final class HaloBench {
       measure("set-context + instance validation", 1, 500, () -> sofa.setContext(sixResources()));
       measure("set-context + instance validation", 8, 2000, () -> sofa.setContext(sixResources()));
     }
-    System.out.println("\nMemory per 10,000 live contexts (6 resources each, in-memory stores):");
-    try (Jurisdiction j = new Jurisdiction("127.0.0.1", 0, b -> oneCaller(b).subscriptions(false));
+  }
+
+  /**
+   * Heap per live context (6 resources; every store in memory) after 10,000 contexts, and the
+   * process's resident memory beside its heap limit after 100,000.
+   */
+  static void memory() throws Exception {
+    System.out.println("\nMemory per live context (6 resources each, in-memory stores):");
+    try (Jurisdiction j = new Jurisdiction("127.0.0.1", 0, b -> oneCaller(b).subscriptions(false).maxContexts(1_000_000));
         HaloHttp http = HaloHttp.defaults(); SmartAppClient emr = emrClient(j, http)) {
       TokenSet t = login(j, emr, new HeadlessBrowser());
       SofaClient sofa = SofaClient.builder().http(http).fhirBase(j.sofa.fhirBase())
@@ -194,25 +379,50 @@ public final class HaloBench {
         sofa.clearContext(sofa.setContext(sixResources()).launchId());
       }
       long before = usedHeap();
-      ExecutorService pool = Executors.newFixedThreadPool(8);
-      List<Future<SetContextResult>> fs = new ArrayList<>();
-      for (int i = 0; i < 10_000; i++) {
-        fs.add(pool.submit(() -> sofa.setContext(sixResources())));
-      }
-      for (Future<SetContextResult> f : fs) {
-        f.get();
-      }
-      fs.clear(); // the client's results are not the server's memory
-      pool.shutdown();
+      fill(sofa, 10_000);
       long after = usedHeap();
       if (System.getenv("BENCH_HISTOGRAM") != null) {
         System.out.println("  (pausing 20 s for a heap histogram: jcmd <pid> GC.class_histogram)");
         Thread.sleep(20_000);
       }
-      System.out.printf("  %d contexts, %d resources: heap +%.1f MiB = %.1f KiB per context%n",
-          j.sofa.contexts().size(), 6 * j.sofa.contexts().size(), (after - before) / 1048576.0,
-          (after - before) / 1024.0 / 10_000);
+      double perContext = (after - before) / 1024.0 / 10_000;
+      System.out.printf("  %d contexts, %d resources: heap +%.1f MiB = %.2f KiB per context%n",
+          j.sofa.contexts().size(), 6 * j.sofa.contexts().size(), (after - before) / 1048576.0, perContext);
+      TARGETS.absolute("heap per live context (6 resources), KiB", perContext, "<=", 4);
+      fill(sofa, 90_000);
+      long heap = usedHeap();
+      long rss = residentBytes();
+      long max = Runtime.getRuntime().maxMemory();
+      System.out.printf("  %d contexts: heap used %.0f MiB, resident %.0f MiB, heap limit %.0f MiB%n",
+          j.sofa.contexts().size(), heap / 1048576.0, rss / 1048576.0, max / 1048576.0);
     }
+  }
+
+  private static void fill(SofaClient sofa, int n) throws Exception {
+    ExecutorService pool = Executors.newFixedThreadPool(8);
+    List<Future<SetContextResult>> fs = new ArrayList<>();
+    for (int i = 0; i < n; i++) {
+      fs.add(pool.submit(() -> sofa.setContext(sixResources())));
+    }
+    for (Future<SetContextResult> f : fs) {
+      f.get();
+    }
+    fs.clear(); // the client's results are not the server's memory
+    pool.shutdown();
+  }
+
+  /** This process's resident set (Linux /proc), or -1 elsewhere. */
+  static long residentBytes() {
+    try {
+      for (String line : java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/self/status"))) {
+        if (line.startsWith("VmRSS:")) {
+          return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
+        }
+      }
+    } catch (java.io.IOException | RuntimeException e) {
+      // not Linux
+    }
+    return -1;
   }
 
   /** A context with {@code entries} resources: patient, encounter, practitioner, observations. */
@@ -281,23 +491,49 @@ public final class HaloBench {
           (Jurisdiction.EMR_CLIENT_ID + ":" + Jurisdiction.EMR_SECRET).getBytes());
       try (HaloHttp h = HaloHttp.defaults(); SmartAppClient emr = emrClient(j, h)) {
         login(j, emr, sso); // establishes the SSO session
-        for (int round = 0; round < 2; round++) {
-          int n = round == 0 ? 1000 : 4000;
+        Stats authorize = new Stats();
+        Result code1 = null;
+        for (int round = 0; round < 3; round++) {
+          int n = round == 0 ? 1000 : round == 1 ? 2000 : 4000;
           List<String[]> codes = new ArrayList<>();
           for (int i = 0; i < n; i++) {
-            AuthorizationRedirect r = emr.beginStandaloneLaunch(j.sofa.fhirBase(), SmartScopes.parse("openid user/*.rs"));
+            AuthorizationRedirect r = emr.beginStandaloneLaunch(j.sofa.fhirBase(), SmartScopes.parse("openid fhirUser user/*.rs"));
+            long s0 = System.nanoTime();
             URI back = sso.authorize(r.uri(), Jurisdiction.CLINICIAN, Jurisdiction.CLINICIAN_PASSWORD);
+            if (round == 1) {
+              authorize.add(System.nanoTime() - s0);
+            }
             String code = back.getQuery().replaceAll(".*code=([^&]+).*", "$1");
             codes.add(new String[] {code, r.pending().toJson()});
           }
           AtomicInteger idx = new AtomicInteger();
-          measure(round == 0 ? "warm-up" : "authorization_code (+PKCE, id_token)", 8, n, () -> {
+          Op redeem = () -> {
             String[] c = codes.get(idx.getAndIncrement());
             String verifier = c[1].replaceAll(".*\"code_verifier\":\"([^\"]+)\".*", "$1");
             form(http, token, basic, "grant_type=authorization_code&code=" + c[0]
                 + "&redirect_uri=" + enc(j.emrRedirect.toString()) + "&code_verifier=" + verifier);
-          });
+          };
+          int saved = durationSeconds;
+          durationSeconds = 0; // codes are minted ahead: a count, whatever --duration says
+          try {
+            if (round == 0) {
+              measure("warm-up", 8, n, redeem);
+            } else if (round == 1) {
+              code1 = measure("authorization_code (+PKCE, id_token)", 1, n, redeem);
+            } else {
+              measure("authorization_code (+PKCE, id_token)", 8, n, redeem);
+            }
+          } finally {
+            durationSeconds = saved;
+          }
         }
+        System.out.printf("  %-46s %2d callers %7d req                   %s%n",
+            "authorize (signed-in browser, code minted)", 1, authorize.count(), authorize.summary());
+        double tokenP50 = code1.latency().percentileMillis(50);
+        TARGETS.against("token (authorization_code, PKCE, id_token) p50, 1 caller, vs reference launcher",
+            tokenP50, Double.NaN, 2.3, "<=", 0.5, "ms");
+        TARGETS.against("authorize + token p50, 1 caller, vs reference launcher",
+            authorize.percentileMillis(50) + tokenP50, Double.NaN, 1.17 + 2.3, "<=", 0.5, "ms");
       }
       // client_credentials with client_secret_basic and with private_key_jwt (ES384)
       var key = new com.nimbusds.jose.jwk.gen.ECKeyGenerator(com.nimbusds.jose.jwk.Curve.P_384)
@@ -305,8 +541,21 @@ public final class HaloBench {
       registerBackend(j, key);
       String backendBasic = "Basic " + Base64.getEncoder().encodeToString("bench-basic:bench-basic-secret-000".getBytes());
       measure("warm-up", 8, 2000, () -> form(http, token, backendBasic, "grant_type=client_credentials&scope=system/*.rs"));
-      measure("client_credentials (client_secret_basic)", 8, 8000,
+      Result cc = measure("client_credentials (client_secret_basic)", 8, 8000,
           () -> form(http, token, backendBasic, "grant_type=client_credentials&scope=system/*.rs"));
+      byte[] ccBody = "grant_type=client_credentials&scope=system/*.rs".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+      if (fork) {
+        cc = forked("client_credentials (client_secret_basic)", token.toString(), backendBasic,
+            "application/x-www-form-urlencoded", ccBody, 8, 2000, 8000, 200);
+      }
+      double kc = Double.NaN;
+      if (keycloak != null) {
+        kc = forked("Keycloak client_credentials", keycloak, "Basic " + Base64.getEncoder().encodeToString(
+            System.getenv("BENCH_KEYCLOAK_BASIC").getBytes(java.nio.charset.StandardCharsets.UTF_8)),
+            "application/x-www-form-urlencoded", "grant_type=client_credentials".getBytes(), 8, 2000, 8000, 200).rate();
+      }
+      TARGETS.against("token (client_credentials) req/s at 8 callers vs Keycloak", cc.rate(), kc, 1080, ">=", 3, "req/s");
+      TARGETS.absolute("token (client_credentials) p99 at 8 callers, ms", cc.latency().percentileMillis(99), "<=", 10);
       try (SmartAppClient backend = SmartAppClient.builder().clientAuthentication(
           ClientAuthentication.privateKeyJwtFromJwk("bench-jwt", key.toJSONString())).build()) {
         measure("warm-up", 8, 1000, () -> backend.clientCredentials(j.sofa.fhirBase(), SmartScopes.parse("system/*.rs")));
@@ -363,9 +612,15 @@ public final class HaloBench {
 
   static void subscriptions() throws Exception {
     System.out.println("\nSubscriptions: app write (FHIR create) -> rest-hook -> consumer callback:");
-    for (int subscribers : new int[] {1, 100}) {
-      try (Jurisdiction j = new Jurisdiction("127.0.0.1", 0, b -> oneCaller(b).subscriptionSettings(s -> s.threads(8)
-          .maxSubscriptionsPerOwner(1_000).maxDeliveriesPerOwner(8)));
+    // {subscribers, writes per second (0: as fast as 4 writers go)}; the paced run is the target's
+    for (int[] run : new int[][] {{1, 0}, {100, 0}, {100, 10}}) {
+      int subscribers = run[0];
+      int perSecond = run[1];
+      if (perSecond == 0 && targetsOnly) {
+        continue;
+      }
+      try (Jurisdiction j = new Jurisdiction("127.0.0.1", 0, b -> oneCaller(b).subscriptionSettings(s -> s
+          .maxSubscriptionsPerOwner(1_000)));
           HaloHttp http = HaloHttp.defaults(); SmartAppClient emr = emrClient(j, http)) {
         HeadlessBrowser browser = new HeadlessBrowser();
         TokenSet t = login(j, emr, browser);
@@ -375,7 +630,8 @@ public final class HaloBench {
         SubscriptionClient subs = SubscriptionClient.builder().http(http).fhirBase(j.sofa.fhirBase()).tokens(tokens).build();
         Map<String, Long> writtenAt = new ConcurrentHashMap<>();
         Map<String, List<Long>> calledAt = new ConcurrentHashMap<>();
-        int writes = subscribers == 1 ? 2000 : 200;
+        int seconds = durationSeconds > 0 ? durationSeconds : 20;
+        int writes = perSecond > 0 ? perSecond * seconds : subscribers == 1 ? 2000 : 200;
         CountDownLatch done = new CountDownLatch(writes * subscribers);
         NotificationConsumer consumer = NotificationConsumer.builder(subs, (id, e) -> {
           calledAt.computeIfAbsent(e.focus().orElse(""),
@@ -395,7 +651,8 @@ public final class HaloBench {
           // the app's write path: a launch token, FHIR creates
           AppWriter app = AppWriter.launch(j, http, browser, ctx.launchId());
           long t0 = System.nanoTime();
-          ExecutorService writers = app.writeWeights(writes, 4, writtenAt);
+          ExecutorService writers = perSecond > 0 ? app.writePaced(writes, perSecond, writtenAt)
+              : app.writeWeights(writes, 4, writtenAt);
           boolean all = done.await(300, TimeUnit.SECONDS);
           double secs = (System.nanoTime() - t0) / 1e9;
           writers.shutdown();
@@ -409,9 +666,15 @@ public final class HaloBench {
               }
             }
           });
-          System.out.printf("  %3d subscriber(s) %5d writes %7d callbacks %s %9.1f events/s   p50 %7.2f ms   p99 %7.2f ms%n",
-              subscribers, writes, writes * subscribers - done.getCount(), all ? "(all)" : "(TIMED OUT)",
-              (writes * subscribers - done.getCount()) / secs, lat.percentileMillis(50), lat.percentileMillis(99));
+          long delivered = writes * (long) subscribers - done.getCount();
+          System.out.printf("  %3d subscriber(s) %5d writes%s %7d callbacks %s %8.1f events/s  %s%n",
+              subscribers, writes, perSecond > 0 ? " (" + perSecond + "/s)" : " (flood)", delivered,
+              all ? "(all)" : "(TIMED OUT)", delivered / secs, lat.summary());
+          if (perSecond > 0) {
+            TARGETS.absolute("write -> rest-hook callback p99, " + subscribers + " subscribers at "
+                + perSecond * subscribers + " events/s, ms", lat.percentileMillis(99), "<", 50);
+            TARGETS.absolute("notifications lost of " + writes * (long) subscribers, done.getCount(), "<=", 0);
+          }
           app.close();
         }
         subs.close();
@@ -450,6 +713,39 @@ public final class HaloBench {
       IGenericClient fhir = ca.halo.core.fhir.FhirClients.genericClient(j.sofa.fhirContext(),
           j.sofa.fhirBase(), http, AccessTokenProvider.fixed(at.accessToken()));
       return new AppWriter(app, fhir, at.launchContext().patient().orElseThrow());
+    }
+
+    /** {@code writes} creates at {@code perSecond}, evenly spaced, each on a pool of 16. */
+    ExecutorService writePaced(int writes, int perSecond, Map<String, Long> writtenAt) {
+      ExecutorService writers = Executors.newFixedThreadPool(16);
+      long period = 1_000_000_000L / perSecond;
+      long start = System.nanoTime();
+      Thread pacer = new Thread(() -> {
+        for (int i = 0; i < writes; i++) {
+          long at = start + i * period;
+          long wait;
+          while ((wait = at - System.nanoTime()) > 0) {
+            java.util.concurrent.locks.LockSupport.parkNanos(wait);
+          }
+          writers.execute(this::writeOne);
+        }
+      });
+      pacer.setDaemon(true);
+      pacer.start();
+      this.pacedWrittenAt = writtenAt;
+      return writers;
+    }
+
+    private volatile Map<String, Long> pacedWrittenAt;
+
+    private void writeOne() {
+      Observation o = new Observation();
+      o.setStatus(Observation.ObservationStatus.FINAL);
+      o.setCode(new CodeableConcept(new Coding("http://loinc.org", "29463-7", "Body weight")));
+      o.setSubject(new Reference("Patient/" + patient));
+      long sent = System.nanoTime();
+      String id = fhir.create().resource(o).execute().getId().getIdPart();
+      pacedWrittenAt.putIfAbsent("Observation/" + id, sent);
     }
 
     /**

@@ -35,6 +35,11 @@ final class KeyRing {
   private final Duration refresh;
   private List<SigningKey> cached = List.of();
   private Instant fetchedAt = Instant.MIN;
+  /** What {@link #publish} gave for {@link #cached}, and until when (retirement is by time). */
+  private Published published;
+
+  /** The keys of one list, made once: every FHIR request's token is checked against them. */
+  private record Published(List<SigningKey> from, Instant until, JWKSet publicKeys, JWKSet validationKeys) {}
 
   /** @param rotateEvery null: never rotate */
   KeyRing(SigningKeyStore store, Clock clock, Duration rotateEvery, Duration publishAhead,
@@ -88,7 +93,21 @@ final class KeyRing {
 
   /** The public keys a validator accepts now: the signing one, the next one, and the superseded ones still in use. */
   JWKSet publicKeys() {
-    return publish(keys(false));
+    return publish(keys(false)).publicKeys();
+  }
+
+  /**
+   * What this server's own access tokens are checked against: the keys of {@link #publicKeys()}
+   * and each one's HS256 access token key ({@link SigningKey#accessTokenKey()}). Secret: never
+   * published.
+   */
+  JWKSet validationKeys() {
+    return publish(keys(false)).validationKeys();
+  }
+
+  /** As {@link #validationKeys()}, re-read from the store first, as {@link #publicKeysFresh()}. */
+  JWKSet validationKeysFresh() {
+    return publish(keys(staleForUnknownKid())).validationKeys();
   }
 
   /**
@@ -96,22 +115,32 @@ final class KeyRing {
    * at most once a second: invented key ids cannot make every request a store read.
    */
   JWKSet publicKeysFresh() {
-    boolean stale;
-    synchronized (this) {
-      stale = !clock.instant().isBefore(fetchedAt.plusSeconds(1));
-    }
-    return publish(keys(stale));
+    return publish(keys(staleForUnknownKid())).publicKeys();
   }
 
-  private JWKSet publish(List<SigningKey> keys) {
+  private synchronized boolean staleForUnknownKid() {
+    return !clock.instant().isBefore(fetchedAt.plusSeconds(1));
+  }
+
+  private synchronized Published publish(List<SigningKey> keys) {
     Instant now = clock.instant();
+    Published p = published;
+    if (p != null && p.from() == keys && now.isBefore(p.until())) {
+      return p;
+    }
     List<JWK> out = new ArrayList<>();
+    List<JWK> validation = new ArrayList<>();
     for (int i = 0; i < keys.size(); i++) {
       if (i == 0 || !retired(keys, i, now)) {
-        out.add(keys.get(i).key().toPublicJWK());
+        JWK pub = keys.get(i).key().toPublicJWK();
+        out.add(pub);
+        validation.add(pub);
+        validation.add(keys.get(i).accessTokenKey());
       }
     }
-    return new JWKSet(out);
+    // a key retires by time: look again within a second
+    published = new Published(keys, now.plusSeconds(1), new JWKSet(out), new JWKSet(validation));
+    return published;
   }
 
   private boolean retired(List<SigningKey> keys, int i, Instant now) {

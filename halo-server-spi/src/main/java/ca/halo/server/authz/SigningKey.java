@@ -15,6 +15,9 @@ import java.util.Objects;
 public final class SigningKey {
   private final RSAKey key;
   private final Instant activeFrom;
+  /** Made once: a JWK turned into a JCA key on every signature cost a fifth of a token. */
+  private volatile com.nimbusds.jose.JWSSigner signer;
+  private volatile com.nimbusds.jose.jwk.OctetSequenceKey accessTokenKey;
 
   private SigningKey(RSAKey key, Instant activeFrom) {
     this.key = Objects.requireNonNull(key, "key");
@@ -43,6 +46,45 @@ public final class SigningKey {
 
   public RSAKey key() {
     return key;
+  }
+
+  /** An RS256 signer over this key, made once (thread-safe). */
+  com.nimbusds.jose.JWSSigner signer() {
+    com.nimbusds.jose.JWSSigner s = signer;
+    if (s == null) {
+      try {
+        s = new com.nimbusds.jose.crypto.RSASSASigner(key.toRSAPrivateKey());
+      } catch (com.nimbusds.jose.JOSEException e) {
+        throw new IllegalStateException("cannot use signing key " + kid(), e);
+      }
+      signer = s;
+    }
+    return s;
+  }
+
+  /**
+   * The HS256 key of the access tokens this key's holder issues: 256 bits derived from the
+   * private key alone (HMAC-SHA256 over a fixed label and the key id, keyed with the private
+   * exponent), so every node holding the key derives the same one and nothing public (the
+   * published modulus and exponent, the kid) yields it. Never published.
+   */
+  com.nimbusds.jose.jwk.OctetSequenceKey accessTokenKey() {
+    com.nimbusds.jose.jwk.OctetSequenceKey k = accessTokenKey;
+    if (k == null) {
+      try {
+        javax.crypto.Mac mac = javax.crypto.Mac.getInstance("HmacSHA256");
+        mac.init(new javax.crypto.spec.SecretKeySpec(key.getPrivateExponent().decode(), "HmacSHA256"));
+        byte[] secret = mac.doFinal(("halo access token key v1 " + kid())
+            .getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        k = new com.nimbusds.jose.jwk.OctetSequenceKey.Builder(secret).keyID(kid())
+            .algorithm(com.nimbusds.jose.JWSAlgorithm.HS256)
+            .keyUse(com.nimbusds.jose.jwk.KeyUse.SIGNATURE).build();
+      } catch (java.security.GeneralSecurityException e) {
+        throw new IllegalStateException("cannot derive the access token key of " + kid(), e);
+      }
+      accessTokenKey = k;
+    }
+    return k;
   }
 
   /** The private JWK as JSON: secret, for a store to keep. */

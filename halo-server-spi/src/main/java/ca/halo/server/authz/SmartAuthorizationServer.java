@@ -22,7 +22,6 @@ import com.nimbusds.jose.JOSEException;
 import com.nimbusds.jose.JOSEObjectType;
 import com.nimbusds.jose.JWSAlgorithm;
 import com.nimbusds.jose.JWSHeader;
-import com.nimbusds.jose.crypto.RSASSASigner;
 import com.nimbusds.jose.jwk.JWKSet;
 import com.nimbusds.jose.jwk.KeyUse;
 import com.nimbusds.jose.jwk.RSAKey;
@@ -156,7 +155,8 @@ public final class SmartAuthorizationServer {
     this.store = b.store != null ? b.store : InMemoryAuthorizationStateStore.builder().clock(clock)
         .capacity(b.capacity).maxPendingSignInsPerAddress(b.maxPendingSignInsPerAddress).build();
     this.clientAuth = new ClientAuthenticator(clients, store, clock, tokenEndpoint(), issuer);
-    this.validator = JwtTokenValidator.builder(keys::publicKeys).keysOnUnknownKid(keys::publicKeysFresh)
+    this.validator = JwtTokenValidator.builder(keys::validationKeys)
+        .keysOnUnknownKid(keys::validationKeysFresh).acceptOwnHmac(true)
         .issuer(issuer).audience(fhirBase.toString())
         .revoked(this::revoked)
         .clock(clock).build();
@@ -734,7 +734,7 @@ public final class SmartAuthorizationServer {
       user.fhirUser().ifPresent(v -> at.claim("fhirUser", v));
     }
     ObjectNode body = Json.object();
-    body.put("access_token", sign(at.build(), "at+jwt"));
+    body.put("access_token", signAccessToken(at.build()));
     body.put("token_type", "Bearer");
     body.put("expires_in", accessTokenLifetime.getSeconds());
     body.put("scope", scopes.format());
@@ -885,12 +885,31 @@ public final class SmartAuthorizationServer {
     return SmartScopes.of(out);
   }
 
+  /** An id_token (or any token others check against the published keys): RS256. */
   private String sign(JWTClaimsSet claims, String typ) {
     try {
       SigningKey key = keys.signer();
       SignedJWT jwt = new SignedJWT(new JWSHeader.Builder(JWSAlgorithm.RS256)
           .keyID(key.kid()).type(new JOSEObjectType(typ)).build(), claims);
-      jwt.sign(new RSASSASigner(key.key()));
+      jwt.sign(key.signer());
+      return jwt.serialize();
+    } catch (JOSEException e) {
+      throw new IllegalStateException("cannot sign a token", e);
+    }
+  }
+
+  /**
+   * An access token: a JWT only this authorization server and its FHIR server check (anyone else
+   * asks the introspection endpoint), so it is HS256 under the signing key's derived secret
+   * ({@link SigningKey#accessTokenKey()}): a thousandth of an RSA signature, and of the same
+   * strength. Same claims, kid and rotation as before; apps never look inside (SMART: opaque).
+   */
+  private String signAccessToken(JWTClaimsSet claims) {
+    try {
+      SigningKey key = keys.signer();
+      SignedJWT jwt = new SignedJWT(new JWSHeader.Builder(JWSAlgorithm.HS256)
+          .keyID(key.kid()).type(new JOSEObjectType("at+jwt")).build(), claims);
+      jwt.sign(new com.nimbusds.jose.crypto.MACSigner(key.accessTokenKey()));
       return jwt.serialize();
     } catch (JOSEException e) {
       throw new IllegalStateException("cannot sign a token", e);

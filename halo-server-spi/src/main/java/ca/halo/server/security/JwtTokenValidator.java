@@ -61,7 +61,15 @@ public final class JwtTokenValidator implements AccessTokenValidator {
       return found.isEmpty() && fresh != null ? selector.select(fresh.get()) : found;
     };
     DefaultJWTProcessor<SecurityContext> p = new DefaultJWTProcessor<>();
-    p.setJWSKeySelector(new JWSVerificationKeySelector<>(ALGS, src));
+    Set<JWSAlgorithm> algs = ALGS;
+    if (b.ownHmac) {
+      algs = new java.util.HashSet<>(ALGS);
+      algs.add(JWSAlgorithm.HS256);
+    }
+    // An HS256 token is checked only against the symmetric (oct) keys of the set, an RS/ES/PS one
+    // only against its public keys: Nimbus selects keys by the algorithm's key type, so a public
+    // key can never serve as an HMAC secret.
+    p.setJWSKeySelector(new JWSVerificationKeySelector<>(algs, src));
     p.setJWSTypeVerifier(new com.nimbusds.jose.proc.DefaultJOSEObjectTypeVerifier<>(
         com.nimbusds.jose.JOSEObjectType.JWT, new com.nimbusds.jose.JOSEObjectType("at+jwt"),
         null));
@@ -146,6 +154,7 @@ public final class JwtTokenValidator implements AccessTokenValidator {
     private Predicate<String> revoked = jti -> false;
     private Supplier<JWKSet> freshKeys;
     private Clock clock = Clock.systemUTC();
+    private boolean ownHmac;
 
     private Builder(Supplier<JWKSet> keys) {
       this.keys = Objects.requireNonNull(keys, "keys");
@@ -162,6 +171,12 @@ public final class JwtTokenValidator implements AccessTokenValidator {
     /** A check by {@code jti} for tokens revoked before they expire. */
     public Builder revoked(Predicate<String> v) { this.revoked = Objects.requireNonNull(v); return this; }
     public Builder clock(Clock v) { this.clock = Objects.requireNonNull(v); return this; }
+    /**
+     * Also accepts HS256, verified only against the secret ({@code oct}) keys of the key set: for
+     * a server checking the access tokens it issued itself. Off by default: a validator of another
+     * issuer's tokens accepts asymmetric signatures only (RS256, RS384, PS256, ES256, ES384).
+     */
+    public Builder acceptOwnHmac(boolean v) { this.ownHmac = v; return this; }
 
     public JwtTokenValidator build() {
       if (issuer == null || audience == null) {

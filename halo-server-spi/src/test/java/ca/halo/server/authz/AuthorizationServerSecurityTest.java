@@ -105,6 +105,57 @@ class AuthorizationServerSecurityTest {
     return TestSofa.json(r.body()).get("active").asBoolean();
   }
 
+  /**
+   * Access tokens are HS256 under a secret derived from the signing key's private part (issue 18:
+   * one RSA signature per token response instead of two). The id_token stays RS256; the JWKS
+   * publishes no secret; nothing public (modulus, exponent, the public JWK, the kid) forges an
+   * access token, and neither does the genuine token's MAC over changed claims.
+   */
+  @Test
+  void accessToken_isHs256UnderTheSigningKid_jwksHasNoSecret_andNoPublicPartForgesOne() throws Exception {
+    JsonNode t = TestSofa.json(exchange(authorize(appAuthorize()), Map.of()).body());
+    SignedJWT at = SignedJWT.parse(t.get("access_token").asText());
+    SignedJWT id = SignedJWT.parse(t.get("id_token").asText());
+    assertThat(at.getHeader().getAlgorithm()).isEqualTo(JWSAlgorithm.HS256);
+    assertThat(id.getHeader().getAlgorithm()).isEqualTo(JWSAlgorithm.RS256);
+    assertThat(at.getHeader().getKeyID()).isEqualTo(id.getHeader().getKeyID());
+    assertThat(active(at.serialize())).isTrue();
+
+    String jwksJson = browser.get(sofa.server.authorizationServer().jwksUri()).body();
+    com.nimbusds.jose.jwk.JWKSet jwks = com.nimbusds.jose.jwk.JWKSet.parse(jwksJson);
+    assertThat(jwks.getKeys()).isNotEmpty().allSatisfy(k -> {
+      assertThat(k).isInstanceOf(com.nimbusds.jose.jwk.RSAKey.class);
+      assertThat(k.isPrivate()).isFalse();
+    });
+    assertThat(jwksJson).doesNotContain("\"k\"").doesNotContain("\"d\"").doesNotContain("oct");
+
+    com.nimbusds.jose.jwk.RSAKey pub = (com.nimbusds.jose.jwk.RSAKey) jwks.getKeyByKeyId(at.getHeader().getKeyID());
+    JWTClaimsSet wider = new JWTClaimsSet.Builder(at.getJWTClaimsSet()).jwtID(UUID.randomUUID().toString())
+        .claim("scope", "user/*.cruds system/Context.admin").build();
+    List<byte[]> guesses = List.of(pub.getModulus().decode(), pub.getPublicExponent().decode(),
+        pub.toJSONString().getBytes(java.nio.charset.StandardCharsets.UTF_8),
+        pub.toPublicKey().getEncoded(),
+        java.security.MessageDigest.getInstance("SHA-256").digest(pub.getKeyID().getBytes()));
+    for (byte[] g : guesses) {
+      byte[] secret = g.length >= 32 ? g : java.util.Arrays.copyOf(g, 32);
+      SignedJWT forged = new SignedJWT(new JWSHeader.Builder(JWSAlgorithm.HS256).keyID(pub.getKeyID())
+          .type(new com.nimbusds.jose.JOSEObjectType("at+jwt")).build(), wider);
+      forged.sign(new com.nimbusds.jose.crypto.MACSigner(secret));
+      assertThat(active(forged.serialize())).as("HS256 keyed with a public part").isFalse();
+      HttpResponse<String> read = browser.http.send(HttpRequest.newBuilder(URI.create(sofa.fhirBase() + "/Patient"))
+          .header("Authorization", "Bearer " + forged.serialize()).GET().build(), HttpResponse.BodyHandlers.ofString());
+      assertThat(read.statusCode()).isEqualTo(401);
+    }
+    // the genuine MAC over other claims
+    String[] parts = at.serialize().split("\\.");
+    String swapped = parts[0] + "." + com.nimbusds.jose.util.Base64URL.encode(wider.toString()) + "." + parts[2];
+    assertThat(active(swapped)).isFalse();
+    // alg "none" and an RS256 header over the same MAC
+    assertThat(active(new PlainJWT(wider).serialize())).isFalse();
+    String rsHeader = new JWSHeader.Builder(JWSAlgorithm.RS256).keyID(pub.getKeyID()).build().toBase64URL().toString();
+    assertThat(active(rsHeader + "." + parts[1] + "." + parts[2])).isFalse();
+  }
+
   @Test
   void authorize_plainPkce_refused() throws Exception {
     Map<String, String> p = appAuthorize();

@@ -71,4 +71,33 @@ class KeyRingTest {
     assertThat(r.signer()).isEqualTo(k);
     assertThat(store.keys()).containsExactly(k);
   }
+
+  /**
+   * Two nodes on one key store derive the same access token key for a kid (so either checks the
+   * other's tokens), different keys derive different secrets, the secrets are in the validation
+   * set only, never the published one, and retire with their key.
+   */
+  @Test
+  void accessTokenKeys_sameOnEveryNode_neverPublished_retireWithTheirKey() {
+    KeyRing a = ring();
+    KeyRing b = ring();
+    SigningKey first = a.signer();
+    assertThat(b.signer().accessTokenKey().toByteArray()).isEqualTo(first.accessTokenKey().toByteArray());
+    assertThat(SigningKey.parse(first.privateJwk(), first.activeFrom()).accessTokenKey().toByteArray())
+        .isEqualTo(first.accessTokenKey().toByteArray());
+    assertThat(a.publicKeys().getKeys()).allSatisfy(k -> assertThat(k.isPrivate()).isFalse());
+    assertThat(a.publicKeys().toString(false)).doesNotContain("\"oct\"");
+    assertThat(a.validationKeys().getKeys()).extracting(JWK::getKeyType)
+        .containsExactlyInAnyOrder(com.nimbusds.jose.jwk.KeyType.RSA, com.nimbusds.jose.jwk.KeyType.OCT);
+    clock.advance(Duration.ofDays(1).minusSeconds(30));
+    a.maintain();
+    SigningKey next = store.newest().orElseThrow();
+    assertThat(next.accessTokenKey().toByteArray()).isNotEqualTo(first.accessTokenKey().toByteArray());
+    clock.advance(Duration.ofSeconds(61));
+    assertThat(b.validationKeysFresh().getKeys()).extracting(JWK::getKeyID)
+        .containsExactlyInAnyOrder(first.kid(), first.kid(), next.kid(), next.kid());
+    clock.advance(Duration.ofMinutes(67));
+    a.maintain();
+    assertThat(b.validationKeysFresh().getKeys()).extracting(JWK::getKeyID).containsOnly(next.kid());
+  }
 }

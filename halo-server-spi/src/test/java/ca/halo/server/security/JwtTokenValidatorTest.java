@@ -2,7 +2,16 @@ package ca.halo.server.security;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.nimbusds.jose.JWSAlgorithm;
+import com.nimbusds.jose.JWSHeader;
+import com.nimbusds.jose.crypto.MACSigner;
+import com.nimbusds.jose.jwk.JWKSet;
+import com.nimbusds.jose.jwk.OctetSequenceKey;
+import com.nimbusds.jose.jwk.gen.OctetSequenceKeyGenerator;
 import com.nimbusds.jwt.JWTClaimsSet;
+import com.nimbusds.jwt.SignedJWT;
+import java.net.URI;
+import java.util.Date;
 import org.junit.jupiter.api.Test;
 
 class JwtTokenValidatorTest {
@@ -12,5 +21,29 @@ class JwtTokenValidatorTest {
         .claim("client_id", "c").claim("scope", "patient/Observation.rx user/*.rs system/Context.admin")
         .build());
     assertThat(p.scopes().format()).isEqualTo("user/*.rs system/Context.admin");
+  }
+
+  /** HS256 is refused unless the validator is told it checks its own tokens (issue 18). */
+  @Test
+  void hs256_refusedByDefault_acceptedOnlyWithAcceptOwnHmac_andOnlyUnderTheRightSecret() throws Exception {
+    OctetSequenceKey key = new OctetSequenceKeyGenerator(256).keyID("k1").generate();
+    OctetSequenceKey other = new OctetSequenceKeyGenerator(256).keyID("k1").generate();
+    JWTClaimsSet claims = new JWTClaimsSet.Builder().issuer("https://as.example").audience("https://fhir.example")
+        .subject("s").claim("client_id", "c").claim("scope", "user/*.rs")
+        .expirationTime(new Date(System.currentTimeMillis() + 60_000)).build();
+    String good = sign(claims, key);
+    String foreign = sign(claims, other);
+    JwtTokenValidator.Builder b = JwtTokenValidator.builder(() -> new JWKSet(key))
+        .issuer(URI.create("https://as.example")).audience("https://fhir.example");
+    assertThat(b.build().validate(good)).isEmpty();
+    JwtTokenValidator own = b.acceptOwnHmac(true).build();
+    assertThat(own.validate(good)).get().extracting(Principal::clientId).isEqualTo("c");
+    assertThat(own.validate(foreign)).isEmpty();
+  }
+
+  private static String sign(JWTClaimsSet claims, OctetSequenceKey key) throws Exception {
+    SignedJWT jwt = new SignedJWT(new JWSHeader.Builder(JWSAlgorithm.HS256).keyID(key.getKeyID()).build(), claims);
+    jwt.sign(new MACSigner(key));
+    return jwt.serialize();
   }
 }
