@@ -41,6 +41,37 @@ class JwtTokenValidatorTest {
     assertThat(own.validate(foreign)).isEmpty();
   }
 
+  /** A token seen before is answered from memory, but never past its expiry or its revocation. */
+  @Test
+  void aCheckedToken_stillExpiresAndIsStillRevoked() throws Exception {
+    ca.halo.server.TestClock clock = new ca.halo.server.TestClock(java.time.Instant.parse("2026-01-01T08:00:00Z"));
+    OctetSequenceKey key = new OctetSequenceKeyGenerator(256).keyID("k1").generate();
+    java.util.Set<String> revokedIds = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    JwtTokenValidator v = JwtTokenValidator.builder(() -> new JWKSet(key)).acceptOwnHmac(true)
+        .issuer(URI.create("https://as.example")).audience("https://fhir.example")
+        .revoked(revokedIds::contains).clock(clock).build();
+    java.util.function.Function<String, String> token = jti -> {
+      try {
+        return sign(new JWTClaimsSet.Builder().issuer("https://as.example").audience("https://fhir.example")
+            .subject("s").claim("client_id", "c").jwtID(jti)
+            .expirationTime(Date.from(clock.instant().plusSeconds(300))).build(), key);
+      } catch (Exception e) {
+        throw new IllegalStateException(e);
+      }
+    };
+    String a = token.apply("a");
+    String b = token.apply("b");
+    assertThat(v.validate(a)).isPresent();
+    assertThat(v.validate(b)).isPresent();
+    assertThat(v.validate(a)).as("from memory").isPresent();
+    revokedIds.add("b");
+    assertThat(v.validate(b)).as("revoked after it was checked").isEmpty();
+    clock.advance(java.time.Duration.ofSeconds(300 + 59));
+    assertThat(v.validate(a)).as("within the 60 s skew").isPresent();
+    clock.advance(java.time.Duration.ofSeconds(2));
+    assertThat(v.validate(a)).as("expired after it was checked").isEmpty();
+  }
+
   private static String sign(JWTClaimsSet claims, OctetSequenceKey key) throws Exception {
     SignedJWT jwt = new SignedJWT(new JWSHeader.Builder(JWSAlgorithm.HS256).keyID(key.getKeyID()).build(), claims);
     jwt.sign(new MACSigner(key));
