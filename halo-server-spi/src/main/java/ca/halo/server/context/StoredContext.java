@@ -38,12 +38,45 @@ public final class StoredContext {
     this.context = Objects.requireNonNull(b.context, "context");
     this.createdAt = Objects.requireNonNull(b.createdAt, "createdAt");
     this.expiresAt = Objects.requireNonNull(b.expiresAt, "expiresAt");
-    this.resources = java.util.Collections.unmodifiableSet(new LinkedHashSet<>(b.resources));
+    this.resources = new ArraySet(b.resources.toArray(new String[0]));
     this.sizeBytes = b.sizeBytes;
   }
 
   public static Builder builder() {
     return new Builder();
+  }
+
+  /**
+   * The session's references in their order, in one array: a context lives for hours, and a
+   * hash set cost it about 400 bytes more (issue 18). Membership is a scan, asked only by
+   * clears and tests.
+   */
+  private static final class ArraySet extends java.util.AbstractSet<String> {
+    private final String[] items;
+
+    ArraySet(String[] distinct) {
+      this.items = distinct;
+    }
+
+    @Override
+    public java.util.Iterator<String> iterator() {
+      return java.util.Arrays.asList(items).iterator();
+    }
+
+    @Override
+    public int size() {
+      return items.length;
+    }
+
+    @Override
+    public boolean contains(Object o) {
+      for (String s : items) {
+        if (s.equals(o)) {
+          return true;
+        }
+      }
+      return false;
+    }
   }
 
   public Builder toBuilder() {

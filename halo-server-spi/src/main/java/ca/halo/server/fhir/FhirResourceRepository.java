@@ -49,7 +49,7 @@ public interface FhirResourceRepository {
   static void tagSession(Resource r, String sessionId) {
     r.getMeta().getTag().removeIf(c -> SESSION_TAG_SYSTEM.equals(c.getSystem()));
     if (sessionId != null) {
-      r.getMeta().addTag(new Coding(SESSION_TAG_SYSTEM, sessionId, "SoFA session"));
+      r.getMeta().addTag(new Coding(SESSION_TAG_SYSTEM, sessionId, "SoFA session")); // as InMemoryFhirRepository expects
     }
   }
 

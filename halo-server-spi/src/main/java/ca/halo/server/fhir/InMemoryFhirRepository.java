@@ -12,6 +12,7 @@ import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Date;
 import java.util.Deque;
 import java.util.HashMap;
@@ -54,11 +55,14 @@ public final class InMemoryFhirRepository implements FhirResourceRepository {
   private final int maxVersions;
   private final SecureRandom random = new SecureRandom();
   private final ReadWriteLock lock = new ReentrantReadWriteLock();
-  private final Map<String, Stored> byKey = new HashMap<>();
+  // Each live resource is one Stored, reached by type then id; the indexes hold the Stored
+  // itself, never a "Type/id" string made for the purpose (memory per live context, issue 18).
   private final Map<String, Map<String, Stored>> byType = new HashMap<>();
-  private final Map<String, Set<String>> byPatient = new HashMap<>();
-  private final Map<String, Set<String>> bySession = new HashMap<>();
+  private final Map<String, Members> byPatient = new HashMap<>();
+  private final Map<String, Members> bySession = new HashMap<>();
+  private int live;
   private final ThreadLocal<IParser> parsers;
+  private static final String SESSION_TAG_DISPLAY = "SoFA session";
   private long totalBytes;
 
   /**
@@ -88,20 +92,44 @@ public final class InMemoryFhirRepository implements FhirResourceRepository {
     this(ctx, Clock.systemUTC(), 1_000_000);
   }
 
-  /** One stored resource: its kept versions' JSON, plus what the indexes need. */
+  /**
+   * One stored resource: its current version's JSON, the older versions kept (none until it is
+   * updated), plus what the indexes need. Identity is its equality: the index sets hold it.
+   */
   private static final class Stored {
     final String type;
     final String id;
-    /** Kept versions as UTF-8 JSON, oldest first; the last is version {@code lastVersion}. */
-    final Deque<byte[]> versions = new ArrayDeque<>(1);
+    /**
+     * The current version, UTF-8 JSON without what the fields here hold ({@code meta.versionId},
+     * {@code meta.lastUpdated} and, when {@code sessionsStripped}, the session tags): put back
+     * on every read. A third of a small resource's JSON was that meta.
+     */
+    byte[] json;
+    boolean sessionsStripped;
+    /** Older versions kept, oldest first; null while there are none. */
+    Deque<byte[]> older;
     int lastVersion;
     long bytes;
-    Instant lastUpdated;
+    long lastUpdatedMillis;
     Index index = Index.EMPTY;
+
+    /** What a read needs, taken under the lock. */
+    Snapshot snapshot() {
+      return new Snapshot(type, id, json, lastVersion, lastUpdatedMillis,
+          sessionsStripped ? index.sessions() : List.of());
+    }
 
     Stored(String type, String id) {
       this.type = type;
       this.id = id;
+    }
+
+    int versionCount() {
+      return 1 + (older == null ? 0 : older.size());
+    }
+
+    Instant lastUpdated() {
+      return Instant.ofEpochMilli(lastUpdatedMillis);
     }
   }
 
@@ -116,14 +144,23 @@ public final class InMemoryFhirRepository implements FhirResourceRepository {
 
   /** A version ready to insert: encoded and indexed outside the lock. */
   private record Prepared(String type, String id, int version, Instant lastUpdated, byte[] json,
-      Index index) {}
+      Index index, boolean sessionsStripped) {
+    Snapshot snapshot() {
+      return new Snapshot(type, id, json, version, lastUpdated.toEpochMilli(),
+          sessionsStripped ? index.sessions() : List.of());
+    }
+  }
+
+  /** A current version as stored, with what its JSON left out. */
+  private record Snapshot(String type, String id, byte[] json, int version, long lastUpdatedMillis,
+      List<String> sessions) {}
 
   @Override
   public Optional<Resource> read(String type, String id) {
     lock.readLock().lock();
     try {
-      Stored s = byKey.get(type + "/" + id);
-      return s == null ? Optional.empty() : Optional.of(parse(s.versions.peekLast()));
+      Stored s = find(type, id);
+      return s == null ? Optional.empty() : Optional.of(parse(s.snapshot()));
     } finally {
       lock.readLock().unlock();
     }
@@ -139,13 +176,16 @@ public final class InMemoryFhirRepository implements FhirResourceRepository {
     }
     lock.readLock().lock();
     try {
-      Stored s = byKey.get(type + "/" + id);
-      int first = s == null ? 0 : s.lastVersion - s.versions.size() + 1;
+      Stored s = find(type, id);
+      int first = s == null ? 0 : s.lastVersion - s.versionCount() + 1;
       if (s == null || v < first || v > s.lastVersion) {
         return Optional.empty();
       }
+      if (v == s.lastVersion) {
+        return Optional.of(parse(s.snapshot()));
+      }
       int skip = v - first;
-      for (byte[] json : s.versions) {
+      for (byte[] json : s.older) {
         if (skip-- == 0) {
           return Optional.of(parse(json));
         }
@@ -168,7 +208,7 @@ public final class InMemoryFhirRepository implements FhirResourceRepository {
     } finally {
       lock.writeLock().unlock();
     }
-    return parse(p.json());
+    return parse(p.snapshot());
   }
 
   @Override
@@ -181,14 +221,14 @@ public final class InMemoryFhirRepository implements FhirResourceRepository {
     lock.writeLock().lock();
     Prepared p;
     try {
-      Stored s = byKey.get(key(copy));
+      Stored s = find(copy);
       p = prepare(copy, s == null ? 1 : s.lastVersion + 1, now());
       checkCapacity(s == null ? 1 : 0, p.json().length);
       install(p);
     } finally {
       lock.writeLock().unlock();
     }
-    return parse(p.json());
+    return parse(p.snapshot());
   }
 
   @Override
@@ -201,7 +241,7 @@ public final class InMemoryFhirRepository implements FhirResourceRepository {
     lock.writeLock().lock();
     Prepared p;
     try {
-      Stored s = byKey.get(key(copy));
+      Stored s = find(copy);
       if (s == null) {
         return Optional.empty();
       }
@@ -211,7 +251,7 @@ public final class InMemoryFhirRepository implements FhirResourceRepository {
     } finally {
       lock.writeLock().unlock();
     }
-    return Optional.of(parse(p.json()));
+    return Optional.of(parse(p.snapshot()));
   }
 
   @Override
@@ -226,23 +266,23 @@ public final class InMemoryFhirRepository implements FhirResourceRepository {
 
   @Override
   public List<Resource> search(String type, SearchCriteria c) {
-    List<byte[]> hits = new ArrayList<>();
+    List<Snapshot> hits = new ArrayList<>();
     lock.readLock().lock();
     try {
       Iterable<Stored> candidates;
       if (c.id().isPresent()) {
-        Stored s = byKey.get(type + "/" + c.id().get());
+        Stored s = find(type, c.id().get());
         candidates = s == null ? List.of() : List.of(s);
       } else if (c.patient().isPresent()) {
-        candidates = lookup(byPatient.get(c.patient().get()));
+        candidates = byPatient.getOrDefault(c.patient().get(), Members.NONE);
       } else if (c.sessionTag().isPresent()) {
-        candidates = lookup(bySession.get(c.sessionTag().get()));
+        candidates = bySession.getOrDefault(c.sessionTag().get(), Members.NONE);
       } else {
         candidates = byType.getOrDefault(type, Map.of()).values();
       }
       for (Stored s : candidates) {
         if (s.type.equals(type) && matches(s, c)) {
-          hits.add(s.versions.peekLast());
+          hits.add(s.snapshot());
           if (hits.size() >= c.limit()) {
             break;
           }
@@ -252,23 +292,20 @@ public final class InMemoryFhirRepository implements FhirResourceRepository {
       lock.readLock().unlock();
     }
     List<Resource> out = new ArrayList<>(hits.size());
-    for (byte[] json : hits) {
-      out.add(parse(json)); // parsing needs no lock: the bytes never change
+    for (Snapshot h : hits) {
+      out.add(parse(h)); // parsing needs no lock: the bytes never change
     }
     return out;
   }
 
-  private List<Stored> lookup(Set<String> keys) {
-    List<Stored> out = new ArrayList<>();
-    if (keys != null) {
-      for (String k : keys) {
-        Stored s = byKey.get(k);
-        if (s != null) {
-          out.add(s);
-        }
-      }
-    }
-    return out;
+  /** The caller holds the lock. */
+  private Stored find(String type, String id) {
+    Map<String, Stored> t = byType.get(type);
+    return t == null ? null : t.get(id);
+  }
+
+  private Stored find(Resource r) {
+    return find(r.fhirType(), r.getIdElement().getIdPart());
   }
 
   private static boolean matches(Stored s, SearchCriteria c) {
@@ -297,10 +334,10 @@ public final class InMemoryFhirRepository implements FhirResourceRepository {
         return false;
       }
     }
-    if (c.lastUpdatedFrom().isPresent() && s.lastUpdated.isBefore(c.lastUpdatedFrom().get())) {
+    if (c.lastUpdatedFrom().isPresent() && s.lastUpdated().isBefore(c.lastUpdatedFrom().get())) {
       return false;
     }
-    return c.lastUpdatedTo().isEmpty() || !s.lastUpdated.isAfter(c.lastUpdatedTo().get());
+    return c.lastUpdatedTo().isEmpty() || !s.lastUpdated().isAfter(c.lastUpdatedTo().get());
   }
 
   @Override
@@ -316,10 +353,14 @@ public final class InMemoryFhirRepository implements FhirResourceRepository {
     Prepared[] prepared = new Prepared[work.getEntry().size()];
     long newBytes = 0;
     int creates = 0;
+    // the entries of one transaction mostly name the same patient, encounter and session: one
+    // String each, however many resources keep it in their index
+    Map<String, String> shared = new HashMap<>();
+    Map<Object, Object> sharedIndexes = new HashMap<>();
     for (int i = 0; i < work.getEntry().size(); i++) {
       BundleEntryComponent e = work.getEntry().get(i);
       if (e.getRequest().getMethod() == HTTPVerb.POST) {
-        prepared[i] = prepare(e.getResource(), 1, now);
+        prepared[i] = prepare(e.getResource(), 1, now, shared, sharedIndexes);
         newBytes += prepared[i].json().length;
         creates++;
       }
@@ -330,8 +371,9 @@ public final class InMemoryFhirRepository implements FhirResourceRepository {
       for (int i = 0; i < work.getEntry().size(); i++) {
         BundleEntryComponent e = work.getEntry().get(i);
         if (e.getRequest().getMethod() == HTTPVerb.PUT) {
-          Stored s = byKey.get(key(e.getResource()));
-          prepared[i] = prepare(e.getResource(), s == null ? 1 : s.lastVersion + 1, now);
+          Stored s = find(e.getResource());
+          prepared[i] = prepare(e.getResource(), s == null ? 1 : s.lastVersion + 1, now, shared,
+              sharedIndexes);
           newBytes += prepared[i].json().length;
           if (s == null) {
             creates++;
@@ -351,7 +393,7 @@ public final class InMemoryFhirRepository implements FhirResourceRepository {
           continue;
         }
         Prepared p = prepared[i];
-        boolean existed = byKey.containsKey(p.type() + "/" + p.id());
+        boolean existed = find(p.type(), p.id()) != null;
         install(p);
         rc.setStatus(existed ? "200 OK" : "201 Created");
         rc.setLocation(p.type() + "/" + p.id() + "/_history/" + p.version());
@@ -368,7 +410,7 @@ public final class InMemoryFhirRepository implements FhirResourceRepository {
   public int size() {
     lock.readLock().lock();
     try {
-      return byKey.size();
+      return live;
     } finally {
       lock.readLock().unlock();
     }
@@ -394,19 +436,53 @@ public final class InMemoryFhirRepository implements FhirResourceRepository {
     return clock.instant().truncatedTo(ChronoUnit.MILLIS);
   }
 
-  /** Sets id, version and lastUpdated, encodes and indexes. Needs no lock. */
   private Prepared prepare(Resource r, int version, Instant now) {
+    return prepare(r, version, now, new HashMap<>(4));
+  }
+
+  /**
+   * Sets id, version and lastUpdated, encodes and indexes. Needs no lock. Index strings equal to
+   * one in {@code shared} are replaced by it.
+   */
+  private Prepared prepare(Resource r, int version, Instant now, Map<String, String> shared) {
+    return prepare(r, version, now, shared, new HashMap<>(4));
+  }
+
+  private Prepared prepare(Resource r, int version, Instant now, Map<String, String> shared,
+      Map<Object, Object> sharedIndexes) {
     String type = r.fhirType();
     String id = r.getIdElement().getIdPart();
     r.setIdElement(r.getIdElement().withVersion(null));
-    r.setId(type + "/" + id);
-    r.getMeta().setVersionId(Integer.toString(version));
-    r.getMeta().setLastUpdated(Date.from(now));
+    // encoded without what the Stored fields keep (id, version, time, plain session tags)
+    r.setIdElement(null);
+    r.getMeta().setVersionIdElement(null);
+    r.getMeta().setLastUpdatedElement(null);
+    List<Coding> plainSessionTags = new ArrayList<>(1);
+    boolean allPlain = true;
+    for (Coding tag : r.getMeta().getTag()) {
+      if (SESSION_TAG_SYSTEM.equals(tag.getSystem())) {
+        // exactly what FhirResourceRepository.tagSession writes, so that it can be written back
+        boolean plain = tag.hasCode() && SESSION_TAG_DISPLAY.equals(tag.getDisplay())
+            && !tag.hasVersion() && !tag.hasUserSelected() && !tag.hasId() && !tag.hasExtension();
+        allPlain &= plain;
+        plainSessionTags.add(tag);
+      }
+    }
+    if (allPlain) {
+      r.getMeta().getTag().removeAll(plainSessionTags);
+    }
     String json;
     try {
       json = parsers.get().encodeResourceToString(r);
     } catch (DataFormatException e) {
       throw new FhirRepositoryException(422, type, "cannot store resource: " + e.getMessage());
+    } finally {
+      if (allPlain) {
+        r.getMeta().getTag().addAll(plainSessionTags);
+      }
+      r.setId(type + "/" + id);
+      r.getMeta().setVersionId(Integer.toString(version));
+      r.getMeta().setLastUpdated(Date.from(now));
     }
     List<Ident> ids = new ArrayList<>();
     if (ctx.getResourceDefinition(r).getChildByName("identifier") != null) {
@@ -425,82 +501,147 @@ public final class InMemoryFhirRepository implements FhirResourceRepository {
           throw new FhirRepositoryException(422, type + ".meta.tag",
               "a session tag must have a code");
         }
-        sessions.add(tag.getCode());
+        sessions.add(shared.computeIfAbsent(tag.getCode(), x -> x));
       }
     }
-    Index index = new Index(PatientCompartment.patientOf(ctx, r).orElse(null),
-        PatientCompartment.encounterOf(ctx, r).orElse(null), List.copyOf(ids), List.copyOf(sessions));
-    return new Prepared(type, id, version, now, json.getBytes(StandardCharsets.UTF_8), index);
+    String patient = PatientCompartment.patientOf(ctx, r).orElse(null);
+    String encounter = PatientCompartment.encounterOf(ctx, r).orElse(null);
+    Index index = new Index(patient == null ? null : shared.computeIfAbsent(patient, x -> x),
+        encounter == null ? null : shared.computeIfAbsent(encounter, x -> x),
+        ids.isEmpty() ? List.of() : List.copyOf(ids), List.copyOf(sessions));
+    // most entries of a transaction index alike (patient, encounter, session): one Index for them
+    Object same = sharedIndexes.computeIfAbsent(index, x -> x);
+    index = (Index) same;
+    return new Prepared(type, id, version, now, json.getBytes(StandardCharsets.UTF_8), index,
+        allPlain && !sessions.isEmpty());
   }
 
   /** Inserts a prepared version; the caller holds the write lock and checked capacity. */
   private void install(Prepared p) {
-    String k = p.type() + "/" + p.id();
-    Stored s = byKey.get(k);
+    Stored s = find(p.type(), p.id());
     if (s == null) {
       s = new Stored(p.type(), p.id());
-      byKey.put(k, s);
       byType.computeIfAbsent(p.type(), x -> new HashMap<>()).put(p.id(), s);
+      live++;
     } else {
       unindex(s);
+      if (s.older == null) {
+        s.older = new ArrayDeque<>(2);
+      }
+      // an older version is read whole (vread): its meta goes back into its JSON
+      byte[] whole = parsers.get().encodeResourceToString(parse(s.snapshot()))
+          .getBytes(StandardCharsets.UTF_8);
+      s.older.addLast(whole);
+      s.bytes += whole.length - s.json.length;
+      totalBytes += whole.length - s.json.length;
     }
-    s.versions.addLast(p.json());
+    s.json = p.json();
+    s.sessionsStripped = p.sessionsStripped();
     s.bytes += p.json().length;
     totalBytes += p.json().length;
-    while (s.versions.size() > maxVersions) {
-      byte[] dropped = s.versions.removeFirst();
+    while (s.versionCount() > maxVersions) {
+      byte[] dropped = s.older.removeFirst();
       s.bytes -= dropped.length;
       totalBytes -= dropped.length;
     }
     s.lastVersion = p.version();
-    s.lastUpdated = p.lastUpdated();
+    s.lastUpdatedMillis = p.lastUpdated().toEpochMilli();
     s.index = p.index();
     index(s);
   }
 
   /** The caller holds the write lock. */
   private boolean remove(String type, String id) {
-    Stored s = byKey.remove(type + "/" + id);
+    Map<String, Stored> t = byType.get(type);
+    Stored s = t == null ? null : t.remove(id);
     if (s == null) {
       return false;
     }
+    live--;
     unindex(s);
     totalBytes -= s.bytes;
-    Map<String, Stored> t = byType.get(type);
-    if (t != null) {
-      t.remove(id);
-    }
     return true;
   }
 
   private void index(Stored s) {
-    String k = s.type + "/" + s.id;
     if (s.index.patient() != null) {
-      byPatient.computeIfAbsent(s.index.patient(), x -> new HashSet<>(4)).add(k);
+      byPatient.computeIfAbsent(s.index.patient(), x -> new Members()).add(s);
     }
     for (String session : s.index.sessions()) {
-      bySession.computeIfAbsent(session, x -> new HashSet<>(8)).add(k);
+      bySession.computeIfAbsent(session, x -> new Members()).add(s);
     }
   }
 
   private void unindex(Stored s) {
-    String k = s.type + "/" + s.id;
     if (s.index.patient() != null) {
-      Set<String> set = byPatient.get(s.index.patient());
-      if (set != null && set.remove(k) && set.isEmpty()) {
+      Members set = byPatient.get(s.index.patient());
+      if (set != null && set.remove(s) && set.isEmpty()) {
         byPatient.remove(s.index.patient());
       }
     }
     for (String session : s.index.sessions()) {
-      Set<String> set = bySession.get(session);
-      if (set != null && set.remove(k) && set.isEmpty()) {
+      Members set = bySession.get(session);
+      if (set != null && set.remove(s) && set.isEmpty()) {
         bySession.remove(session);
       }
     }
   }
 
+  /**
+   * The resources of one patient or one session: an array while small (a launch's handful, a
+   * fifth of a hash set's memory), a hash set past {@link #SMALL} members so that removals stay
+   * O(1) however many a patient gathers. Identity is equality (Stored does not override it).
+   */
+  private static final class Members implements Iterable<Stored> {
+    static final Members NONE = new Members();
+    private static final int SMALL = 32;
+    private Stored[] small = new Stored[4];
+    private int n;
+    private Set<Stored> big;
+
+    void add(Stored s) {
+      if (big != null) {
+        big.add(s);
+        return;
+      }
+      if (n == SMALL) {
+        big = new java.util.LinkedHashSet<>(Arrays.asList(small).subList(0, n));
+        big.add(s);
+        small = null;
+        return;
+      }
+      if (n == small.length) {
+        small = Arrays.copyOf(small, Math.min(SMALL, n * 2));
+      }
+      small[n++] = s;
+    }
+
+    boolean remove(Stored s) {
+      if (big != null) {
+        return big.remove(s);
+      }
+      for (int i = 0; i < n; i++) {
+        if (small[i] == s) {
+          System.arraycopy(small, i + 1, small, i, n - i - 1);
+          small[--n] = null;
+          return true;
+        }
+      }
+      return false;
+    }
+
+    boolean isEmpty() {
+      return big != null ? big.isEmpty() : n == 0;
+    }
+
+    @Override
+    public java.util.Iterator<Stored> iterator() {
+      return big != null ? big.iterator() : Arrays.asList(small).subList(0, n).iterator();
+    }
+  }
+
   private void checkCapacity(int more, long moreBytes) {
-    if (byKey.size() + more > maxResources) {
+    if (live + more > maxResources) {
       throw new FhirRepositoryException(503, "repository",
           "the SoFA holds its maximum of " + maxResources + " resources; retry later");
     }
@@ -510,15 +651,23 @@ public final class InMemoryFhirRepository implements FhirResourceRepository {
     }
   }
 
-  private static String key(Resource r) {
-    return r.fhirType() + "/" + r.getIdElement().getIdPart();
-  }
-
   /** 96 random bits as 24 hex digits: a valid FHIR id ([A-Za-z0-9-.]{1,64}). */
   private String newId() {
     byte[] b = new byte[12];
     random.nextBytes(b);
     return HexFormat.of().formatHex(b);
+  }
+
+  private Resource parse(Snapshot s) {
+    Resource r = parse(s.json());
+    r.setId(s.type() + "/" + s.id());
+    r.getMeta().setVersionId(Integer.toString(s.version()));
+    r.getMeta().setLastUpdated(new Date(s.lastUpdatedMillis()));
+    r.setIdElement(r.getIdElement().withVersion(Integer.toString(s.version())));
+    for (String session : s.sessions()) {
+      r.getMeta().addTag(new Coding(SESSION_TAG_SYSTEM, session, SESSION_TAG_DISPLAY));
+    }
+    return r;
   }
 
   private Resource parse(byte[] json) {

@@ -116,6 +116,69 @@ public abstract class FhirResourceRepositoryContract {
     assertThat(in.getMeta().getVersionId()).isEqualTo("7");
   }
 
+  /**
+   * A repository may keep id, version, time and session tags apart from the body (the in-memory
+   * one does, issue 18): what comes back from read, vread (current and older) and search is the
+   * resource as written, session tag with its display, other tags and their order kept.
+   */
+  @Test
+  void metaAndSessionTag_comeBackAsWritten_fromReadVreadAndSearch() {
+    Patient p = patient("Gagnon");
+    p.getMeta().addTag(new Coding("http://example.org/tags", "emr", "From the EMR"));
+    FhirResourceRepository.tagSession(p, "session-1");
+    p.getMeta().addTag(new Coding(SESSION, "session-2", "another display")); // not as tagSession writes
+    Resource v1 = repo.create(p);
+    String id = id(v1);
+    clock.advance(java.time.Duration.ofSeconds(5));
+    Patient change = (Patient) repo.read("Patient", id).orElseThrow();
+    change.getNameFirstRep().setFamily("Gagnon-Roy");
+    repo.update(change);
+
+    java.util.function.Function<Resource, String> json = r -> CTX.newJsonParser().encodeResourceToString(r);
+    Resource old = repo.vread("Patient", id, "1").orElseThrow();
+    assertThat(old.getIdElement().getValue()).isEqualTo("Patient/" + id + "/_history/1");
+    assertThat(old.getMeta().getVersionId()).isEqualTo("1");
+    assertThat(old.getMeta().getLastUpdated()).isEqualTo(Date.from(START));
+    assertThat(((Patient) old).getNameFirstRep().getFamily()).isEqualTo("Gagnon");
+    assertThat(old.getMeta().getTag()).extracting(Coding::getSystem, Coding::getCode, Coding::getDisplay)
+        .containsExactlyInAnyOrder(
+            org.assertj.core.groups.Tuple.tuple("http://example.org/tags", "emr", "From the EMR"),
+            org.assertj.core.groups.Tuple.tuple(SESSION, "session-1", "SoFA session"),
+            org.assertj.core.groups.Tuple.tuple(SESSION, "session-2", "another display"));
+    Resource current = repo.read("Patient", id).orElseThrow();
+    assertThat(current.getIdElement().getValue()).isEqualTo("Patient/" + id + "/_history/2");
+    assertThat(current.getMeta().getVersionId()).isEqualTo("2");
+    assertThat(current.getMeta().getLastUpdated()).isEqualTo(Date.from(START.plusSeconds(5)));
+    assertThat(current.getMeta().getTag()).extracting(Coding::getSystem, Coding::getCode, Coding::getDisplay)
+        .containsExactlyInAnyOrder(
+            org.assertj.core.groups.Tuple.tuple("http://example.org/tags", "emr", "From the EMR"),
+            org.assertj.core.groups.Tuple.tuple(SESSION, "session-1", "SoFA session"),
+            org.assertj.core.groups.Tuple.tuple(SESSION, "session-2", "another display"));
+    assertThat(FhirResourceRepository.sessionOf(current)).isPresent();
+    assertThat(json.apply(repo.vread("Patient", id, "2").orElseThrow())).isEqualTo(json.apply(current));
+    List<Resource> found = repo.search("Patient", SearchCriteria.builder().sessionTag("session-1").build());
+    assertThat(found).hasSize(1);
+    assertThat(json.apply(found.get(0))).isEqualTo(json.apply(current));
+
+    // only the tag tagSession writes: the case a repository may keep apart
+    Patient q = patient("Lavoie");
+    FhirResourceRepository.tagSession(q, "session-3");
+    String qid = id(repo.create(q));
+    Resource q1 = repo.read("Patient", qid).orElseThrow();
+    assertThat(q1.getMeta().getTag()).extracting(Coding::getSystem, Coding::getCode, Coding::getDisplay)
+        .containsExactly(org.assertj.core.groups.Tuple.tuple(SESSION, "session-3", "SoFA session"));
+    assertThat(FhirResourceRepository.sessionOf(q1)).contains("session-3");
+    ((Patient) q1).setActive(true);
+    repo.update(q1);
+    Resource q2 = repo.read("Patient", qid).orElseThrow();
+    assertThat(q2.getMeta().getVersionId()).isEqualTo("2");
+    assertThat(repo.vread("Patient", qid, "1").orElseThrow().getMeta().getTag()).extracting(Coding::getCode)
+        .containsExactly("session-3");
+    assertThat(json.apply(repo.search("Patient", SearchCriteria.builder().sessionTag("session-3").build()).get(0)))
+        .isEqualTo(json.apply(q2));
+    assertThat(json.apply(repo.vread("Patient", qid, "2").orElseThrow())).isEqualTo(json.apply(q2));
+  }
+
   @Test
   void create_twice_distinctIds() {
     String a = id(repo.create(patient("A")));
