@@ -141,6 +141,38 @@ class SubscriptionDeliveryBoundsTest {
     }
   }
 
+  /**
+   * An event-notification counts events up to its own last one: events numbered while it waited
+   * its turn arrive in their own notifications, and a count beyond them would send every
+   * consumer to $events for them (issue 18). Each notification here carries one event (max-count
+   * 1) while the receiver holds the first delivery and two more writes are numbered.
+   */
+  @Test
+  void eventNotification_countsUpToItsOwnLastEvent_notEventsStillOnTheirWay() throws Exception {
+    try (HookReceiver hook = new HookReceiver()) {
+      String id = Subs.created(sofa, emr, Subs.maxCount(Subs.restHook(hook.url(), Subs.launchFilter(launch),
+          "id-only"), 1));
+      assertThat(hook.await(x -> !x.received().isEmpty(), Duration.ofSeconds(10))).isTrue(); // handshake
+      String app = sofa.appToken(browser, launch);
+      String patient = sofa.server.authorizationServer().tokenValidator().validate(app).orElseThrow()
+          .patient().orElseThrow();
+      hook.hold();
+      sofa.fhir(app).create().resource(TestSofa.weight(patient, 18.0)).execute();
+      assertThat(hook.await(x -> x.arrivals().size() >= 2, Duration.ofSeconds(10))).isTrue();
+      sofa.fhir(app).create().resource(TestSofa.weight(patient, 18.1)).execute();
+      sofa.fhir(app).create().resource(TestSofa.weight(patient, 18.2)).execute();
+      hook.release();
+      assertThat(hook.await(x -> x.events().size() >= 3, Duration.ofSeconds(20))).isTrue();
+      List<HookReceiver.Received> events = hook.received().stream().filter(r -> r.notification() != null
+          && !r.notification().events().isEmpty()).toList();
+      assertThat(events).hasSizeGreaterThanOrEqualTo(3);
+      for (HookReceiver.Received r : events) {
+        long last = r.notification().events().stream().mapToLong(NotificationEvent::number).max().getAsLong();
+        assertThat(r.notification().eventsSinceSubscriptionStart()).as(id).isEqualTo(last);
+      }
+    }
+  }
+
   @Test
   void backportTimeout_zeroOrHuge_refused400NotServerError_item3() throws Exception {
     try (HookReceiver r = new HookReceiver()) {
