@@ -135,7 +135,7 @@ final class KeyRing {
         JWK pub = keys.get(i).key().toPublicJWK();
         out.add(pub);
         validation.add(pub);
-        validation.add(keys.get(i).accessTokenKey());
+        keys.get(i).accessTokenKey().ifPresent(validation::add);
       }
     }
     // a key retires by time: look again within a second

@@ -48,12 +48,12 @@ public final class SigningKey {
     return key;
   }
 
-  /** An RS256 signer over this key, made once (thread-safe). */
+  /** An RS256 signer over this key, made once (thread-safe; a key held in a vault works too). */
   com.nimbusds.jose.JWSSigner signer() {
     com.nimbusds.jose.JWSSigner s = signer;
     if (s == null) {
       try {
-        s = new com.nimbusds.jose.crypto.RSASSASigner(key.toRSAPrivateKey());
+        s = new com.nimbusds.jose.crypto.RSASSASigner(key);
       } catch (com.nimbusds.jose.JOSEException e) {
         throw new IllegalStateException("cannot use signing key " + kid(), e);
       }
@@ -66,11 +66,16 @@ public final class SigningKey {
    * The HS256 key of the access tokens this key's holder issues: 256 bits derived from the
    * private key alone (HMAC-SHA256 over a fixed label and the key id, keyed with the private
    * exponent), so every node holding the key derives the same one and nothing public (the
-   * published modulus and exponent, the kid) yields it. Never published.
+   * published modulus and exponent, the kid) yields it. Never published. Empty when the private
+   * exponent cannot be read (a key kept in a hardware or cloud vault): access tokens are then
+   * RS256, as id_tokens.
    */
-  com.nimbusds.jose.jwk.OctetSequenceKey accessTokenKey() {
+  java.util.Optional<com.nimbusds.jose.jwk.OctetSequenceKey> accessTokenKey() {
     com.nimbusds.jose.jwk.OctetSequenceKey k = accessTokenKey;
     if (k == null) {
+      if (key.getPrivateExponent() == null) {
+        return java.util.Optional.empty();
+      }
       try {
         javax.crypto.Mac mac = javax.crypto.Mac.getInstance("HmacSHA256");
         mac.init(new javax.crypto.spec.SecretKeySpec(key.getPrivateExponent().decode(), "HmacSHA256"));
@@ -84,7 +89,7 @@ public final class SigningKey {
       }
       accessTokenKey = k;
     }
-    return k;
+    return java.util.Optional.of(k);
   }
 
   /** The private JWK as JSON: secret, for a store to keep. */

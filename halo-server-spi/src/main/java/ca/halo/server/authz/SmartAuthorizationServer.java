@@ -907,9 +907,13 @@ public final class SmartAuthorizationServer {
   private String signAccessToken(JWTClaimsSet claims) {
     try {
       SigningKey key = keys.signer();
+      java.util.Optional<com.nimbusds.jose.jwk.OctetSequenceKey> mac = key.accessTokenKey();
+      if (mac.isEmpty()) {
+        return sign(claims, "at+jwt"); // a vault key: its secret cannot be derived
+      }
       SignedJWT jwt = new SignedJWT(new JWSHeader.Builder(JWSAlgorithm.HS256)
           .keyID(key.kid()).type(new JOSEObjectType("at+jwt")).build(), claims);
-      jwt.sign(new com.nimbusds.jose.crypto.MACSigner(key.accessTokenKey()));
+      jwt.sign(new com.nimbusds.jose.crypto.MACSigner(mac.get()));
       return jwt.serialize();
     } catch (JOSEException e) {
       throw new IllegalStateException("cannot sign a token", e);

@@ -204,7 +204,7 @@ public final class InMemoryFhirRepository implements FhirResourceRepository {
     lock.writeLock().lock();
     try {
       checkCapacity(1, p.json().length);
-      install(p);
+      install(p, null);
     } finally {
       lock.writeLock().unlock();
     }
@@ -223,8 +223,9 @@ public final class InMemoryFhirRepository implements FhirResourceRepository {
     try {
       Stored s = find(copy);
       p = prepare(copy, s == null ? 1 : s.lastVersion + 1, now());
-      checkCapacity(s == null ? 1 : 0, p.json().length);
-      install(p);
+      byte[] previous = whole(s);
+      checkCapacity(s == null ? 1 : 0, p.json().length + growth(s, previous));
+      install(p, previous);
     } finally {
       lock.writeLock().unlock();
     }
@@ -246,8 +247,9 @@ public final class InMemoryFhirRepository implements FhirResourceRepository {
         return Optional.empty();
       }
       p = prepare(copy, s.lastVersion + 1, now());
-      checkCapacity(0, p.json().length);
-      install(p);
+      byte[] previous = whole(s);
+      checkCapacity(0, p.json().length + growth(s, previous));
+      install(p, previous);
     } finally {
       lock.writeLock().unlock();
     }
@@ -351,6 +353,7 @@ public final class InMemoryFhirRepository implements FhirResourceRepository {
     TransactionEntries.prepare(ctx, work, this::newId);
     Instant now = now();
     Prepared[] prepared = new Prepared[work.getEntry().size()];
+    byte[][] previous = new byte[work.getEntry().size()][];
     long newBytes = 0;
     int creates = 0;
     // the entries of one transaction mostly name the same patient, encounter and session: one
@@ -374,7 +377,8 @@ public final class InMemoryFhirRepository implements FhirResourceRepository {
           Stored s = find(e.getResource());
           prepared[i] = prepare(e.getResource(), s == null ? 1 : s.lastVersion + 1, now, shared,
               sharedIndexes);
-          newBytes += prepared[i].json().length;
+          previous[i] = whole(s); // no resource is named twice in one transaction
+          newBytes += prepared[i].json().length + growth(s, previous[i]);
           if (s == null) {
             creates++;
           }
@@ -394,7 +398,7 @@ public final class InMemoryFhirRepository implements FhirResourceRepository {
         }
         Prepared p = prepared[i];
         boolean existed = find(p.type(), p.id()) != null;
-        install(p);
+        install(p, previous[i]);
         rc.setStatus(existed ? "200 OK" : "201 Created");
         rc.setLocation(p.type() + "/" + p.id() + "/_history/" + p.version());
         rc.setEtag("W/\"" + p.version() + "\"");
@@ -462,8 +466,8 @@ public final class InMemoryFhirRepository implements FhirResourceRepository {
     for (Coding tag : r.getMeta().getTag()) {
       if (SESSION_TAG_SYSTEM.equals(tag.getSystem())) {
         // exactly what FhirResourceRepository.tagSession writes, so that it can be written back
-        boolean plain = tag.hasCode() && SESSION_TAG_DISPLAY.equals(tag.getDisplay())
-            && !tag.hasVersion() && !tag.hasUserSelected() && !tag.hasId() && !tag.hasExtension();
+        boolean plain = tag.hasCode()
+            && tag.equalsDeep(new Coding(SESSION_TAG_SYSTEM, tag.getCode(), SESSION_TAG_DISPLAY));
         allPlain &= plain;
         plainSessionTags.add(tag);
       }
@@ -501,7 +505,10 @@ public final class InMemoryFhirRepository implements FhirResourceRepository {
           throw new FhirRepositoryException(422, type + ".meta.tag",
               "a session tag must have a code");
         }
-        sessions.add(shared.computeIfAbsent(tag.getCode(), x -> x));
+        String code = shared.computeIfAbsent(tag.getCode(), x -> x);
+        if (!sessions.contains(code)) { // the same session twice indexes once
+          sessions.add(code);
+        }
       }
     }
     String patient = PatientCompartment.patientOf(ctx, r).orElse(null);
@@ -516,8 +523,26 @@ public final class InMemoryFhirRepository implements FhirResourceRepository {
         allPlain && !sessions.isEmpty());
   }
 
-  /** Inserts a prepared version; the caller holds the write lock and checked capacity. */
-  private void install(Prepared p) {
+  /**
+   * The current version of {@code s} whole (with its meta), as an older version is kept; null
+   * for none. Made before the capacity check, so that what it adds is counted. Caller holds the
+   * write lock.
+   */
+  private byte[] whole(Stored s) {
+    return s == null ? null : parsers.get().encodeResourceToString(parse(s.snapshot()))
+        .getBytes(StandardCharsets.UTF_8);
+  }
+
+  /** What keeping {@code previous} whole adds to the bytes stored. */
+  private static long growth(Stored s, byte[] previous) {
+    return s == null ? 0 : previous.length - s.json.length;
+  }
+
+  /**
+   * Inserts a prepared version; {@code previous} is {@link #whole} of the current one (null for
+   * a new resource). The caller holds the write lock and checked capacity.
+   */
+  private void install(Prepared p, byte[] previous) {
     Stored s = find(p.type(), p.id());
     if (s == null) {
       s = new Stored(p.type(), p.id());
@@ -529,11 +554,9 @@ public final class InMemoryFhirRepository implements FhirResourceRepository {
         s.older = new ArrayDeque<>(2);
       }
       // an older version is read whole (vread): its meta goes back into its JSON
-      byte[] whole = parsers.get().encodeResourceToString(parse(s.snapshot()))
-          .getBytes(StandardCharsets.UTF_8);
-      s.older.addLast(whole);
-      s.bytes += whole.length - s.json.length;
-      totalBytes += whole.length - s.json.length;
+      s.older.addLast(previous);
+      s.bytes += growth(s, previous);
+      totalBytes += growth(s, previous);
     }
     s.json = p.json();
     s.sessionsStripped = p.sessionsStripped();

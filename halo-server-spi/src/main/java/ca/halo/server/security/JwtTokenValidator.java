@@ -52,10 +52,13 @@ public final class JwtTokenValidator implements AccessTokenValidator {
    * Expiry and revocation are still checked on every use; bounded, so a flood of distinct valid
    * tokens only evicts.
    */
-  private final com.github.benmanes.caffeine.cache.Cache<String, Principal> checked =
+  private final com.github.benmanes.caffeine.cache.Cache<String, Checked> checked =
       com.github.benmanes.caffeine.cache.Caffeine.newBuilder().maximumSize(4_096)
           .expireAfterWrite(java.time.Duration.ofMinutes(1)).build();
   private static final java.time.Duration SKEW = java.time.Duration.ofSeconds(60);
+
+  /** A token that passed, and the key it passed with (it must still be in the set). */
+  private record Checked(Principal principal, String kid) {}
 
   private JwtTokenValidator(Builder b) {
     this.keys = b.keys;
@@ -103,16 +106,26 @@ public final class JwtTokenValidator implements AccessTokenValidator {
     if (token == null || token.chars().filter(c -> c == '.').count() != 2) {
       return Optional.empty();
     }
-    Principal known = checked.getIfPresent(token);
-    if (known != null) {
-      // what the processor checks over time (exp, with its 60 s skew) and revocation, again
+    Checked hit = checked.getIfPresent(token);
+    if (hit != null) {
+      // what can change since: the time (exp, with the processor's 60 s skew), revocation, and
+      // the key (withdrawn from the set, the token no longer validates)
+      Principal known = hit.principal();
       boolean expired = known.expiresAt().map(e -> e.plus(SKEW).isBefore(clock.instant())).orElse(false);
-      if (expired || known.tokenId().map(revoked::test).orElse(false)) {
+      boolean keyGone = hit.kid() == null || keys.get().getKeyByKeyId(hit.kid()) == null;
+      if (expired || keyGone || known.tokenId().map(revoked::test).orElse(false)) {
         checked.invalidate(token);
+        if (keyGone && !expired) {
+          return validateUncached(token);
+        }
         return Optional.empty();
       }
       return Optional.of(known);
     }
+    return validateUncached(token);
+  }
+
+  private Optional<Principal> validateUncached(String token) {
     JWTClaimsSet claims;
     try {
       claims = processor.process(token, null);
@@ -123,10 +136,20 @@ public final class JwtTokenValidator implements AccessTokenValidator {
       return Optional.empty();
     }
     Principal p = toPrincipal(claims);
-    if (claims.getNotBeforeTime() == null) {
-      checked.put(token, p);
+    String kid = kidOf(token);
+    if (claims.getNotBeforeTime() == null && kid != null) {
+      checked.put(token, new Checked(p, kid));
     }
     return Optional.of(p);
+  }
+
+  private static String kidOf(String token) {
+    try {
+      return com.nimbusds.jose.JWSHeader.parse(com.nimbusds.jose.util.Base64URL.from(
+          token.substring(0, token.indexOf('.')))).getKeyID();
+    } catch (ParseException | RuntimeException e) {
+      return null;
+    }
   }
 
   static Principal toPrincipal(JWTClaimsSet c) {

@@ -82,9 +82,9 @@ class KeyRingTest {
     KeyRing a = ring();
     KeyRing b = ring();
     SigningKey first = a.signer();
-    assertThat(b.signer().accessTokenKey().toByteArray()).isEqualTo(first.accessTokenKey().toByteArray());
-    assertThat(SigningKey.parse(first.privateJwk(), first.activeFrom()).accessTokenKey().toByteArray())
-        .isEqualTo(first.accessTokenKey().toByteArray());
+    assertThat(b.signer().accessTokenKey().orElseThrow().toByteArray()).isEqualTo(first.accessTokenKey().orElseThrow().toByteArray());
+    assertThat(SigningKey.parse(first.privateJwk(), first.activeFrom()).accessTokenKey().orElseThrow().toByteArray())
+        .isEqualTo(first.accessTokenKey().orElseThrow().toByteArray());
     assertThat(a.publicKeys().getKeys()).allSatisfy(k -> assertThat(k.isPrivate()).isFalse());
     assertThat(a.publicKeys().toString(false)).doesNotContain("\"oct\"");
     assertThat(a.validationKeys().getKeys()).extracting(JWK::getKeyType)
@@ -92,12 +92,36 @@ class KeyRingTest {
     clock.advance(Duration.ofDays(1).minusSeconds(30));
     a.maintain();
     SigningKey next = store.newest().orElseThrow();
-    assertThat(next.accessTokenKey().toByteArray()).isNotEqualTo(first.accessTokenKey().toByteArray());
+    assertThat(next.accessTokenKey().orElseThrow().toByteArray()).isNotEqualTo(first.accessTokenKey().orElseThrow().toByteArray());
     clock.advance(Duration.ofSeconds(61));
     assertThat(b.validationKeysFresh().getKeys()).extracting(JWK::getKeyID)
         .containsExactlyInAnyOrder(first.kid(), first.kid(), next.kid(), next.kid());
     clock.advance(Duration.ofMinutes(67));
     a.maintain();
     assertThat(b.validationKeysFresh().getKeys()).extracting(JWK::getKeyID).containsOnly(next.kid());
+  }
+
+  /**
+   * A key whose private part cannot be read (kept in a vault): no access token secret is
+   * derived, the ring still validates with its public key, and its signer is made without
+   * reading the exponent (attacker's review of issue 18, F1).
+   */
+  @Test
+  void vaultKey_noDerivedSecret_signerStillMade() throws Exception {
+    com.nimbusds.jose.jwk.RSAKey rsa = KeyRing.generate();
+    java.security.PrivateKey real = rsa.toPrivateKey();
+    java.security.PrivateKey opaque = new java.security.PrivateKey() {
+      public String getAlgorithm() { return "RSA"; }
+      public String getFormat() { return "PKCS#8"; }
+      public byte[] getEncoded() { return real.getEncoded(); }
+    };
+    com.nimbusds.jose.jwk.RSAKey vault = new com.nimbusds.jose.jwk.RSAKey.Builder(rsa.toRSAPublicKey())
+        .privateKey(opaque).keyID(rsa.getKeyID()).build();
+    SigningKey k = SigningKey.of(vault, clock.instant());
+    assertThat(k.accessTokenKey()).isEmpty();
+    assertThat(k.signer()).isNotNull();
+    store.addIfNewest(k, java.util.Optional.empty());
+    assertThat(ring().validationKeys().getKeys()).extracting(JWK::getKeyType)
+        .containsExactly(com.nimbusds.jose.jwk.KeyType.RSA);
   }
 }

@@ -119,7 +119,8 @@ public abstract class FhirResourceRepositoryContract {
   /**
    * A repository may keep id, version, time and session tags apart from the body (the in-memory
    * one does, issue 18): what comes back from read, vread (current and older) and search is the
-   * resource as written, session tag with its display, other tags and their order kept.
+   * resource as written, session tag with its display, other tags kept (a session tag may come
+   * back after the others).
    */
   @Test
   void metaAndSessionTag_comeBackAsWritten_fromReadVreadAndSearch() {

@@ -72,6 +72,22 @@ class JwtTokenValidatorTest {
     assertThat(v.validate(a)).as("expired after it was checked").isEmpty();
   }
 
+  /** A token seen before is refused once its key leaves the set (attacker's review, F2). */
+  @Test
+  void aCheckedToken_refusedOnceItsKeyIsWithdrawn() throws Exception {
+    OctetSequenceKey key = new OctetSequenceKeyGenerator(256).keyID("k1").generate();
+    java.util.concurrent.atomic.AtomicReference<JWKSet> set = new java.util.concurrent.atomic.AtomicReference<>(new JWKSet(key));
+    JwtTokenValidator v = JwtTokenValidator.builder(set::get).acceptOwnHmac(true)
+        .issuer(URI.create("https://as.example")).audience("https://fhir.example").build();
+    String t = sign(new JWTClaimsSet.Builder().issuer("https://as.example").audience("https://fhir.example")
+        .subject("s").claim("client_id", "c").jwtID("j")
+        .expirationTime(new Date(System.currentTimeMillis() + 300_000)).build(), key);
+    assertThat(v.validate(t)).isPresent();
+    assertThat(v.validate(t)).isPresent();
+    set.set(new JWKSet());
+    assertThat(v.validate(t)).isEmpty();
+  }
+
   private static String sign(JWTClaimsSet claims, OctetSequenceKey key) throws Exception {
     SignedJWT jwt = new SignedJWT(new JWSHeader.Builder(JWSAlgorithm.HS256).keyID(key.getKeyID()).build(), claims);
     jwt.sign(new MACSigner(key));
