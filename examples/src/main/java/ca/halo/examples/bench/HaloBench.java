@@ -77,7 +77,9 @@ public final class HaloBench {
   /** Only what the targets need (the {@code targets} part). */
   static boolean targetsOnly;
 
-  public static void main(String[] args) throws Exception {
+  public static void main(String[] given) throws Exception {
+    // Maven passes -Dbench.args as one argument: split it into words
+    String[] args = String.join(" ", given).trim().split("\\s+");
     String which = "all";
     for (int i = 0; i < args.length; i++) {
       String a = args[i].trim();
@@ -103,6 +105,10 @@ public final class HaloBench {
     System.out.println("HALO benchmark harness (" + Runtime.getRuntime().availableProcessors()
         + " cores, max heap " + Runtime.getRuntime().maxMemory() / (1 << 20) + " MiB, Java "
         + System.getProperty("java.version") + ", GC " + gcName() + ")");
+    if (!List.of("all", "targets", "set-context", "set-context-validated", "memory", "set-context-sizes",
+        "token", "token-full", "subscriptions", "first-call", "stores").contains(which)) {
+      throw new IllegalArgumentException("unknown part " + which);
+    }
     boolean all = which.equals("all");
     boolean targets = all || which.equals("targets");
     if (targets) {
