@@ -106,7 +106,7 @@ public final class HaloBench {
         + " cores, max heap " + Runtime.getRuntime().maxMemory() / (1 << 20) + " MiB, Java "
         + System.getProperty("java.version") + ", GC " + gcName() + ")");
     if (!List.of("all", "targets", "set-context", "set-context-validated", "memory", "set-context-sizes",
-        "token", "token-full", "subscriptions", "first-call", "stores").contains(which)) {
+        "token", "token-full", "subscriptions", "notifications", "first-call", "stores").contains(which)) {
       throw new IllegalArgumentException("unknown part " + which);
     }
     boolean all = which.equals("all");
@@ -133,7 +133,10 @@ public final class HaloBench {
     if (all || which.equals("token-full")) {
       tokenFull();
     }
-    if (targets || which.equals("subscriptions")) {
+    if (which.equals("notifications")) {
+      targetsOnly = true; // the paced run alone
+    }
+    if (targets || which.equals("subscriptions") || which.equals("notifications")) {
       subscriptions();
     }
     if (targets || which.equals("first-call")) {
@@ -744,25 +747,23 @@ public final class HaloBench {
           while ((wait = at - System.nanoTime()) > 0) {
             java.util.concurrent.locks.LockSupport.parkNanos(wait);
           }
-          writers.execute(this::writeOne);
+          writers.execute(() -> writeOne(writtenAt));
         }
       });
       pacer.setDaemon(true);
       pacer.start();
-      this.pacedWrittenAt = writtenAt;
       return writers;
     }
 
-    private volatile Map<String, Long> pacedWrittenAt;
-
-    private void writeOne() {
+    /** One Observation create, noting when it was sent under its reference. */
+    private void writeOne(Map<String, Long> writtenAt) {
       Observation o = new Observation();
       o.setStatus(Observation.ObservationStatus.FINAL);
       o.setCode(new CodeableConcept(new Coding("http://loinc.org", "29463-7", "Body weight")));
       o.setSubject(new Reference("Patient/" + patient));
       long sent = System.nanoTime();
       String id = fhir.create().resource(o).execute().getId().getIdPart();
-      pacedWrittenAt.putIfAbsent("Observation/" + id, sent);
+      writtenAt.putIfAbsent("Observation/" + id, sent);
     }
 
     /**
@@ -772,15 +773,7 @@ public final class HaloBench {
     ExecutorService writeWeights(int writes, int threads, Map<String, Long> writtenAt) {
       ExecutorService writers = Executors.newFixedThreadPool(threads);
       for (int i = 0; i < writes; i++) {
-        writers.execute(() -> {
-          Observation o = new Observation();
-          o.setStatus(Observation.ObservationStatus.FINAL);
-          o.setCode(new CodeableConcept(new Coding("http://loinc.org", "29463-7", "Body weight")));
-          o.setSubject(new Reference("Patient/" + patient));
-          long sent = System.nanoTime();
-          String id = fhir.create().resource(o).execute().getId().getIdPart();
-          writtenAt.putIfAbsent("Observation/" + id, sent);
-        });
+        writers.execute(() -> writeOne(writtenAt));
       }
       return writers;
     }
