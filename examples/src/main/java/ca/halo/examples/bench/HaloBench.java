@@ -313,11 +313,41 @@ public final class HaloBench {
       double jpa = Double.NaN;
       if (hapiJpa != null) {
         byte[] tx = transactionOf(j.sofa.fhirContext(), setContextBody());
-        jpa = forked("HAPI JPA transaction, 6 resources", hapiJpa, "", "application/fhir+json", tx, 8,
-            1000, 8000, 200).rate();
+        Result jpa1 = forked("HAPI JPA transaction, 6 resources", hapiJpa, "", "application/fhir+json", tx,
+            1, 1000, 2000, 200);
+        Result jpa8 = forked("HAPI JPA transaction, 6 resources", hapiJpa, "", "application/fhir+json", tx,
+            8, 1000, 8000, 200);
+        jpa = jpa8.rate();
+        forwarding(jpa1, jpa8);
       }
       TARGETS.against("$set-context req/s at 8 callers vs HAPI JPA's 6-resource transaction",
           eight.rate(), jpa, 240, ">=", 10, "req/s");
+    }
+  }
+
+  /**
+   * {@code $set-context} on a SoFA whose resources live on the HAPI JPA server of
+   * {@code --hapi-jpa} ({@link ca.halo.server.fhir.RemoteFhirRepository}), against that server's
+   * own transaction measured just before.
+   */
+  static void forwarding(Result jpa1, Result jpa8) throws Exception {
+    try (HaloHttp remote = HaloHttp.defaults();
+        Jurisdiction j = new Jurisdiction("127.0.0.1", 0, b -> oneCaller(b).subscriptions(false)
+            .maxContexts(1_000_000).repository(new ca.halo.server.fhir.RemoteFhirRepository(
+                ca.halo.core.fhir.FhirClients.genericClient(ca.uhn.fhir.context.FhirContext.forR4Cached(), URI.create(hapiJpa), remote,
+                    AccessTokenProvider.fixed(ca.halo.core.auth.AccessToken.withoutExpiry("unused"))))));
+        HaloHttp http = HaloHttp.defaults(); SmartAppClient emr = emrClient(j, http)) {
+      TokenSet t = login(j, emr, new HeadlessBrowser());
+      byte[] body = setContextBody();
+      String url = j.sofa.fhirBase() + "/$set-context";
+      Result one = forked("set-context forwarded to HAPI JPA", url, "Bearer " + t.accessToken().value(),
+          "application/fhir+json", body, 1, 1000, 2000, 200);
+      Result eight = forked("set-context forwarded to HAPI JPA", url, "Bearer " + t.accessToken().value(),
+          "application/fhir+json", body, 8, 1000, 8000, 200);
+      TARGETS.against("forwarded $set-context p50 vs HAPI JPA's own transaction p50, 1 caller",
+          one.latency().percentileMillis(50), jpa1.latency().percentileMillis(50), Double.NaN, "<=", 1.15, "ms");
+      TARGETS.against("forwarded $set-context req/s vs HAPI JPA's own transaction, 8 callers",
+          eight.rate(), jpa8.rate(), Double.NaN, ">=", 0.85, "req/s");
     }
   }
 
