@@ -127,8 +127,12 @@ public final class JwtTokenValidator implements AccessTokenValidator {
 
   private Optional<Principal> validateUncached(String token) {
     JWTClaimsSet claims;
+    String kid;
     try {
-      claims = processor.process(token, null);
+      // parsed once: the processor checks it, and its header names the key the cache remembers
+      com.nimbusds.jwt.SignedJWT jwt = com.nimbusds.jwt.SignedJWT.parse(token);
+      kid = jwt.getHeader().getKeyID();
+      claims = processor.process(jwt, null);
     } catch (ParseException | BadJOSEException | com.nimbusds.jose.JOSEException e) {
       return Optional.empty();
     }
@@ -136,20 +140,10 @@ public final class JwtTokenValidator implements AccessTokenValidator {
       return Optional.empty();
     }
     Principal p = toPrincipal(claims);
-    String kid = kidOf(token);
     if (claims.getNotBeforeTime() == null && kid != null) {
       checked.put(token, new Checked(p, kid));
     }
     return Optional.of(p);
-  }
-
-  private static String kidOf(String token) {
-    try {
-      return com.nimbusds.jose.JWSHeader.parse(com.nimbusds.jose.util.Base64URL.from(
-          token.substring(0, token.indexOf('.')))).getKeyID();
-    } catch (ParseException | RuntimeException e) {
-      return null;
-    }
   }
 
   static Principal toPrincipal(JWTClaimsSet c) {
