@@ -1,5 +1,6 @@
 package ca.halo.server.fhir;
 
+import ca.halo.server.internal.FhirJson;
 import ca.uhn.fhir.context.FhirContext;
 import ca.uhn.fhir.parser.DataFormatException;
 import ca.uhn.fhir.parser.IParser;
@@ -475,9 +476,9 @@ public final class InMemoryFhirRepository implements FhirResourceRepository {
     if (allPlain) {
       r.getMeta().getTag().removeAll(plainSessionTags);
     }
-    String json;
+    byte[] json;
     try {
-      json = parsers.get().encodeResourceToString(r);
+      json = FhirJson.encode(parsers.get(), r);
     } catch (DataFormatException e) {
       throw new FhirRepositoryException(422, type, "cannot store resource: " + e.getMessage());
     } finally {
@@ -519,7 +520,7 @@ public final class InMemoryFhirRepository implements FhirResourceRepository {
     // most entries of a transaction index alike (patient, encounter, session): one Index for them
     Object same = sharedIndexes.computeIfAbsent(index, x -> x);
     index = (Index) same;
-    return new Prepared(type, id, version, now, json.getBytes(StandardCharsets.UTF_8), index,
+    return new Prepared(type, id, version, now, json, index,
         allPlain && !sessions.isEmpty());
   }
 
@@ -529,8 +530,7 @@ public final class InMemoryFhirRepository implements FhirResourceRepository {
    * write lock.
    */
   private byte[] whole(Stored s) {
-    return s == null ? null : parsers.get().encodeResourceToString(parse(s.snapshot()))
-        .getBytes(StandardCharsets.UTF_8);
+    return s == null ? null : FhirJson.encode(parsers.get(), parse(s.snapshot()));
   }
 
   /** What keeping {@code previous} whole adds to the bytes stored. */

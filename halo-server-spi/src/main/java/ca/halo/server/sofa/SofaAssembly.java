@@ -204,6 +204,8 @@ final class SofaAssembly {
     fhir.registerProvider(new OperationsProvider(cfg.fhirContext, contextManager));
     fhir.registerInterceptor(new AuthInterceptor());
     fhir.registerInterceptor(new ca.halo.server.sofa.internal.QuietFailures());
+    fhir.registerInterceptor(new ca.halo.server.sofa.internal.CompactOperationResponses(
+        cfg.fhirContext));
     fhir.setServerAddressStrategy(new HardcodedServerAddressStrategy(fhirBase.toString()));
     fhir.setDefaultResponseEncoding(EncodingEnum.JSON);
     fhir.setServerName("HALO SoFA");
