@@ -38,7 +38,7 @@ public final class StoredContext {
     this.context = Objects.requireNonNull(b.context, "context");
     this.createdAt = Objects.requireNonNull(b.createdAt, "createdAt");
     this.expiresAt = Objects.requireNonNull(b.expiresAt, "expiresAt");
-    this.resources = new ArraySet(b.resources.toArray(new String[0]));
+    this.resources = pack(b.resources);
     this.sizeBytes = b.sizeBytes;
   }
 
@@ -51,6 +51,86 @@ public final class StoredContext {
    * hash set cost it about 400 bytes more (issue 18). Membership is a scan, asked only by
    * clears and tests.
    */
+  /**
+   * The session's references, held in one string, one per line: a live context holds this set
+   * for hours and reads it only when it ends, and six {@code Type/id} strings of their own cost
+   * about 480 bytes where one string of them all costs about 250 (issue 18). A reference with a
+   * line break in it (none that this SDK makes) keeps the set as an array.
+   */
+  private static Set<String> pack(Set<String> distinct) {
+    StringBuilder b = new StringBuilder(distinct.size() * 34);
+    int n = 0;
+    for (String s : distinct) {
+      if (s.indexOf('\n') >= 0) {
+        return new ArraySet(distinct.toArray(new String[0]));
+      }
+      if (n++ > 0) {
+        b.append('\n');
+      }
+      b.append(s);
+    }
+    return new PackedSet(b.toString(), distinct.size());
+  }
+
+  private static final class PackedSet extends java.util.AbstractSet<String> {
+    private final String lines;
+    private final int size;
+
+    PackedSet(String lines, int size) {
+      this.lines = lines;
+      this.size = size;
+    }
+
+    @Override
+    public java.util.Iterator<String> iterator() {
+      return new java.util.Iterator<>() {
+        private int at = size == 0 ? -1 : 0;
+
+        @Override
+        public boolean hasNext() {
+          return at >= 0;
+        }
+
+        @Override
+        public String next() {
+          if (at < 0) {
+            throw new java.util.NoSuchElementException();
+          }
+          int end = lines.indexOf('\n', at);
+          String s = lines.substring(at, end < 0 ? lines.length() : end);
+          at = end < 0 ? -1 : end + 1;
+          return s;
+        }
+      };
+    }
+
+    @Override
+    public int size() {
+      return size;
+    }
+
+    @Override
+    public boolean contains(Object o) {
+      if (!(o instanceof String) || size == 0) {
+        return false;
+      }
+      String s = (String) o;
+      for (int from = 0; from <= lines.length(); ) {
+        int at = lines.indexOf(s, from);
+        if (at < 0) {
+          return false;
+        }
+        int end = at + s.length();
+        if ((at == 0 || lines.charAt(at - 1) == '\n')
+            && (end == lines.length() || lines.charAt(end) == '\n')) {
+          return true;
+        }
+        from = at + 1;
+      }
+      return false;
+    }
+  }
+
   private static final class ArraySet extends java.util.AbstractSet<String> {
     private final String[] items;
 

@@ -58,7 +58,7 @@ public final class InMemoryFhirRepository implements FhirResourceRepository {
   private final ReadWriteLock lock = new ReentrantReadWriteLock();
   // Each live resource is one Stored, reached by type then id; the indexes hold the Stored
   // itself, never a "Type/id" string made for the purpose (memory per live context, issue 18).
-  private final Map<String, Map<String, Stored>> byType = new HashMap<>();
+  private final Map<String, StoredTable> byType = new HashMap<>();
   private final Map<String, Members> byPatient = new HashMap<>();
   private final Map<String, Members> bySession = new HashMap<>();
   private int live;
@@ -110,7 +110,6 @@ public final class InMemoryFhirRepository implements FhirResourceRepository {
     /** Older versions kept, oldest first; null while there are none. */
     Deque<byte[]> older;
     int lastVersion;
-    long bytes;
     long lastUpdatedMillis;
     Index index = Index.EMPTY;
 
@@ -123,6 +122,17 @@ public final class InMemoryFhirRepository implements FhirResourceRepository {
     Stored(String type, String id) {
       this.type = type;
       this.id = id;
+    }
+
+    /** Stored JSON bytes, every kept version counted (not a field: 8 bytes of every resource). */
+    long bytes() {
+      long n = json.length;
+      if (older != null) {
+        for (byte[] o : older) {
+          n += o.length;
+        }
+      }
+      return n;
     }
 
     int versionCount() {
@@ -281,7 +291,8 @@ public final class InMemoryFhirRepository implements FhirResourceRepository {
       } else if (c.sessionTag().isPresent()) {
         candidates = bySession.getOrDefault(c.sessionTag().get(), Members.NONE);
       } else {
-        candidates = byType.getOrDefault(type, Map.of()).values();
+        StoredTable t = byType.get(type);
+        candidates = t == null ? List.of() : t;
       }
       for (Stored s : candidates) {
         if (s.type.equals(type) && matches(s, c)) {
@@ -303,8 +314,8 @@ public final class InMemoryFhirRepository implements FhirResourceRepository {
 
   /** The caller holds the lock. */
   private Stored find(String type, String id) {
-    Map<String, Stored> t = byType.get(type);
-    return t == null ? null : t.get(id);
+    StoredTable t = byType.get(type);
+    return t == null || id == null ? null : t.get(id);
   }
 
   private Stored find(Resource r) {
@@ -514,9 +525,13 @@ public final class InMemoryFhirRepository implements FhirResourceRepository {
     }
     String patient = PatientCompartment.patientOf(ctx, r).orElse(null);
     String encounter = PatientCompartment.encounterOf(ctx, r).orElse(null);
+    // one list of the transaction's session(s), however many Index records name it
+    @SuppressWarnings("unchecked")
+    List<String> sessionList = (List<String>) sharedIndexes.computeIfAbsent(
+        List.copyOf(sessions), x -> x);
     Index index = new Index(patient == null ? null : shared.computeIfAbsent(patient, x -> x),
         encounter == null ? null : shared.computeIfAbsent(encounter, x -> x),
-        ids.isEmpty() ? List.of() : List.copyOf(ids), List.copyOf(sessions));
+        ids.isEmpty() ? List.of() : List.copyOf(ids), sessionList);
     // most entries of a transaction index alike (patient, encounter, session): one Index for them
     Object same = sharedIndexes.computeIfAbsent(index, x -> x);
     index = (Index) same;
@@ -546,7 +561,7 @@ public final class InMemoryFhirRepository implements FhirResourceRepository {
     Stored s = find(p.type(), p.id());
     if (s == null) {
       s = new Stored(p.type(), p.id());
-      byType.computeIfAbsent(p.type(), x -> new HashMap<>()).put(p.id(), s);
+      byType.computeIfAbsent(p.type(), x -> new StoredTable()).add(s);
       live++;
     } else {
       unindex(s);
@@ -555,16 +570,13 @@ public final class InMemoryFhirRepository implements FhirResourceRepository {
       }
       // an older version is read whole (vread): its meta goes back into its JSON
       s.older.addLast(previous);
-      s.bytes += growth(s, previous);
       totalBytes += growth(s, previous);
     }
     s.json = p.json();
     s.sessionsStripped = p.sessionsStripped();
-    s.bytes += p.json().length;
     totalBytes += p.json().length;
     while (s.versionCount() > maxVersions) {
       byte[] dropped = s.older.removeFirst();
-      s.bytes -= dropped.length;
       totalBytes -= dropped.length;
     }
     s.lastVersion = p.version();
@@ -575,14 +587,14 @@ public final class InMemoryFhirRepository implements FhirResourceRepository {
 
   /** The caller holds the write lock. */
   private boolean remove(String type, String id) {
-    Map<String, Stored> t = byType.get(type);
+    StoredTable t = byType.get(type);
     Stored s = t == null ? null : t.remove(id);
     if (s == null) {
       return false;
     }
     live--;
     unindex(s);
-    totalBytes -= s.bytes;
+    totalBytes -= s.bytes();
     return true;
   }
 
@@ -660,6 +672,85 @@ public final class InMemoryFhirRepository implements FhirResourceRepository {
     @Override
     public java.util.Iterator<Stored> iterator() {
       return big != null ? big.iterator() : Arrays.asList(small).subList(0, n).iterator();
+    }
+  }
+
+  /**
+   * The resources of one type by id: an open-addressing table of the Stored themselves (linear
+   * probing, at most half full). A HashMap spent a 32-byte node on every resource, about 190 bytes
+   * of every six-resource context (issue 18). Not thread-safe: the repository's lock guards it.
+   */
+  private static final class StoredTable implements Iterable<Stored> {
+    private Stored[] slots = new Stored[16];
+    private int size;
+
+    private static int spread(String id) {
+      int h = id.hashCode();
+      return h ^ (h >>> 16);
+    }
+
+    Stored get(String id) {
+      int mask = slots.length - 1;
+      for (int i = spread(id) & mask; slots[i] != null; i = (i + 1) & mask) {
+        if (slots[i].id.equals(id)) {
+          return slots[i];
+        }
+      }
+      return null;
+    }
+
+    /** Adds {@code s}, whose id is not in the table. */
+    void add(Stored s) {
+      if ((size + 1) * 2 > slots.length) {
+        Stored[] old = slots;
+        slots = new Stored[old.length * 2];
+        for (Stored o : old) {
+          if (o != null) {
+            place(o);
+          }
+        }
+      }
+      place(s);
+      size++;
+    }
+
+    private void place(Stored s) {
+      int mask = slots.length - 1;
+      int i = spread(s.id) & mask;
+      while (slots[i] != null) {
+        i = (i + 1) & mask;
+      }
+      slots[i] = s;
+    }
+
+    Stored remove(String id) {
+      int mask = slots.length - 1;
+      int i = spread(id) & mask;
+      while (slots[i] != null && !slots[i].id.equals(id)) {
+        i = (i + 1) & mask;
+      }
+      Stored gone = slots[i];
+      if (gone == null) {
+        return null;
+      }
+      // backward-shift deletion: no tombstones, every probe run stays unbroken
+      int hole = i;
+      for (int j = (i + 1) & mask; slots[j] != null; j = (j + 1) & mask) {
+        int home = spread(slots[j].id) & mask;
+        // slots[j] may move into the hole if its home is not cyclically within (hole, j]
+        if (((j - home) & mask) >= ((j - hole) & mask)) {
+          slots[hole] = slots[j];
+          hole = j;
+        }
+      }
+      slots[hole] = null;
+      size--;
+      return gone;
+    }
+
+    @Override
+    public java.util.Iterator<Stored> iterator() {
+      return Arrays.stream(slots).filter(Objects::nonNull).iterator();
     }
   }
 

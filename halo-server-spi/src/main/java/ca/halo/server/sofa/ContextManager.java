@@ -84,6 +84,12 @@ public final class ContextManager {
   private final int maxContextsPerOwner;
   private final long maxContextBytesPerOwner;
   private final java.util.function.Predicate<String> appIds;
+  /**
+   * One String per app id (the catalog's handful), shared by every live context of that app
+   * rather than one copy each (issue 18); bounded in count and length, past which ids are kept
+   * as they came.
+   */
+  private final Map<String, String> appIdInstances = new java.util.concurrent.ConcurrentHashMap<>();
   private final SecureRandom random = new SecureRandom();
   private final List<ResourceChangeListener> listeners = new CopyOnWriteArrayList<>();
   private final List<Consumer<StoredContext>> endListeners = new CopyOnWriteArrayList<>();
@@ -267,6 +273,7 @@ public final class ContextManager {
       throw new ContextOperationException(422, "appID", "appID names no active app of this jurisdiction's"
           + " App Catalog");
     }
+    x.appId = oneInstance(x.appId);
     Map<String, ParametersParameterComponent> params = x.params;
     Map<String, String> entryTypes = x.entryTypes;
 
@@ -378,6 +385,21 @@ public final class ContextManager {
       out.addParameter().setName("resourcesResponse").setResource(response);
     }
     return out;
+  }
+
+  private String oneInstance(String appId) {
+    if (appId == null || appId.length() > 64) {
+      return appId;
+    }
+    String known = appIdInstances.get(appId);
+    if (known != null) {
+      return known;
+    }
+    if (appIdInstances.size() >= 1_024) {
+      return appId;
+    }
+    String raced = appIdInstances.putIfAbsent(appId, appId);
+    return raced == null ? appId : raced;
   }
 
   private void checkBundle(Bundle bundle, Map<String, String> entryTypes) {

@@ -1,0 +1,71 @@
+package ca.halo.server.fhir;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import ca.uhn.fhir.context.FhirContext;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import net.jqwik.api.ForAll;
+import net.jqwik.api.Property;
+import net.jqwik.api.constraints.IntRange;
+import org.hl7.fhir.r4.model.Observation;
+import org.hl7.fhir.r4.model.Resource;
+
+/**
+ * The repository's table of resources by id (open addressing, deletion by shifting back) against
+ * a plain map, under random creates, updates and deletes: every live resource is found, every
+ * deleted one is not, and a search by type lists exactly the live ones.
+ */
+class InMemoryFhirRepositoryTableTest {
+  private static final FhirContext CTX = FhirContext.forR4Cached();
+
+  @Property(tries = 60)
+  void createsUpdatesAndDeletes_agreeWithAMap(@ForAll long seed,
+      @ForAll @IntRange(min = 1, max = 400) int operations) {
+    Random random = new Random(seed);
+    InMemoryFhirRepository repo = new InMemoryFhirRepository(CTX);
+    Map<String, String> model = new HashMap<>(); // id -> code
+    List<String> ids = new ArrayList<>();
+    for (int i = 0; i < operations; i++) {
+      int op = random.nextInt(10);
+      if (op < 5 || ids.isEmpty()) {
+        Observation o = new Observation();
+        o.getCode().setText("c" + i);
+        Resource stored = repo.create(o);
+        String id = stored.getIdElement().getIdPart();
+        assertThat(model).doesNotContainKey(id);
+        model.put(id, "c" + i);
+        ids.add(id);
+      } else if (op < 7) {
+        String id = ids.get(random.nextInt(ids.size()));
+        boolean live = model.containsKey(id);
+        assertThat(repo.delete("Observation", id)).isEqualTo(live);
+        model.remove(id);
+      } else {
+        String id = ids.get(random.nextInt(ids.size()));
+        if (model.containsKey(id)) {
+          Observation o = new Observation();
+          o.setId(id);
+          o.getCode().setText("u" + i);
+          repo.update(o);
+          model.put(id, "u" + i);
+        }
+      }
+    }
+    for (String id : ids) {
+      var r = repo.read("Observation", id);
+      assertThat(r.isPresent()).as(id).isEqualTo(model.containsKey(id));
+      r.ifPresent(x -> assertThat(((Observation) x).getCode().getText()).isEqualTo(model.get(id)));
+    }
+    assertThat(repo.read("Observation", "no-such-id")).isEmpty();
+    assertThat(repo.size()).isEqualTo(model.size());
+    List<String> listed = new ArrayList<>();
+    for (Resource r : repo.search("Observation", SearchCriteria.builder().limit(10_000).build())) {
+      listed.add(r.getIdElement().getIdPart());
+    }
+    assertThat(listed).containsExactlyInAnyOrderElementsOf(model.keySet());
+  }
+}
