@@ -13,6 +13,7 @@ import ca.halo.server.context.StoredContext;
 import ca.halo.server.fhir.FhirResourceRepository;
 import ca.halo.server.fhir.PatientCompartment;
 import ca.halo.server.internal.Audits;
+import ca.halo.server.internal.FhirJson;
 import ca.halo.server.security.AccessRules;
 import ca.halo.server.security.Principal;
 import ca.uhn.fhir.context.FhirContext;
@@ -915,9 +916,10 @@ public final class SubscriptionEngine implements AutoCloseable {
         : step == Step.HEARTBEAT ? NotificationType.HEARTBEAT : NotificationType.EVENT_NOTIFICATION;
     PayloadContent payload = PayloadContent.fromCode(r.payload());
     String status = step == Step.HANDSHAKE ? "requested" : r.status();
-    String json = encode(notification(r, status, type, visibleEvents(subscriber, batch, payload),
+    byte[] json = encode(notification(r, status, type, visibleEvents(subscriber, batch, payload),
         payload));
-    boolean ok = r.restHook() ? post(r, json) : pushWs(id, json);
+    boolean ok = r.restHook() ? post(r, json)
+        : pushWs(id, new String(json, java.nio.charset.StandardCharsets.UTF_8));
     Instant after = clock.instant();
     if (step == Step.DELIVER) {
       try {
@@ -1031,7 +1033,7 @@ public final class SubscriptionEngine implements AutoCloseable {
       }
       Resource body = null;
       if (payload == PayloadContent.FULL_RESOURCE && lastIndex.get(e.focus()) == i && budget > 0) {
-        long size = ctx.newJsonParser().encodeResourceToString(r.get()).length();
+        long size = FhirJson.encode(ctx.newJsonParser(), r.get()).length;
         if (size <= budget) {
           body = r.get();
           budget -= size;
@@ -1060,11 +1062,12 @@ public final class SubscriptionEngine implements AutoCloseable {
     return b.build();
   }
 
-  private String encode(SubscriptionNotification n) {
-    return ctx.newJsonParser().encodeResourceToString(n.toBundle());
+  /** The notification Bundle as UTF-8 JSON, written once per delivery (FhirJson: no String). */
+  private byte[] encode(SubscriptionNotification n) {
+    return FhirJson.encode(ctx.newJsonParser(), n.toBundle());
   }
 
-  private boolean post(SubscriptionRecord r, String json) {
+  private boolean post(SubscriptionRecord r, byte[] json) {
     try {
       Request.Builder rb = new Request.Builder().url(r.endpoint().orElseThrow())
           .post(RequestBody.create(json, FHIR_JSON));
@@ -1196,8 +1199,9 @@ public final class SubscriptionEngine implements AutoCloseable {
       list.add(sink);
     }
     sink.bound();
-    sink.send(encode(notification(r.get(), r.get().status(), NotificationType.HANDSHAKE, List.of(),
-        PayloadContent.fromCode(r.get().payload()))));
+    sink.send(new String(encode(notification(r.get(), r.get().status(),
+        NotificationType.HANDSHAKE, List.of(), PayloadContent.fromCode(r.get().payload()))),
+        java.nio.charset.StandardCharsets.UTF_8));
     kick();
     return true;
   }
