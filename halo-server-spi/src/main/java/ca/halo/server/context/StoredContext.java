@@ -115,6 +115,9 @@ public final class StoredContext {
         return false;
       }
       String s = (String) o;
+      if (s.indexOf('\n') >= 0) {
+        return false; // no member has one (those sets are kept as arrays), and lines must not join
+      }
       for (int from = 0; from <= lines.length(); ) {
         int at = lines.indexOf(s, from);
         if (at < 0) {

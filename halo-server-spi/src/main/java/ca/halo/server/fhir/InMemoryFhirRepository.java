@@ -683,9 +683,19 @@ public final class InMemoryFhirRepository implements FhirResourceRepository {
   private static final class StoredTable implements Iterable<Stored> {
     private Stored[] slots = new Stored[16];
     private int size;
+    /**
+     * Ids are hashed with a seed of this table's own (FNV-1a from a random start), not with
+     * String.hashCode: ids chosen to collide there ("Aa" and "BB") would make one probe run of
+     * them all, and the table, unlike a HashMap, has no tree to fall back on. The SoFA makes its
+     * ids, but an embedder may update with ids of its own.
+     */
+    private final int seed = new SecureRandom().nextInt();
 
-    private static int spread(String id) {
-      int h = id.hashCode();
+    private int spread(String id) {
+      int h = seed;
+      for (int i = 0; i < id.length(); i++) {
+        h = (h ^ id.charAt(i)) * 0x01000193;
+      }
       return h ^ (h >>> 16);
     }
 
@@ -724,6 +734,9 @@ public final class InMemoryFhirRepository implements FhirResourceRepository {
     }
 
     Stored remove(String id) {
+      if (id == null) {
+        return null;
+      }
       int mask = slots.length - 1;
       int i = spread(id) & mask;
       while (slots[i] != null && !slots[i].id.equals(id)) {

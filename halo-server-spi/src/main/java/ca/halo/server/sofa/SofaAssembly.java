@@ -204,8 +204,7 @@ final class SofaAssembly {
     fhir.registerProvider(new OperationsProvider(cfg.fhirContext, contextManager));
     fhir.registerInterceptor(new AuthInterceptor());
     fhir.registerInterceptor(new ca.halo.server.sofa.internal.QuietFailures());
-    fhir.registerInterceptor(new ca.halo.server.sofa.internal.CompactOperationResponses(
-        cfg.fhirContext));
+    fhir.registerInterceptor(new ca.halo.server.sofa.internal.CompactOperationResponses());
     fhir.setServerAddressStrategy(new HardcodedServerAddressStrategy(fhirBase.toString()));
     fhir.setDefaultResponseEncoding(EncodingEnum.JSON);
     fhir.setServerName("HALO SoFA");

@@ -40,6 +40,19 @@ class StoredContextTest {
     }
   }
 
+  @org.junit.jupiter.api.Test
+  void aReferenceSpanningTwoLines_isNotAMember_andEqualsStaysSymmetric() {
+    StoredContext c = StoredContext.builder().launchId("L").sessionId("S").ownerClientId("emr")
+        .createdAt(Instant.EPOCH).expiresAt(Instant.EPOCH.plusSeconds(60))
+        .addResource("Patient/1").addResource("Observation/2").addResource("Condition/3").build();
+    assertThat(c.resources().contains("Patient/1\nObservation/2")).isFalse();
+    assertThat(c.resources().contains("Observation/2\nCondition/3")).isFalse();
+    Set<String> odd = new LinkedHashSet<>(List.of("Patient/1\nObservation/2",
+        "Observation/2\nCondition/3", "Condition/3"));
+    assertThat(c.resources().equals(odd)).isFalse();
+    assertThat(odd.equals(c.resources())).isFalse();
+  }
+
   @Property(tries = 500)
   void resources_areExactlyTheOnesGiven_inOrder(@ForAll("references") List<String> given,
       @ForAll("references") List<String> probes) {

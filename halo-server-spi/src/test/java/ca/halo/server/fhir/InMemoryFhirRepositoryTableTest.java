@@ -22,6 +22,42 @@ import org.hl7.fhir.r4.model.Resource;
 class InMemoryFhirRepositoryTableTest {
   private static final FhirContext CTX = FhirContext.forR4Cached();
 
+  @org.junit.jupiter.api.Test
+  void idsThatCollideInStringHashCode_allStoredFoundAndRemoved() {
+    // "Aa" and "BB" have one String.hashCode: 2^12 ids of 12 such pairs all share it
+    List<String> ids = new ArrayList<>();
+    for (int i = 0; i < 4096; i++) {
+      StringBuilder id = new StringBuilder();
+      for (int bit = 0; bit < 12; bit++) {
+        id.append((i >> bit & 1) == 0 ? "Aa" : "BB");
+      }
+      ids.add(id.toString());
+    }
+    assertThat(ids.stream().map(String::hashCode).distinct()).hasSize(1);
+    InMemoryFhirRepository repo = new InMemoryFhirRepository(CTX);
+    for (String id : ids) {
+      Observation o = new Observation();
+      o.setId(id);
+      o.getCode().setText(id);
+      repo.update(o);
+    }
+    for (String id : ids) {
+      assertThat(((Observation) repo.read("Observation", id).orElseThrow()).getCode().getText())
+          .isEqualTo(id);
+    }
+    for (int i = 0; i < ids.size(); i += 2) {
+      assertThat(repo.delete("Observation", ids.get(i))).isTrue();
+    }
+    int live = 0;
+    for (int i = 0; i < ids.size(); i++) {
+      boolean present = repo.read("Observation", ids.get(i)).isPresent();
+      assertThat(present).as(ids.get(i)).isEqualTo(i % 2 == 1);
+      live += present ? 1 : 0;
+    }
+    assertThat(live).isEqualTo(2048).isEqualTo(repo.size());
+    assertThat(repo.delete("Observation", null)).isFalse();
+  }
+
   @Property(tries = 60)
   void createsUpdatesAndDeletes_agreeWithAMap(@ForAll long seed,
       @ForAll @IntRange(min = 1, max = 400) int operations) {

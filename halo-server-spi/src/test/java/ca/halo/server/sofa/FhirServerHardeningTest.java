@@ -123,6 +123,40 @@ class FhirServerHardeningTest {
   }
 
   @Test
+  void bodies_halfASurrogatePairEscaped_400AndNothingStored_wholePairsAccepted() throws Exception {
+    try (TestSofa sofa = new TestSofa()) {
+      Browser browser = new Browser();
+      String emr = sofa.emrToken(browser, "dr.tremblay", "password");
+      String launch = sofa.setContext(emr, "growth-chart");
+      String app = sofa.appToken(browser, launch);
+      String patient = sofa.server.authorizationServer().tokenValidator().validate(app).orElseThrow()
+          .patient().orElseThrow();
+      InMemoryFhirRepository repo = (InMemoryFhirRepository) sofa.server.repository();
+      int before = repo.size();
+      String obs = "{\"resourceType\":\"Observation\",\"status\":\"final\",\"code\":{\"text\":\"%s\"},"
+          + "\"subject\":{\"reference\":\"Patient/" + patient + "\"}}";
+      // text that is not Unicode would reach readers as invalid UTF-8: refused before parsing
+      for (String bad : new String[] {"a\\ud800b", "\\uDBFF", "x\\udc00", "\\ude00\\ud83d"}) {
+        HttpResponse<String> r = send(sofa, "POST", "/Observation", app, String.format(obs, bad));
+        assertThat(r.statusCode()).as(bad + ": " + r.body()).isEqualTo(400);
+        assertThat(r.body()).contains("surrogate");
+      }
+      HttpResponse<String> ctx = send(sofa, "POST", "/$set-context", emr,
+          "{\"resourceType\":\"Parameters\",\"parameter\":[{\"name\":\"intent\",\"valueString\":"
+              + "\"\\ud800\"}]}");
+      assertThat(ctx.statusCode()).as(ctx.body()).isEqualTo(400);
+      assertThat(repo.size()).isEqualTo(before);
+      assertThat(sofa.server.contexts().size()).isEqualTo(1);
+      // a whole pair (an emoji) and an escaped backslash before "ud800" are text: accepted
+      for (String ok : new String[] {"\\ud83d\\ude00", "\\\\ud800"}) {
+        HttpResponse<String> r = send(sofa, "POST", "/Observation", app, String.format(obs, ok));
+        assertThat(r.statusCode()).as(ok + ": " + r.body()).isEqualTo(201);
+      }
+      assertThat(repo.size()).isEqualTo(before + 2);
+    }
+  }
+
+  @Test
   void appWrites_overTheLaunchBudget_413AndNothingStored_item11() throws Exception {
     try (TestSofa sofa = new TestSofa(b -> b.maxSessionWrites(64 * 1024, 3))) {
       Browser browser = new Browser();

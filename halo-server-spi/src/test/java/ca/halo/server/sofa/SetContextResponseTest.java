@@ -105,6 +105,10 @@ class SetContextResponseTest {
       HttpResponse<byte[]> pretty = post(sofa, "?_pretty=true", emr, null, false);
       assertThat(text(pretty)).startsWith("{\n  \"resourceType\": \"Parameters\"");
       assertThat(shape(text(pretty), false)).startsWith("transaction-response|201 Created");
+      // pretty printing asked for in the Accept header is HAPI's too
+      HttpResponse<byte[]> prettyAccept = post(sofa, "", emr, "application/fhir+json; pretty=true",
+          false);
+      assertThat(text(prettyAccept)).startsWith("{\n  \"resourceType\": \"Parameters\"");
 
       // Accept application/json: the content type HAPI's negotiation gives, here as there
       HttpResponse<byte[]> legacy = post(sofa, "", emr, "application/json", false);

@@ -44,6 +44,8 @@ public final class BodyLimitFilter implements Filter {
   private static final String UNSAFE_NUMBER = "!a number with more than "
       + FhirJsonBodies.MAX_NUMBER_CHARS + " characters or an exponent beyond "
       + FhirJsonBodies.MAX_EXPONENT + " is not accepted";
+  private static final String UNPAIRED_SURROGATE = "!the request body holds a \\u escape of half"
+      + " a surrogate pair, which is not Unicode text";
   private static final java.util.regex.Pattern NUMERIC =
       java.util.regex.Pattern.compile("\\s*[+-]?[0-9]*\\.?[0-9]+([eE][+-]?[0-9]+)?\\s*");
   private static final JsonFactory JSON = JsonFactory.builder()
@@ -159,6 +161,10 @@ public final class BodyLimitFilter implements Filter {
   /** Null when the JSON body is within bounds (or not JSON at all: HAPI answers that). */
   private String checkJson(byte[] body) {
     long n = 0;
+    // Only a \\u escape can put half a surrogate pair into a JSON string (UTF-8 bytes cannot):
+    // such text is not Unicode, and a stored copy reached clients as invalid UTF-8. The strings
+    // are decoded and checked only when the body holds such an escape at all.
+    boolean surrogates = hasSurrogateEscape(body);
     try (JsonParser p = JSON.createParser(body)) {
       JsonToken t;
       while ((t = p.nextToken()) != null) {
@@ -170,6 +176,10 @@ public final class BodyLimitFilter implements Filter {
             && !FhirJsonBodies.isSafeNumber(p.getText())) {
           return UNSAFE_NUMBER;
         }
+        if (surrogates && (t == JsonToken.VALUE_STRING || t == JsonToken.FIELD_NAME)
+            && hasUnpairedSurrogate(p.getText())) {
+          return UNPAIRED_SURROGATE;
+        }
       }
     } catch (com.fasterxml.jackson.core.exc.StreamConstraintsException e) {
       return "the request body is nested deeper than " + MAX_DEPTH + " levels";
@@ -177,6 +187,32 @@ public final class BodyLimitFilter implements Filter {
       return "!the request body is not valid JSON";
     }
     return null;
+  }
+
+  /** Whether {@code body} holds the bytes of an escape {@code \\uD800}-{@code \\uDFFF}. */
+  static boolean hasSurrogateEscape(byte[] body) {
+    for (int i = 0; i + 3 < body.length; i++) {
+      if (body[i] == '\\' && body[i + 1] == 'u' && (body[i + 2] == 'd' || body[i + 2] == 'D')) {
+        byte c = body[i + 3];
+        if ((c >= '8' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')) {
+          return true;
+        }
+      }
+    }
+    return false;
+  }
+
+  static boolean hasUnpairedSurrogate(String s) {
+    for (int i = 0; i < s.length(); i++) {
+      char c = s.charAt(i);
+      if (Character.isHighSurrogate(c) && i + 1 < s.length()
+          && Character.isLowSurrogate(s.charAt(i + 1))) {
+        i++;
+      } else if (Character.isSurrogate(c)) {
+        return true;
+      }
+    }
+    return false;
   }
 
   private String checkXml(byte[] body) {

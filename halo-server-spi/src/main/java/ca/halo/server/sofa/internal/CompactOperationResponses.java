@@ -1,7 +1,6 @@
 package ca.halo.server.sofa.internal;
 
 import ca.halo.server.internal.FhirJson;
-import ca.uhn.fhir.context.FhirContext;
 import ca.uhn.fhir.interceptor.api.Hook;
 import ca.uhn.fhir.interceptor.api.Interceptor;
 import ca.uhn.fhir.interceptor.api.Pointcut;
@@ -25,20 +24,17 @@ import org.hl7.fhir.r4.model.Parameters;
  * the same Parameters ({@link FhirJson}), byte for byte.
  *
  * <p>Only the plain case is taken: a 200 answer, JSON negotiated the way HAPI negotiates it (the
- * {@code Accept} header), and none of {@code _format}, {@code _pretty}, {@code _summary},
- * {@code _elements} asked for. Everything else (XML, pretty printing, a summary, every other
- * interaction and every error) goes through HAPI as before. The body is sent uncompressed, with
- * its length.
+ * {@code Accept} header), none of {@code _format}, {@code _pretty}, {@code _summary},
+ * {@code _elements} asked for, and no pretty printing (which an Accept parameter
+ * {@code pretty=true} asks for too). Everything else (XML, pretty printing, a summary, every
+ * other interaction and every error) goes through HAPI as before, encoded with the same server
+ * context. The body is sent uncompressed, with its length.
  */
 @Interceptor
 public final class CompactOperationResponses {
   private static final Set<String> HAPI_ONLY = Set.of(Constants.PARAM_FORMAT,
       Constants.PARAM_PRETTY, Constants.PARAM_SUMMARY, Constants.PARAM_ELEMENTS);
-  private final FhirContext ctx;
-
-  public CompactOperationResponses(FhirContext ctx) {
-    this.ctx = ctx;
-  }
+  public CompactOperationResponses() {}
 
   /** @return false when the answer was written here (HAPI then writes nothing) */
   @Hook(Pointcut.SERVER_OUTGOING_RESPONSE)
@@ -58,10 +54,14 @@ public final class CompactOperationResponses {
     }
     RestfulServerUtils.ResponseEncoding encoding =
         RestfulServerUtils.determineResponseEncodingWithDefault(rd);
-    if (encoding == null || encoding.getEncoding() != EncodingEnum.JSON) {
+    // pretty printing may be asked for in the Accept header too (pretty=true)
+    if (encoding == null || encoding.getEncoding() != EncodingEnum.JSON
+        || RestfulServerUtils.prettyPrintResponse(rd.getServer(), rd)) {
       return true;
     }
-    byte[] body = FhirJson.encode(ctx.newJsonParser(), details.getResponseResource());
+    // the server's own context, as HAPI encodes with it
+    byte[] body = FhirJson.encode(rd.getFhirContext().newJsonParser(),
+        details.getResponseResource());
     resp.setStatus(200);
     resp.setContentType(encoding.getResourceContentType()); // as HAPI sets them
     resp.setCharacterEncoding(Constants.CHARSET_NAME_UTF8);
