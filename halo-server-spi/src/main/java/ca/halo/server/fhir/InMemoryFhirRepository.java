@@ -684,17 +684,26 @@ public final class InMemoryFhirRepository implements FhirResourceRepository {
     private Stored[] slots = new Stored[16];
     private int size;
     /**
-     * Ids are hashed with a seed of this table's own (FNV-1a from a random start), not with
-     * String.hashCode: ids chosen to collide there ("Aa" and "BB") would make one probe run of
-     * them all, and the table, unlike a HashMap, has no tree to fall back on. The SoFA makes its
-     * ids, but an embedder may update with ids of its own.
+     * Ids are hashed with String.hashCode (kept in the String, so a resize recomputes nothing)
+     * until one insert probes past {@link #MAX_PROBE} slots: ids chosen to collide there ("Aa"
+     * and "BB") would otherwise make one probe run of them all, and the table, unlike a
+     * HashMap, has no tree to fall back on. The table then rehashes once with a seed of its own
+     * (FNV-1a from a random start) and stays so. The SoFA makes its ids, but an embedder may
+     * update with ids of its own.
      */
-    private final int seed = new SecureRandom().nextInt();
+    private static final int MAX_PROBE = 64;
+    private boolean seeded;
+    private int seed;
 
     private int spread(String id) {
-      int h = seed;
-      for (int i = 0; i < id.length(); i++) {
-        h = (h ^ id.charAt(i)) * 0x01000193;
+      int h;
+      if (seeded) {
+        h = seed;
+        for (int i = 0; i < id.length(); i++) {
+          h = (h ^ id.charAt(i)) * 0x01000193;
+        }
+      } else {
+        h = id.hashCode();
       }
       return h ^ (h >>> 16);
     }
@@ -712,25 +721,37 @@ public final class InMemoryFhirRepository implements FhirResourceRepository {
     /** Adds {@code s}, whose id is not in the table. */
     void add(Stored s) {
       if ((size + 1) * 2 > slots.length) {
-        Stored[] old = slots;
-        slots = new Stored[old.length * 2];
-        for (Stored o : old) {
-          if (o != null) {
-            place(o);
-          }
-        }
+        rehash(slots.length * 2);
       }
-      place(s);
+      if (place(s) > MAX_PROBE && !seeded) {
+        seeded = true;
+        seed = new SecureRandom().nextInt();
+        rehash(slots.length);
+      }
       size++;
     }
 
-    private void place(Stored s) {
+    private void rehash(int capacity) {
+      Stored[] old = slots;
+      slots = new Stored[capacity];
+      for (Stored o : old) {
+        if (o != null) {
+          place(o);
+        }
+      }
+    }
+
+    /** Puts {@code s} in the first free slot of its run; returns how many it passed. */
+    private int place(Stored s) {
       int mask = slots.length - 1;
       int i = spread(s.id) & mask;
+      int passed = 0;
       while (slots[i] != null) {
         i = (i + 1) & mask;
+        passed++;
       }
       slots[i] = s;
+      return passed;
     }
 
     Stored remove(String id) {
