@@ -127,13 +127,21 @@ public final class FhirJson {
 
     @Override
     public BaseJsonLikeWriter write(BigInteger value) throws IOException {
-      g.writeNumber(value);
+      if (value == null) {
+        g.writeNull();
+      } else {
+        g.writeNumber(value);
+      }
       return this;
     }
 
     @Override
     public BaseJsonLikeWriter write(BigDecimal value) throws IOException {
-      g.writeNumber(value);
+      if (value == null) {
+        g.writeNull();
+      } else {
+        g.writeNumber(value);
+      }
       return this;
     }
 
@@ -171,6 +179,8 @@ public final class FhirJson {
       return this;
     }
 
+    // a named value: the name, then the value as above
+
     @Override
     public BaseJsonLikeWriter write(String name, String value) throws IOException {
       g.writeFieldName(name);
@@ -180,37 +190,25 @@ public final class FhirJson {
     @Override
     public BaseJsonLikeWriter write(String name, BigInteger value) throws IOException {
       g.writeFieldName(name);
-      if (value == null) {
-        g.writeNull();
-      } else {
-        g.writeNumber(value);
-      }
-      return this;
+      return write(value);
     }
 
     @Override
     public BaseJsonLikeWriter write(String name, BigDecimal value) throws IOException {
       g.writeFieldName(name);
-      if (value == null) {
-        g.writeNull();
-      } else {
-        g.writeNumber(value);
-      }
-      return this;
+      return write(value);
     }
 
     @Override
     public BaseJsonLikeWriter write(String name, long value) throws IOException {
       g.writeFieldName(name);
-      g.writeNumber(value);
-      return this;
+      return write(value);
     }
 
     @Override
     public BaseJsonLikeWriter write(String name, double value) throws IOException {
       g.writeFieldName(name);
-      g.writeNumber(value);
-      return this;
+      return write(value);
     }
 
     @Override
@@ -222,8 +220,7 @@ public final class FhirJson {
     @Override
     public BaseJsonLikeWriter write(String name, boolean value) throws IOException {
       g.writeFieldName(name);
-      g.writeBoolean(value);
-      return this;
+      return write(value);
     }
 
     @Override
