@@ -124,6 +124,12 @@ public final class TestSofa implements AutoCloseable {
    * The backend client's {@code client_credentials} token (private_key_jwt, ES384): a PoC that
    * signs in as itself, no user.
    */
+  /** The launch patient of an app token, as this SoFA's own validator reads it. */
+  public String patientOf(String appToken) {
+    return server.authorizationServer().tokenValidator().validate(appToken).orElseThrow()
+        .patient().orElseThrow();
+  }
+
   public String backendToken(String scope) throws Exception {
     com.nimbusds.jwt.SignedJWT jwt = new com.nimbusds.jwt.SignedJWT(
         new com.nimbusds.jose.JWSHeader.Builder(JWSAlgorithm.ES384).keyID("backend-1").build(),

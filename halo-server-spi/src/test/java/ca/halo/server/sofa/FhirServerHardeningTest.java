@@ -129,8 +129,7 @@ class FhirServerHardeningTest {
       String emr = sofa.emrToken(browser, "dr.tremblay", "password");
       String launch = sofa.setContext(emr, "growth-chart");
       String app = sofa.appToken(browser, launch);
-      String patient = sofa.server.authorizationServer().tokenValidator().validate(app).orElseThrow()
-          .patient().orElseThrow();
+      String patient = sofa.patientOf(app);
       InMemoryFhirRepository repo = (InMemoryFhirRepository) sofa.server.repository();
       int before = repo.size();
       String obs = "{\"resourceType\":\"Observation\",\"status\":\"final\",\"code\":{\"text\":\"%s\"},"
@@ -163,8 +162,7 @@ class FhirServerHardeningTest {
       String emr = sofa.emrToken(browser, "dr.tremblay", "password");
       String launch = sofa.setContext(emr, "growth-chart");
       String app = sofa.appToken(browser, launch);
-      String patient = sofa.server.authorizationServer().tokenValidator().validate(app).orElseThrow()
-          .patient().orElseThrow();
+      String patient = sofa.patientOf(app);
       int before = ((InMemoryFhirRepository) sofa.server.repository()).size();
       Observation big = TestSofa.weight(patient, 1);
       big.getCode().setText("x".repeat(70 * 1024));
@@ -323,8 +321,7 @@ class FhirServerHardeningTest {
       sofa.setContext(emr, "growth-chart"); // another patient, same server
       String launch = sofa.setContext(emr, "growth-chart");
       String app = sofa.appToken(browser, launch);
-      String own = sofa.server.authorizationServer().tokenValidator().validate(app).orElseThrow()
-          .patient().orElseThrow();
+      String own = sofa.patientOf(app);
       Bundle other = sofa.fhir(app).search().byUrl("Patient?_id=someone-else").returnBundle(Bundle.class)
           .execute();
       assertThat(other.getEntry()).isEmpty();
@@ -353,8 +350,7 @@ class FhirServerHardeningTest {
         assertThat(r.body()).contains("OperationOutcome");
       }
       // what is supported still answers, _count included (with a next link)
-      String patient = sofa.server.authorizationServer().tokenValidator().validate(app).orElseThrow()
-          .patient().orElseThrow();
+      String patient = sofa.patientOf(app);
       for (int i = 0; i < 3; i++) {
         sofa.fhir(app).create().resource(TestSofa.weight(patient, i)).execute();
       }
@@ -397,8 +393,7 @@ class FhirServerHardeningTest {
       Browser browser = new Browser();
       String emr = sofa.emrToken(browser, "dr.tremblay", "password");
       String app = sofa.appToken(browser, sofa.setContext(emr, "growth-chart"));
-      String patient = sofa.server.authorizationServer().tokenValidator().validate(app).orElseThrow()
-          .patient().orElseThrow();
+      String patient = sofa.patientOf(app);
       StringBuilder b = new StringBuilder("{\"resourceType\":\"Observation\",\"status\":\"final\","
           + "\"code\":{\"text\":\"x\"},\"subject\":{\"reference\":\"Patient/" + patient + "\"}");
       for (int i = 0; i < 2000; i++) {

@@ -47,18 +47,13 @@ class ServerReviewTest {
     return HTTP.send(b.build(), HttpResponse.BodyHandlers.ofString());
   }
 
-  private static String patientOf(TestSofa sofa, String token) {
-    return sofa.server.authorizationServer().tokenValidator().validate(token).orElseThrow()
-        .patient().orElseThrow();
-  }
-
   @Test
   void setContext_callerSuppliedSessionTags_neverPlantIntoAnotherSession_review6() throws Exception {
     try (TestSofa sofa = new TestSofa()) {
       Browser b1 = new Browser();
       String tremblay = sofa.emrToken(b1, "dr.tremblay", "password");
       String victimApp = sofa.appToken(b1, sofa.setContext(tremblay, "growth-chart"));
-      String victimPatient = patientOf(sofa, victimApp);
+      String victimPatient = sofa.patientOf(victimApp);
       String victimSession = sofa.server.authorizationServer().tokenValidator().validate(victimApp)
           .orElseThrow().sessionId().orElseThrow();
       String roy = sofa.emrToken(new Browser(), "dr.roy", "password2");
@@ -101,7 +96,7 @@ class ServerReviewTest {
       String emr = sofa.emrToken(browser, "dr.tremblay", "password");
       String launch = sofa.setContext(emr, "growth-chart");
       String app = sofa.appToken(browser, launch);
-      String patient = patientOf(sofa, app);
+      String patient = sofa.patientOf(app);
       for (int i = 0; i < 12; i++) {
         sofa.fhir(app).create().resource(TestSofa.weight(patient, 10 + i)).execute();
       }
@@ -170,7 +165,7 @@ class ServerReviewTest {
       Browser browser = new Browser();
       String emr = sofa.emrToken(browser, "dr.tremblay", "password");
       String app = sofa.appToken(browser, sofa.setContext(emr, "growth-chart"));
-      String patient = patientOf(sofa, app);
+      String patient = sofa.patientOf(app);
       StringBuilder deep = new StringBuilder("{\"resourceType\":\"Observation\",\"status\":\"final\","
           + "\"code\":{\"text\":\"x\"},\"subject\":{\"reference\":\"Patient/" + patient + "\"},\"extension\":[");
       for (int i = 0; i < 150; i++) {
@@ -208,7 +203,7 @@ class ServerReviewTest {
       for (int round = 0; round < 8; round++) {
         String launch = sofa.setContext(emr, "growth-chart");
         String app = sofa.appToken(browser, launch);
-        Observation o = TestSofa.weight(patientOf(sofa, app), 1);
+        Observation o = TestSofa.weight(sofa.patientOf(app), 1);
         String id = sofa.fhir(app).create().resource(o).execute().getId().getIdPart();
         o.setId(id);
         String body = TestSofa.CTX.newJsonParser().encodeResourceToString(o);
