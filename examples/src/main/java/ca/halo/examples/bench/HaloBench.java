@@ -678,15 +678,15 @@ public final class HaloBench {
         SofaClient sofa = SofaClient.builder().http(http).fhirBase(j.sofa.fhirBase()).tokens(tokens).build();
         SetContextResult ctx = sofa.setContext(sixResources());
         SubscriptionClient subs = SubscriptionClient.builder().http(http).fhirBase(j.sofa.fhirBase()).tokens(tokens).build();
-        Map<String, Long> writtenAt = new ConcurrentHashMap<>();
         Map<String, List<Long>> calledAt = new ConcurrentHashMap<>();
         int seconds = durationSeconds > 0 ? durationSeconds : 20;
         int writes = perSecond > 0 ? perSecond * seconds : subscribers == 1 ? 2000 : 200;
-        CountDownLatch done = new CountDownLatch(writes * subscribers);
+        java.util.concurrent.atomic.AtomicReference<CountDownLatch> done =
+            new java.util.concurrent.atomic.AtomicReference<>();
         NotificationConsumer consumer = NotificationConsumer.builder(subs, (id, e) -> {
           calledAt.computeIfAbsent(e.focus().orElse(""),
               k -> java.util.Collections.synchronizedList(new ArrayList<>())).add(System.nanoTime());
-          done.countDown();
+          done.get().countDown();
         }).build();
         try (RestHookReceiver r = RestHookReceiver.start("127.0.0.1", 0, "/hook",
             RestHookHandler.builder(consumer).build(), 16)) {
@@ -700,30 +700,45 @@ public final class HaloBench {
           }
           // the app's write path: a launch token, FHIR creates
           AppWriter app = AppWriter.launch(j, http, browser, ctx.launchId());
-          long t0 = System.nanoTime();
-          ExecutorService writers = perSecond > 0 ? app.writePaced(writes, perSecond, writtenAt)
-              : app.writeWeights(writes, 4, writtenAt);
-          boolean all = done.await(300, TimeUnit.SECONDS);
-          double secs = (System.nanoTime() - t0) / 1e9;
-          writers.shutdown();
-          writers.awaitTermination(10, TimeUnit.SECONDS);
-          Stats lat = new Stats();
-          calledAt.forEach((focus, times) -> {
-            Long w = writtenAt.get(focus);
-            if (w != null) {
-              synchronized (times) {
-                times.forEach(c -> lat.add(c - w));
+          // The paced run goes twice at the same pace: first from a JVM that has only set up (the
+          // JIT compiles the delivery path meanwhile: a C2 thread takes most of a core for the
+          // first ~10 s), then hot, which is what the target reads (the "hot JVM").
+          String[] segments = perSecond > 0 ? new String[] {"from cold", "hot"} : new String[] {""};
+          for (String segment : segments) {
+            Map<String, Long> writtenAt = new ConcurrentHashMap<>();
+            done.set(new CountDownLatch(writes * subscribers));
+            long t0 = System.nanoTime();
+            ExecutorService writers = perSecond > 0 ? app.writePaced(writes, perSecond, writtenAt)
+                : app.writeWeights(writes, 4, writtenAt);
+            boolean all = done.get().await(300, TimeUnit.SECONDS);
+            double secs = (System.nanoTime() - t0) / 1e9;
+            writers.shutdown();
+            writers.awaitTermination(10, TimeUnit.SECONDS);
+            Stats lat = new Stats();
+            writtenAt.forEach((focus, w) -> {
+              List<Long> times = calledAt.remove(focus);
+              if (times != null) {
+                synchronized (times) {
+                  times.forEach(c -> lat.add(c - w));
+                }
               }
+            });
+            long lost = done.get().getCount();
+            long delivered = writes * (long) subscribers - lost;
+            System.out.printf("  %3d subscriber(s) %5d writes%s %7d callbacks %s %8.1f events/s  %s%n",
+                subscribers, writes, perSecond > 0 ? " (" + perSecond + "/s, " + segment + ")" : " (flood)",
+                delivered, all ? "(all)" : "(TIMED OUT)", delivered / secs, lat.summary());
+            if (perSecond > 0 && segment.equals("hot")) {
+              TARGETS.absolute("write -> rest-hook callback p99, " + subscribers + " subscribers at "
+                  + perSecond * subscribers + " events/s (lanes of " + lane + "), hot, ms",
+                  lat.percentileMillis(99), "<", 50);
+              TARGETS.absolute("notifications lost of " + writes * (long) subscribers, lost, "<=", 0);
+            } else if (perSecond > 0) {
+              TARGETS.absolute("  the same from a JVM just set up (JIT warming), p99 ms",
+                  lat.percentileMillis(99), "<", 50);
+              TARGETS.absolute("  notifications lost of " + writes * (long) subscribers + " (from cold)",
+                  lost, "<=", 0);
             }
-          });
-          long delivered = writes * (long) subscribers - done.getCount();
-          System.out.printf("  %3d subscriber(s) %5d writes%s %7d callbacks %s %8.1f events/s  %s%n",
-              subscribers, writes, perSecond > 0 ? " (" + perSecond + "/s)" : " (flood)", delivered,
-              all ? "(all)" : "(TIMED OUT)", delivered / secs, lat.summary());
-          if (perSecond > 0) {
-            TARGETS.absolute("write -> rest-hook callback p99, " + subscribers + " subscribers at "
-                + perSecond * subscribers + " events/s (lanes of " + lane + "), ms", lat.percentileMillis(99), "<", 50);
-            TARGETS.absolute("notifications lost of " + writes * (long) subscribers, done.getCount(), "<=", 0);
           }
           app.close();
         }
