@@ -2,6 +2,7 @@ package ca.halo.core.fhir;
 
 import ca.halo.core.auth.AccessTokenProvider;
 import ca.halo.core.http.HaloHttp;
+import ca.halo.core.internal.fhir.FhirWarmUp;
 import ca.halo.core.internal.fhir.OkHttpBindingInterceptor;
 import ca.halo.core.internal.fhir.OkHttpFhirClientFactory;
 import ca.halo.core.internal.http.BearerTokenInterceptor;
@@ -34,6 +35,9 @@ import okhttp3.OkHttpClient;
  * {@code org.apache.httpcomponents:httpclient} itself.
  */
 public final class FhirClients {
+  /** Guards the check-then-install of the client factory (not ctx's monitor: HAPI scans under it). */
+  private static final Object FACTORY_LOCK = new Object();
+
   private FhirClients() {}
 
   /** A generic client for {@code base} with bearer tokens from {@code tokens}. */
@@ -54,7 +58,9 @@ public final class FhirClients {
     Objects.requireNonNull(base, "base");
     Objects.requireNonNull(http, "http");
     http.checkTransport(base);
-    synchronized (ctx) {
+    // HAPI's model scan (the first call's largest cost) runs meanwhile on a thread of its own
+    FhirWarmUp.start(ctx);
+    synchronized (FACTORY_LOCK) {
       if (!(currentFactory(ctx) instanceof OkHttpFhirClientFactory)) {
         OkHttpFhirClientFactory ours = new OkHttpFhirClientFactory(ctx, http.okHttp());
         ours.setServerValidationMode(ServerValidationModeEnum.NEVER);
