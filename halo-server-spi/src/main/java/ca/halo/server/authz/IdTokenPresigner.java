@@ -4,27 +4,34 @@ import ca.halo.server.internal.ExpiringTable;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Supplier;
 
 /**
  * Signs a code's id_token while the browser carries the code to the app, so the token call does
  * not wait for an RSA signature (about 1 ms, most of a token response). Everything the id_token
- * says (issuer, user, client, nonce, fhirUser) is fixed when the code is issued.
+ * says (issuer, user, client, nonce, fhirUser) is fixed when the code is issued; its {@code iat}
+ * is when the background thread signed it.
  *
  * <p>Bounded and fail-safe: one signing thread (gone when idle), a queue of 64, a table of
- * {@code capacity} entries that expire with their code. A signature that was not made in time,
- * was dropped, failed, is older than {@code maxAge}, or was made with a key that no longer signs
- * is not used: the token call signs as it would have. An entry is taken once, by the code's
- * redemption, whatever its outcome. Signing ahead costs the same CPU as signing at the token call;
- * a code never redeemed costs a signature (sign-ins are what mint codes, and the queue bounds the
- * thread's work to one core).
+ * {@code capacity} entries. A signature that was not made in time, was dropped, failed, is older
+ * than {@code maxAge}, or was made with a key that no longer signs is not used: the token call
+ * signs as it would have. A code's entry is taken once, by its redemption, whatever the outcome;
+ * a failed or replayed redemption cancels a signature not yet made.
+ *
+ * <p>What it costs: a code redeemed in time costs no more CPU than before; a code abandoned,
+ * refused or redeemed late costs one extra signature. So that signing in again and again (an SSO
+ * cookie makes that one request) cannot turn into a stream of signatures, an entry counts against
+ * its user's share of {@code perUser} until it expires ({@code maxAge} after it was offered), even
+ * once taken: past that a user's codes are simply signed at their token calls.
  */
 final class IdTokenPresigner {
   /** A signed id_token, the key that signed it and when. */
@@ -33,17 +40,23 @@ final class IdTokenPresigner {
   private static final int QUEUED = 0;
   private static final int SIGNING = 1;
   private static final int DONE = 2;
-  private static final int TAKEN = 3;
+  private static final int CANCELLED = 3;
 
-  /** One code's signature: queued, being signed, done, or taken by the token call first. */
+  /** One code's signature: queued, being signed, done, or cancelled before it was made. */
   static final class Slot {
+    private final String user;
     private final AtomicInteger state = new AtomicInteger(QUEUED);
+    private final AtomicBoolean claimed = new AtomicBoolean();
     private final CountDownLatch done = new CountDownLatch(1);
     private volatile Signed signed;
 
+    Slot(String user) {
+      this.user = user;
+    }
+
     void sign(Supplier<Signed> signer) {
       if (!state.compareAndSet(QUEUED, SIGNING)) {
-        return; // the token call came first and signs itself
+        return; // taken or cancelled first: the token call signs itself, or nobody does
       }
       try {
         signed = signer.get();
@@ -56,12 +69,21 @@ final class IdTokenPresigner {
     }
 
     boolean signed() {
-      return state.get() == DONE && signed != null;
+      return state.get() == DONE && signed != null && !claimed.get();
     }
 
-    /** The signature if made or being made (waits up to {@code wait} for it), else empty. */
+    /** Never to be used, and not signed if not yet begun. */
+    void cancel() {
+      claimed.set(true);
+      state.compareAndSet(QUEUED, CANCELLED);
+    }
+
+    /**
+     * The signature, once: if made or being made (waits up to {@code wait} for it); empty if
+     * taken before, or not begun (then it never will be).
+     */
     Optional<Signed> take(Duration wait) {
-      if (state.compareAndSet(QUEUED, TAKEN)) {
+      if (!claimed.compareAndSet(false, true) || state.compareAndSet(QUEUED, CANCELLED)) {
         return Optional.empty();
       }
       try {
@@ -81,23 +103,34 @@ final class IdTokenPresigner {
   private final ExpiringTable<String, Slot> slots;
   private final ThreadPoolExecutor signer;
 
-  IdTokenPresigner(Clock clock, int capacity, Duration maxAge) {
+  IdTokenPresigner(Clock clock, int capacity, int perUser, Duration maxAge) {
     this.clock = clock;
     this.maxAge = maxAge;
-    this.slots = ExpiringTable.<String, Slot>builder(clock, capacity).build();
+    this.slots = ExpiringTable.<String, Slot>builder(clock, capacity)
+        .shares(slot -> List.of(slot.user), user -> perUser).build();
+    ClassLoader loader = IdTokenPresigner.class.getClassLoader();
     this.signer = new ThreadPoolExecutor(1, 1, 30, TimeUnit.SECONDS, new ArrayBlockingQueue<>(64),
         r -> {
-          Thread t = new Thread(r, "halo-authz-id-token");
+          // no thread-locals of the request thread that happens to start it, nor its class loader
+          Thread t = new Thread(null, r, "halo-authz-id-token", 0, false);
+          t.setContextClassLoader(loader);
           t.setDaemon(true);
           return t;
         }, new ThreadPoolExecutor.DiscardPolicy());
     this.signer.allowCoreThreadTimeOut(true);
   }
 
-  /** Starts signing {@code code}'s id_token; nothing happens if the table or queue is full. */
-  void offer(String codeKey, Instant codeExpires, Supplier<Signed> sign) {
-    Slot slot = new Slot();
-    if (slots.putIfAbsent(codeKey, slot, codeExpires) != ExpiringTable.Put.ADDED) {
+  /**
+   * Starts signing the id_token of the code {@code codeKey} of {@code user}; nothing happens if
+   * the table, the user's share or the queue is full.
+   */
+  void offer(String codeKey, String user, Instant codeExpires, Supplier<Signed> sign) {
+    Slot slot = new Slot(user);
+    Instant until = clock.instant().plus(maxAge);
+    if (codeExpires.isBefore(until)) {
+      until = codeExpires;
+    }
+    if (slots.putIfAbsent(codeKey, slot, until) != ExpiringTable.Put.ADDED) {
       return;
     }
     try {
@@ -109,23 +142,24 @@ final class IdTokenPresigner {
 
   /**
    * The code's id_token if it was signed ahead by {@code currentKid} no longer than
-   * {@code maxAge} ago; the entry is gone afterwards whatever the answer.
+   * {@code maxAge} ago; never the same one twice.
    */
   Optional<String> take(String codeKey, String currentKid) {
-    Optional<Slot> slot = slots.remove(codeKey);
+    Optional<Slot> slot = slots.get(codeKey);
     if (slot.isEmpty()) {
       return Optional.empty();
     }
+    Optional<Signed> signed = slot.get().take(Duration.ofMillis(50));
     Instant now = clock.instant();
-    return slot.get().take(Duration.ofMillis(50))
+    return signed
         .filter(s -> s.kid().equals(currentKid))
         .filter(s -> !s.at().plus(maxAge).isBefore(now) && !s.at().isAfter(now))
         .map(Signed::jwt);
   }
 
-  /** Forgets a code's entry (its redemption failed before the token call got to it). */
+  /** The code's redemption failed: its signature is never used, and not made if not yet begun. */
   void forget(String codeKey) {
-    slots.remove(codeKey);
+    slots.get(codeKey).ifPresent(Slot::cancel);
   }
 
   /** Whether the code's signature is made and not yet taken. */
@@ -133,6 +167,7 @@ final class IdTokenPresigner {
     return slots.get(codeKey).map(Slot::signed).orElse(false);
   }
 
+  /** Entries counted (taken ones too, until they expire). */
   int size() {
     return slots.size();
   }

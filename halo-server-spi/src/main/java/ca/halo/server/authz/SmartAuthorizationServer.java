@@ -155,7 +155,7 @@ public final class SmartAuthorizationServer {
     this.accountLockout = b.accountLockout;
     this.requireSameUser = b.requireSameUser;
     this.presigner = b.presignIdTokens
-        ? new IdTokenPresigner(clock, Math.min(b.capacity, 10_000), Duration.ofSeconds(30)) : null;
+        ? new IdTokenPresigner(clock, Math.min(b.capacity, 10_000), 16, Duration.ofSeconds(30)) : null;
     this.store = b.store != null ? b.store : InMemoryAuthorizationStateStore.builder().clock(clock)
         .capacity(b.capacity).maxPendingSignInsPerAddress(b.maxPendingSignInsPerAddress).build();
     this.clientAuth = new ClientAuthenticator(clients, store, clock, tokenEndpoint(), issuer);
@@ -535,7 +535,7 @@ public final class SmartAuthorizationServer {
       String clientId = it.clientId();
       SmartScopes scopes = it.scopes();
       String nonce = it.nonce().orElse(null);
-      presigner.offer(sha256(code), clock.instant().plus(codeLifetime), () -> {
+      presigner.offer(sha256(code), user.subject(), clock.instant().plus(codeLifetime), () -> {
         Instant at = clock.instant();
         SigningKey key = keys.signer();
         return new IdTokenPresigner.Signed(
@@ -1104,9 +1104,11 @@ public final class SmartAuthorizationServer {
     public Builder refreshTokenLifetime(Duration v) { this.refreshTokenLifetime = Objects.requireNonNull(v); return this; }
     /**
      * Whether a code's id_token is signed on a background thread as soon as the code is issued,
-     * so the token call does not wait for the RSA signature (its {@code iat} is then the code's
-     * issue time, at most 30 s earlier; an older one, or one whose key has since stopped signing,
-     * is signed again). Same claims, same CPU. Default true.
+     * so the token call does not wait for the RSA signature (its {@code iat} is then when that
+     * thread signed it, at most 30 s before the token call; an older one, or one whose key has
+     * since stopped signing, is signed again). Same claims. A code abandoned or refused costs one
+     * extra signature; at most 16 codes per user per 30 s are signed ahead, the others at their
+     * token calls. Default true.
      */
     public Builder presignIdTokens(boolean v) { this.presignIdTokens = v; return this; }
     /** How long an authorization code lives. Default 60 s. */

@@ -195,6 +195,8 @@ class IdTokenPresignTest {
     return new IdTokenPresigner.Signed("jwt-" + kid, kid, at);
   }
 
+  private static final Instant CODE_EXPIRES = START.plusSeconds(60);
+
   private static void awaitSigned(IdTokenPresigner p, String key) throws InterruptedException {
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
     while (!p.signed(key) && System.nanoTime() < deadline) {
@@ -204,34 +206,37 @@ class IdTokenPresignTest {
   }
 
   @Test
-  void presigner_keyThatNoLongerSigns_orFailedSignature_orUnknownCode_isEmpty() throws Exception {
+  void presigner_keyThatNoLongerSigns_orFailedSignature_orUnknownCode_isEmpty_andEachIsTakenOnce() throws Exception {
     TestClock clock = new TestClock(START);
-    IdTokenPresigner p = new IdTokenPresigner(clock, 10, Duration.ofSeconds(30));
-    p.offer("a", START.plusSeconds(60), () -> signed("k1", START));
+    IdTokenPresigner p = new IdTokenPresigner(clock, 10, 10, Duration.ofSeconds(30));
+    p.offer("a", "u", CODE_EXPIRES, () -> signed("k1", START));
     awaitSigned(p, "a");
     assertThat(p.take("a", "k2")).isEmpty();
-    assertThat(p.size()).isZero();
-    p.offer("b", START.plusSeconds(60), () -> {
+    assertThat(p.take("a", "k1")).as("taken once, whatever the answer").isEmpty();
+    p.offer("b", "u", CODE_EXPIRES, () -> {
       throw new IllegalStateException("no key");
     });
     Thread.sleep(50);
     assertThat(p.take("b", "k1")).isEmpty();
     assertThat(p.take("never-offered", "k1")).isEmpty();
-    p.offer("c", START.plusSeconds(60), () -> signed("k1", START));
+    p.offer("c", "u", CODE_EXPIRES, () -> signed("k1", START));
     awaitSigned(p, "c");
     assertThat(p.take("c", "k1")).contains("jwt-k1");
     assertThat(p.take("c", "k1")).as("once").isEmpty();
+    assertThat(p.signed("c")).isFalse();
+    p.offer("d", "u", CODE_EXPIRES, () -> signed("k1", START));
+    awaitSigned(p, "d");
+    p.forget("d");
+    assertThat(p.take("d", "k1")).as("forgotten").isEmpty();
   }
 
-  @Test
-  void presigner_bounded_fullTableOrQueue_signsNothingMore_andTheTokenCallSignsItself() throws Exception {
-    TestClock clock = new TestClock(START);
-    IdTokenPresigner p = new IdTokenPresigner(clock, 100, Duration.ofSeconds(30));
-    CountDownLatch release = new CountDownLatch(1);
-    AtomicInteger signatures = new AtomicInteger();
-    // the one thread blocks on the first; 64 queue behind it; the rest are dropped
-    for (int i = 0; i < 100; i++) {
-      p.offer("k" + i, START.plusSeconds(60), () -> {
+  /** Blocks the one signing thread until released; counts the signatures made. */
+  private static final class Gate {
+    final CountDownLatch release = new CountDownLatch(1);
+    final AtomicInteger signatures = new AtomicInteger();
+
+    java.util.function.Supplier<IdTokenPresigner.Signed> blocking() {
+      return () -> {
         try {
           release.await();
         } catch (InterruptedException e) {
@@ -239,42 +244,87 @@ class IdTokenPresignTest {
         }
         signatures.incrementAndGet();
         return signed("k1", START);
-      });
+      };
     }
-    p.offer("over", START.plusSeconds(60), () -> signed("k1", START));
+
+    java.util.function.Supplier<IdTokenPresigner.Signed> counting() {
+      return () -> {
+        signatures.incrementAndGet();
+        return signed("k1", START);
+      };
+    }
+  }
+
+  @Test
+  void presigner_bounded_fullTableOrQueue_signsNothingMore_andTheTokenCallSignsItself() throws Exception {
+    TestClock clock = new TestClock(START);
+    IdTokenPresigner p = new IdTokenPresigner(clock, 100, 1000, Duration.ofSeconds(30));
+    Gate gate = new Gate();
+    // the one thread blocks on the first; 64 queue behind it; the rest are dropped
+    for (int i = 0; i < 100; i++) {
+      p.offer("k" + i, "u" + i, CODE_EXPIRES, gate.blocking());
+    }
+    p.offer("over", "someone", CODE_EXPIRES, gate.counting());
     assertThat(p.size()).as("the table holds at most its capacity").isEqualTo(100);
     assertThat(p.take("over", "k1")).isEmpty();
     // a dropped one and a queued one are the token call's to sign: taken at once, never signed later
     long t0 = System.nanoTime();
     assertThat(p.take("k99", "k1")).isEmpty();
     assertThat(p.take("k50", "k1")).isEmpty();
+    p.forget("k40"); // a refused redemption: its queued signature is not made either
     assertThat(System.nanoTime() - t0).isLessThan(TimeUnit.MILLISECONDS.toNanos(40));
-    release.countDown();
+    gate.release.countDown();
     awaitSigned(p, "k1");
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-    while (signatures.get() < 64 && System.nanoTime() < deadline) {
+    while (!p.signed("k64") && System.nanoTime() < deadline) {
       Thread.sleep(5);
     }
     Thread.sleep(50);
-    assertThat(signatures.get()).as("the first, and 63 of the 64 queued (one was taken)").isEqualTo(64);
+    assertThat(gate.signatures.get()).as("the first, and 62 of the 64 queued (one taken, one forgotten)")
+        .isEqualTo(63);
   }
 
   @Test
-  void presigner_entriesExpireWithTheirCode() throws Exception {
+  void presigner_aUserSigningInAgainAndAgain_getsAtMost16SignedAhead_per30s_takenOrNot() throws Exception {
     TestClock clock = new TestClock(START);
-    IdTokenPresigner p = new IdTokenPresigner(clock, 10, Duration.ofSeconds(30));
-    p.offer("a", START.plusSeconds(60), () -> signed("k1", START));
+    IdTokenPresigner p = new IdTokenPresigner(clock, 1000, 16, Duration.ofSeconds(30));
+    Gate gate = new Gate();
+    for (int i = 0; i < 40; i++) {
+      p.offer("m" + i, "mallory", CODE_EXPIRES, gate.counting());
+      p.forget("m" + i); // a refused redemption frees nothing
+    }
+    p.offer("a", "alice", CODE_EXPIRES, gate.counting());
     awaitSigned(p, "a");
-    clock.advance(Duration.ofSeconds(61));
-    assertThat(p.take("a", "k1")).isEmpty();
+    assertThat(p.size()).isEqualTo(17);
+    assertThat(p.take("a", "k1")).as("another user is not held back").contains("jwt-k1");
+    assertThat(gate.signatures.get()).as("mallory's at most 16, and alice's").isLessThanOrEqualTo(17);
+    clock.advance(Duration.ofSeconds(31));
+    p.offer("m-later", "mallory", START.plusSeconds(91), gate.counting());
+    awaitSigned(p, "m-later");
+    assertThat(p.size()).as("the share frees 30 s after each offer").isEqualTo(1);
+  }
+
+  @Test
+  void presigner_entriesExpireWithTheirCode_orAfterMaxAge() throws Exception {
+    TestClock clock = new TestClock(START);
+    IdTokenPresigner p = new IdTokenPresigner(clock, 10, 10, Duration.ofSeconds(30));
+    p.offer("a", "u", START.plusSeconds(10), () -> signed("k1", START));
+    p.offer("b", "u", CODE_EXPIRES, () -> signed("k1", START));
+    awaitSigned(p, "a");
+    awaitSigned(p, "b");
+    clock.advance(Duration.ofSeconds(11));
+    assertThat(p.take("a", "k1")).as("its code expired").isEmpty();
+    assertThat(p.size()).isEqualTo(1);
+    clock.advance(Duration.ofSeconds(20));
+    assertThat(p.take("b", "k1")).as("older than 30 s").isEmpty();
     assertThat(p.size()).isZero();
   }
 
   @Test
   void presigner_aSignatureFromTheFuture_isNotUsed() throws Exception {
     Clock fixed = Clock.fixed(START, java.time.ZoneOffset.UTC);
-    IdTokenPresigner p = new IdTokenPresigner(fixed, 10, Duration.ofSeconds(30));
-    p.offer("a", START.plusSeconds(60), () -> signed("k1", START.plusSeconds(1)));
+    IdTokenPresigner p = new IdTokenPresigner(fixed, 10, 10, Duration.ofSeconds(30));
+    p.offer("a", "u", CODE_EXPIRES, () -> signed("k1", START.plusSeconds(1)));
     awaitSigned(p, "a");
     assertThat(p.take("a", "k1")).isEmpty();
   }
