@@ -538,17 +538,15 @@ public final class HaloBench {
       try (HaloHttp h = HaloHttp.defaults(); SmartAppClient emr = emrClient(j, h)) {
         login(j, emr, sso); // establishes the SSO session
         Stats authorize = new Stats();
+        Stats pairToken = new Stats();
         Result code1 = null;
+        // Throughput: codes are minted first, then redeemed by 1 and 8 callers (the token call alone).
         for (int round = 0; round < 3; round++) {
           int n = round == 0 ? 1000 : round == 1 ? 2000 : 4000;
           List<String[]> codes = new ArrayList<>();
           for (int i = 0; i < n; i++) {
             AuthorizationRedirect r = emr.beginStandaloneLaunch(j.sofa.fhirBase(), SmartScopes.parse("openid fhirUser user/*.rs"));
-            long s0 = System.nanoTime();
             URI back = sso.authorize(r.uri(), Jurisdiction.CLINICIAN, Jurisdiction.CLINICIAN_PASSWORD);
-            if (round == 1) {
-              authorize.add(System.nanoTime() - s0);
-            }
             String code = back.getQuery().replaceAll(".*code=([^&]+).*", "$1");
             codes.add(new String[] {code, r.pending().toJson()});
           }
@@ -565,21 +563,41 @@ public final class HaloBench {
             if (round == 0) {
               measure("warm-up", 8, n, redeem);
             } else if (round == 1) {
-              code1 = measure("authorization_code (+PKCE, id_token)", 1, n, redeem);
+              code1 = measure("authorization_code (+PKCE, id_token), minted ahead", 1, n, redeem);
             } else {
-              measure("authorization_code (+PKCE, id_token)", 8, n, redeem);
+              measure("authorization_code (+PKCE, id_token), minted ahead", 8, n, redeem);
             }
           } finally {
             durationSeconds = saved;
           }
         }
+        // Latency, as a launch goes: authorize (the signed-in browser gets its code), then at once
+        // the token call for that code; one after the other, 2,000 times.
+        for (int i = 0; i < 2000; i++) {
+          AuthorizationRedirect r = emr.beginStandaloneLaunch(j.sofa.fhirBase(), SmartScopes.parse("openid fhirUser user/*.rs"));
+          long s0 = System.nanoTime();
+          URI back = sso.authorize(r.uri(), Jurisdiction.CLINICIAN, Jurisdiction.CLINICIAN_PASSWORD);
+          long s1 = System.nanoTime();
+          String code = back.getQuery().replaceAll(".*code=([^&]+).*", "$1");
+          String verifier = r.pending().toJson().replaceAll(".*\"code_verifier\":\"([^\"]+)\".*", "$1");
+          long s2 = System.nanoTime();
+          form(http, token, basic, "grant_type=authorization_code&code=" + code
+              + "&redirect_uri=" + enc(j.emrRedirect.toString()) + "&code_verifier=" + verifier);
+          long s3 = System.nanoTime();
+          authorize.add(s1 - s0);
+          pairToken.add(s3 - s2);
+        }
         System.out.printf("  %-46s %2d callers %7d req                   %s%n",
             "authorize (signed-in browser, code minted)", 1, authorize.count(), authorize.summary());
-        double tokenP50 = code1.latency().percentileMillis(50);
-        TARGETS.against("token (authorization_code, PKCE, id_token) p50, 1 caller, vs reference launcher",
+        System.out.printf("  %-46s %2d callers %7d req                   %s%n",
+            "token for that code, sent at once", 1, pairToken.count(), pairToken.summary());
+        double tokenP50 = pairToken.percentileMillis(50);
+        TARGETS.against("token (authorization_code, PKCE, id_token) p50, 1 caller, right after its authorize, vs reference launcher",
             tokenP50, Double.NaN, 2.3, "<=", 0.5, "ms");
         TARGETS.against("authorize + token p50, 1 caller, vs reference launcher",
             authorize.percentileMillis(50) + tokenP50, Double.NaN, 1.17 + 2.3, "<=", 0.5, "ms");
+        TARGETS.against("  token alone (codes minted ahead) p50, 1 caller, vs reference launcher",
+            code1.latency().percentileMillis(50), Double.NaN, 2.3, "<=", 0.5, "ms");
       }
       // client_credentials with client_secret_basic and with private_key_jwt (ES384)
       var key = new com.nimbusds.jose.jwk.gen.ECKeyGenerator(com.nimbusds.jose.jwk.Curve.P_384)

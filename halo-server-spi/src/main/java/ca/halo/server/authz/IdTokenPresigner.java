@@ -28,10 +28,11 @@ import java.util.function.Supplier;
  * a failed or replayed redemption cancels a signature not yet made.
  *
  * <p>What it costs: a code redeemed in time costs no more CPU than before; a code abandoned,
- * refused or redeemed late costs one extra signature. So that signing in again and again (an SSO
- * cookie makes that one request) cannot turn into a stream of signatures, an entry counts against
- * its user's share of {@code perUser} until it expires ({@code maxAge} after it was offered), even
- * once taken: past that a user's codes are simply signed at their token calls.
+ * refused or redeemed late costs one extra signature, as a code redeemed costs one at its token
+ * call. So that signing in again and again without redeeming (an SSO cookie makes that one
+ * request) cannot turn into a stream of signatures, at most {@code perUser} codes of one user wait
+ * signed at once, each for at most {@code maxAge}: past that a user's codes are simply signed at
+ * their token calls, and one user cannot fill the table for the others.
  */
 final class IdTokenPresigner {
   /** A signed id_token, the key that signed it and when. */
@@ -145,7 +146,7 @@ final class IdTokenPresigner {
    * {@code maxAge} ago; never the same one twice.
    */
   Optional<String> take(String codeKey, String currentKid) {
-    Optional<Slot> slot = slots.get(codeKey);
+    Optional<Slot> slot = slots.remove(codeKey);
     if (slot.isEmpty()) {
       return Optional.empty();
     }
@@ -159,7 +160,7 @@ final class IdTokenPresigner {
 
   /** The code's redemption failed: its signature is never used, and not made if not yet begun. */
   void forget(String codeKey) {
-    slots.get(codeKey).ifPresent(Slot::cancel);
+    slots.remove(codeKey).ifPresent(Slot::cancel);
   }
 
   /** Whether the code's signature is made and not yet taken. */
@@ -167,8 +168,9 @@ final class IdTokenPresigner {
     return slots.get(codeKey).map(Slot::signed).orElse(false);
   }
 
-  /** Entries counted (taken ones too, until they expire). */
+  /** Entries waiting for their redemption. */
   int size() {
+    slots.expireNow();
     return slots.size();
   }
 }

@@ -1107,8 +1107,8 @@ public final class SmartAuthorizationServer {
      * so the token call does not wait for the RSA signature (its {@code iat} is then when that
      * thread signed it, at most 30 s before the token call; an older one, or one whose key has
      * since stopped signing, is signed again). Same claims. A code abandoned or refused costs one
-     * extra signature; at most 16 codes per user per 30 s are signed ahead, the others at their
-     * token calls. Default true.
+     * extra signature; at most 16 codes of one user wait signed at once (30 s at most), the
+     * others are signed at their token calls. Default true.
      */
     public Builder presignIdTokens(boolean v) { this.presignIdTokens = v; return this; }
     /** How long an authorization code lives. Default 60 s. */
