@@ -286,7 +286,12 @@ public final class HaloBench {
 
   static void setContext() throws Exception {
     System.out.println("\n$set-context with a 6-resource Bundle (SofaClient -> SoFA over HTTP):");
-    try (Jurisdiction j = new Jurisdiction("127.0.0.1", 0, b -> oneCaller(b).subscriptions(false).maxContexts(1_000_000));
+    // Room for the 60 s runs: ~2,500 contexts a second of 6 resources each, all kept (they live
+    // 8 h); the default repository (a million resources) fills after ~160,000 contexts.
+    try (Jurisdiction j = new Jurisdiction("127.0.0.1", 0, b -> oneCaller(b).subscriptions(false)
+            .maxContexts(1_000_000).repository(new ca.halo.server.fhir.InMemoryFhirRepository(
+                ca.uhn.fhir.context.FhirContext.forR4Cached(), java.time.Clock.systemUTC(), 6_000_000,
+                4L << 30, 20)));
         HaloHttp http = HaloHttp.defaults(); SmartAppClient emr = emrClient(j, http)) {
       TokenSet t = login(j, emr, new HeadlessBrowser());
       SofaClient sofa = SofaClient.builder().http(http).fhirBase(j.sofa.fhirBase())
