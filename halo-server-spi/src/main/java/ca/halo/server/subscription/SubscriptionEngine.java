@@ -14,6 +14,7 @@ import ca.halo.server.fhir.FhirResourceRepository;
 import ca.halo.server.fhir.PatientCompartment;
 import ca.halo.server.internal.Audits;
 import ca.halo.server.internal.FhirJson;
+import ca.halo.server.internal.NotificationJson;
 import ca.halo.server.security.AccessRules;
 import ca.halo.server.security.Principal;
 import ca.uhn.fhir.context.FhirContext;
@@ -44,6 +45,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import okhttp3.ConnectionPool;
+import okhttp3.HttpUrl;
 import okhttp3.MediaType;
 import okhttp3.OkHttpClient;
 import okhttp3.Request;
@@ -170,6 +172,7 @@ public final class SubscriptionEngine implements AutoCloseable {
   private final Map<String, List<WebSocketSink>> sinks = new ConcurrentHashMap<>();
   private final AtomicBoolean pollQueued = new AtomicBoolean();
   private final OkHttpClient http;
+  private final Map<String, HttpUrl> endpointUrls = new ConcurrentHashMap<>();
   private final SecureRandom random = new SecureRandom();
   private final AtomicLong delivered = new AtomicLong();
   private final URI websocketUrl;
@@ -917,7 +920,7 @@ public final class SubscriptionEngine implements AutoCloseable {
     PayloadContent payload = PayloadContent.fromCode(r.payload());
     String status = step == Step.HANDSHAKE ? "requested" : r.status();
     byte[] json = encode(notification(r, status, type, visibleEvents(subscriber, batch, payload),
-        payload));
+        payload), payload);
     boolean ok = r.restHook() ? post(r, json)
         : pushWs(id, new String(json, java.nio.charset.StandardCharsets.UTF_8));
     Instant after = clock.instant();
@@ -1062,14 +1065,32 @@ public final class SubscriptionEngine implements AutoCloseable {
     return b.build();
   }
 
-  /** The notification Bundle as UTF-8 JSON, written once per delivery (FhirJson: no String). */
-  private byte[] encode(SubscriptionNotification n) {
-    return FhirJson.encode(ctx.newJsonParser(), n.toBundle());
+  /**
+   * The notification Bundle as UTF-8 JSON, once per delivery: written field by field where
+   * {@link NotificationJson} can (every shape but a resource to carry), else encoded by HAPI.
+   */
+  private byte[] encode(SubscriptionNotification n, PayloadContent payload) {
+    byte[] direct = NotificationJson.write(n, payload, new Date(),
+        "urn:uuid:" + java.util.UUID.randomUUID());
+    return direct != null ? direct : FhirJson.encode(ctx.newJsonParser(), n.toBundle());
+  }
+
+  /** The endpoint as OkHttp's URL, parsed once per endpoint (at most 4,096 kept). */
+  private HttpUrl url(String endpoint) {
+    HttpUrl u = endpointUrls.get(endpoint);
+    if (u == null) {
+      u = HttpUrl.get(endpoint);
+      if (endpointUrls.size() >= 4096) {
+        endpointUrls.clear();
+      }
+      endpointUrls.put(endpoint, u);
+    }
+    return u;
   }
 
   private boolean post(SubscriptionRecord r, byte[] json) {
     try {
-      Request.Builder rb = new Request.Builder().url(r.endpoint().orElseThrow())
+      Request.Builder rb = new Request.Builder().url(url(r.endpoint().orElseThrow()))
           .post(RequestBody.create(json, FHIR_JSON));
       for (String h : r.headers()) {
         int c = h.indexOf(':');
@@ -1199,8 +1220,9 @@ public final class SubscriptionEngine implements AutoCloseable {
       list.add(sink);
     }
     sink.bound();
+    PayloadContent payload = PayloadContent.fromCode(r.get().payload());
     sink.send(new String(encode(notification(r.get(), r.get().status(),
-        NotificationType.HANDSHAKE, List.of(), PayloadContent.fromCode(r.get().payload()))),
+        NotificationType.HANDSHAKE, List.of(), payload), payload),
         java.nio.charset.StandardCharsets.UTF_8));
     kick();
     return true;
