@@ -127,8 +127,6 @@ public final class SmartAuthorizationServer {
   private final AuthorizationStateStore store;
   private final ClientAuthenticator clientAuth;
   private final JwtTokenValidator validator;
-  /** Signs id_tokens while codes travel; null when turned off. */
-  private final IdTokenPresigner presigner;
 
   private SmartAuthorizationServer(Builder b, SigningKeyStore keyStore, Duration keyRotation) {
     this.issuer = b.issuer;
@@ -154,8 +152,6 @@ public final class SmartAuthorizationServer {
     this.maxFailedSignInsPerAccount = b.maxFailedSignInsPerAccount;
     this.accountLockout = b.accountLockout;
     this.requireSameUser = b.requireSameUser;
-    this.presigner = b.presignIdTokens
-        ? new IdTokenPresigner(clock, Math.min(b.capacity, 10_000), 16, Duration.ofSeconds(30)) : null;
     this.store = b.store != null ? b.store : InMemoryAuthorizationStateStore.builder().clock(clock)
         .capacity(b.capacity).maxPendingSignInsPerAddress(b.maxPendingSignInsPerAddress).build();
     this.clientAuth = new ClientAuthenticator(clients, store, clock, tokenEndpoint(), issuer);
@@ -531,17 +527,6 @@ public final class SmartAuthorizationServer {
           "too many authorizations in progress; try again shortly");
     }
     LOG.debug("authorization code issued to {}", it.clientId());
-    if (presigner != null && it.scopes().contains(SmartScope.OPENID)) {
-      String clientId = it.clientId();
-      SmartScopes scopes = it.scopes();
-      String nonce = it.nonce().orElse(null);
-      presigner.offer(sha256(code), user.subject(), clock.instant().plus(codeLifetime), () -> {
-        Instant at = clock.instant();
-        SigningKey key = keys.signer();
-        return new IdTokenPresigner.Signed(
-            sign(idTokenClaims(clientId, scopes, user, nonce, at), "JWT", key), key.kid(), at);
-      });
-    }
     return OAuthHttpResponse.redirect(URI.create(it.redirectUri() + sep(it.redirectUri())
         + "code=" + enc(code) + "&state=" + enc(it.state())));
   }
@@ -594,13 +579,11 @@ public final class SmartAuthorizationServer {
     // (even one racing this request) ends the grant, and with it every token issued below.
     CodeRedemption r = store.redeemCode(code, grantId, Optional.of(sha256(refreshSecret)),
         now.plus(grantLifetime()), now.plus(usedCodeMemory()));
-    String codeKey = presigner == null ? null : sha256(code);
     switch (r.status()) {
       case UNKNOWN:
         return OAuthHttpResponse.error(400, "invalid_grant", "the code is unknown or expired");
       case REPLAYED:
         LOG.warn("an authorization code was replayed; revoked the tokens issued from it");
-        forgetPresigned(codeKey);
         return OAuthHttpResponse.error(400, "invalid_grant", "the code was already used");
       case FULL:
         return unavailable("too many grants are live");
@@ -611,23 +594,10 @@ public final class SmartAuthorizationServer {
     String problem = codeProblem(g, client, p);
     if (problem != null) {
       store.endGrant(grantId); // the code is spent either way
-      forgetPresigned(codeKey);
       return OAuthHttpResponse.error(400, "invalid_grant", problem);
     }
-    String idToken = codeKey == null ? null : presigner.take(codeKey, keys.signer().kid()).orElse(null);
     return issue(client, g.scopes(), g.user(), g.sessionId().orElse(null), g.nonce().orElse(null),
-        grantId, refreshSecret, true, idToken);
-  }
-
-  /** Tests: whether {@code code}'s id_token has been signed ahead and waits for its redemption. */
-  boolean idTokenSignedAhead(String code) {
-    return presigner != null && presigner.signed(sha256(code));
-  }
-
-  private void forgetPresigned(String codeKey) {
-    if (codeKey != null) {
-      presigner.forget(codeKey);
-    }
+        grantId, refreshSecret, true);
   }
 
   private Duration usedCodeMemory() {
@@ -734,13 +704,6 @@ public final class SmartAuthorizationServer {
   private OAuthHttpResponse issue(RegisteredClient client, SmartScopes scopes,
       AuthenticatedUser user, String sessionId, String nonce, String grantId, String refreshSecret,
       boolean withIdToken) {
-    return issue(client, scopes, user, sessionId, nonce, grantId, refreshSecret, withIdToken, null);
-  }
-
-  /** As above; {@code idToken}, if not null, is this response's id_token, signed ahead. */
-  private OAuthHttpResponse issue(RegisteredClient client, SmartScopes scopes,
-      AuthenticatedUser user, String sessionId, String nonce, String grantId, String refreshSecret,
-      boolean withIdToken, String idToken) {
     Instant now = clock.instant();
     StoredContext ctx = null;
     if (sessionId != null) {
@@ -781,8 +744,17 @@ public final class SmartAuthorizationServer {
       body.put("refresh_token", grantId + "." + refreshSecret);
     }
     if (withIdToken && user != null && scopes.contains(SmartScope.OPENID)) {
-      body.put("id_token", idToken != null ? idToken
-          : sign(idTokenClaims(client.clientId(), scopes, user, nonce, now), "JWT"));
+      JWTClaimsSet.Builder id = new JWTClaimsSet.Builder()
+          .issuer(issuer.toString()).subject(user.subject()).audience(client.clientId())
+          .issueTime(Date.from(now)).expirationTime(Date.from(now.plus(Duration.ofMinutes(10))))
+          .claim("name", user.displayName());
+      if (nonce != null) {
+        id.claim("nonce", nonce);
+      }
+      if (scopes.contains(SmartScope.FHIR_USER)) {
+        user.fhirUser().ifPresent(v -> id.claim("fhirUser", fhirUrl(v)));
+      }
+      body.put("id_token", sign(id.build(), "JWT"));
     }
     if (ctx != null) {
       // fhirUser is an id_token claim, not a token-response member
@@ -791,22 +763,6 @@ public final class SmartAuthorizationServer {
     Audits.record(audit, "token-issue", AuditEventAction.E, true, client.clientId(),
         user == null ? null : user.subject(), null, now);
     return OAuthHttpResponse.json(200, Json.write(body));
-  }
-
-  /** The id_token's claims: what the user, client, scopes and nonce of a grant say, at {@code now}. */
-  private JWTClaimsSet idTokenClaims(String clientId, SmartScopes scopes, AuthenticatedUser user,
-      String nonce, Instant now) {
-    JWTClaimsSet.Builder id = new JWTClaimsSet.Builder()
-        .issuer(issuer.toString()).subject(user.subject()).audience(clientId)
-        .issueTime(Date.from(now)).expirationTime(Date.from(now.plus(Duration.ofMinutes(10))))
-        .claim("name", user.displayName());
-    if (nonce != null) {
-      id.claim("nonce", nonce);
-    }
-    if (scopes.contains(SmartScope.FHIR_USER)) {
-      user.fhirUser().ifPresent(v -> id.claim("fhirUser", fhirUrl(v)));
-    }
-    return id.build();
   }
 
   private String fhirUrl(String ref) {
@@ -931,11 +887,8 @@ public final class SmartAuthorizationServer {
 
   /** An id_token (or any token others check against the published keys): RS256. */
   private String sign(JWTClaimsSet claims, String typ) {
-    return sign(claims, typ, keys.signer());
-  }
-
-  private String sign(JWTClaimsSet claims, String typ, SigningKey key) {
     try {
+      SigningKey key = keys.signer();
       SignedJWT jwt = new SignedJWT(new JWSHeader.Builder(JWSAlgorithm.RS256)
           .keyID(key.kid()).type(new JOSEObjectType(typ)).build(), claims);
       jwt.sign(key.signer());
@@ -1058,7 +1011,6 @@ public final class SmartAuthorizationServer {
     private int maxFailedSignInsPerAccount = 10;
     private Duration accountLockout = Duration.ofMinutes(15);
     private boolean requireSameUser = true;
-    private boolean presignIdTokens = true;
     private int capacity = 100_000;
     private int maxPendingSignInsPerAddress = 100;
     private AuthorizationStateStore store;
@@ -1102,15 +1054,6 @@ public final class SmartAuthorizationServer {
     public Builder keyRefresh(Duration v) { this.keyRefresh = Objects.requireNonNull(v); return this; }
     public Builder accessTokenLifetime(Duration v) { this.accessTokenLifetime = Objects.requireNonNull(v); return this; }
     public Builder refreshTokenLifetime(Duration v) { this.refreshTokenLifetime = Objects.requireNonNull(v); return this; }
-    /**
-     * Whether a code's id_token is signed on a background thread as soon as the code is issued,
-     * so the token call does not wait for the RSA signature (its {@code iat} is then when that
-     * thread signed it, at most 30 s before the token call; an older one, or one whose key has
-     * since stopped signing, is signed again). Same claims. A code abandoned or refused costs one
-     * extra signature; at most 16 codes of one user wait signed at once (30 s at most), the
-     * others are signed at their token calls. Default true.
-     */
-    public Builder presignIdTokens(boolean v) { this.presignIdTokens = v; return this; }
     /** How long an authorization code lives. Default 60 s. */
     public Builder codeLifetime(Duration v) { this.codeLifetime = Objects.requireNonNull(v); return this; }
     public Builder ssoLifetime(Duration v) { this.ssoLifetime = Objects.requireNonNull(v); return this; }
