@@ -29,7 +29,10 @@ import okhttp3.OkHttpClient;
  * <p>HAPI chooses its HTTP transport per {@link FhirContext}: the first call installs the SDK's
  * OkHttp client factory on {@code ctx} (with server validation {@code NEVER}). Generic clients
  * made here then each use their own {@link HaloHttp} and token provider. Pass the one
- * {@code FhirContext} of your application: it is expensive to create. HAPI's own default
+ * {@code FhirContext} of your application: it is expensive to create. The first client made from a
+ * context starts HAPI's model scan of it on a background thread (the first call's largest cost,
+ * here done while the application goes on starting), so register custom types on the context
+ * before making its first client, as HAPI asks of any context shared by threads. HAPI's own default
  * transport, Apache HttpClient 4, is not among the SDK's dependencies: an application that calls
  * {@code ctx.newRestfulGenericClient} on a context this class has not set up adds
  * {@code org.apache.httpcomponents:httpclient} itself.

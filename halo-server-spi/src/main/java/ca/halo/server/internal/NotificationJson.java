@@ -20,8 +20,10 @@ import org.hl7.fhir.r4.model.InstantType;
  * 18's profile of 100 subscribers at 1,000 events/s).
  *
  * <p>Only the shapes every delivery has: id-only and empty payloads, and full-resource ones with
- * no resource attached. Anything else (a resource to carry, a blank text HAPI would leave out)
- * gets {@code null}, and the caller encodes the Bundle with HAPI as before.
+ * no resource attached, whose references are plain {@code Type/id}. Anything else (a resource to
+ * carry, a blank text HAPI would leave out, a local or versioned reference HAPI would rewrite)
+ * gets {@code null}, and the caller encodes the Bundle with HAPI as before. {@code payload} must
+ * be the notification's own.
  */
 public final class NotificationJson {
   private static final JsonFactory FACTORY = new JsonFactory();
@@ -34,7 +36,7 @@ public final class NotificationJson {
    */
   public static byte[] write(SubscriptionNotification n, PayloadContent payload, Date timestamp,
       String statusFullUrl) {
-    if (blank(n.subscription()) || blank(n.type().code()) || n.topic().map(NotificationJson::blank).orElse(false)
+    if (blank(n.subscription()) || !plain(n.subscription()) || blank(n.type().code()) || n.topic().map(NotificationJson::blank).orElse(false)
         || n.status().map(NotificationJson::blank).orElse(false)
         || n.error().map(NotificationJson::blank).orElse(false) || blank(statusFullUrl)) {
       return null;
@@ -44,7 +46,7 @@ public final class NotificationJson {
       if (e.resource().isPresent() && payload == PayloadContent.FULL_RESOURCE) {
         return null;
       }
-      if (focusEntries && e.focus().map(NotificationJson::blank).orElse(false)) {
+      if (focusEntries && e.focus().map(f -> blank(f) || !plain(f)).orElse(false)) {
         return null;
       }
     }
@@ -123,6 +125,14 @@ public final class NotificationJson {
       throw new UncheckedIOException(e);
     }
     return out.toByteArray();
+  }
+
+  /**
+   * A reference HAPI writes as it is: not local ({@code #id}) and with no version
+   * ({@code /_history/}), which HAPI's encoder rewrites.
+   */
+  private static boolean plain(String reference) {
+    return !reference.startsWith("#") && !reference.contains("/_history/");
   }
 
   /** What HAPI counts as no value (its primitives are empty when blank): not written here. */

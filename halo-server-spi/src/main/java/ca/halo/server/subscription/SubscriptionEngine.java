@@ -45,7 +45,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import okhttp3.ConnectionPool;
-import okhttp3.HttpUrl;
 import okhttp3.MediaType;
 import okhttp3.OkHttpClient;
 import okhttp3.Request;
@@ -129,6 +128,7 @@ public final class SubscriptionEngine implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(SubscriptionEngine.class);
   private static final MediaType FHIR_JSON = MediaType.get("application/fhir+json; charset=utf-8");
   private static final int MAX_HEADER_CHARS = 1024;
+  private static final int MAX_ENDPOINT_CHARS = 2048;
   private static final int MAX_BINDING_TOKENS_PER_SUBSCRIPTION = 5;
   private static final String REFUSED_ENDPOINT = "the endpoint is not permitted by this server's"
       + " endpoint policy (an https URL of a publicly reachable host)";
@@ -172,7 +172,6 @@ public final class SubscriptionEngine implements AutoCloseable {
   private final Map<String, List<WebSocketSink>> sinks = new ConcurrentHashMap<>();
   private final AtomicBoolean pollQueued = new AtomicBoolean();
   private final OkHttpClient http;
-  private final Map<String, HttpUrl> endpointUrls = new ConcurrentHashMap<>();
   private final SecureRandom random = new SecureRandom();
   private final AtomicLong delivered = new AtomicLong();
   private final URI websocketUrl;
@@ -546,6 +545,10 @@ public final class SubscriptionEngine implements AutoCloseable {
     boolean rest;
     if (ch.getType() == Subscription.SubscriptionChannelType.RESTHOOK) {
       rest = true;
+      if (ch.getEndpoint() != null && ch.getEndpoint().length() > MAX_ENDPOINT_CHARS) {
+        throw new SubscriptionException(400, "Subscription.channel.endpoint",
+            "the endpoint may have at most " + MAX_ENDPOINT_CHARS + " characters");
+      }
       URI endpoint;
       try {
         endpoint = new URI(ch.getEndpoint());
@@ -1075,22 +1078,10 @@ public final class SubscriptionEngine implements AutoCloseable {
     return direct != null ? direct : FhirJson.encode(ctx.newJsonParser(), n.toBundle());
   }
 
-  /** The endpoint as OkHttp's URL, parsed once per endpoint (at most 4,096 kept). */
-  private HttpUrl url(String endpoint) {
-    HttpUrl u = endpointUrls.get(endpoint);
-    if (u == null) {
-      u = HttpUrl.get(endpoint);
-      if (endpointUrls.size() >= 4096) {
-        endpointUrls.clear();
-      }
-      endpointUrls.put(endpoint, u);
-    }
-    return u;
-  }
 
   private boolean post(SubscriptionRecord r, byte[] json) {
     try {
-      Request.Builder rb = new Request.Builder().url(url(r.endpoint().orElseThrow()))
+      Request.Builder rb = new Request.Builder().url(r.endpoint().orElseThrow())
           .post(RequestBody.create(json, FHIR_JSON));
       for (String h : r.headers()) {
         int c = h.indexOf(':');

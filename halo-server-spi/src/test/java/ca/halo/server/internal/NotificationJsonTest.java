@@ -78,6 +78,14 @@ class NotificationJsonTest {
     String[] idOnly = both(base(NotificationType.EVENT_NOTIFICATION, PayloadContent.ID_ONLY)
         .addEvent(new NotificationEvent(1, Instant.now(), "Observation/o-1", o)).build(), PayloadContent.ID_ONLY);
     assertThat(idOnly[1]).isEqualTo(idOnly[0]);
+    // references HAPI rewrites (a version, a local id): left to HAPI, whose bytes they then are
+    for (String ref : List.of("Observation/o/_history/3", "http://x/fhir/Observation/1/_history/2", "#c1")) {
+      assertThat(both(base(NotificationType.EVENT_NOTIFICATION, PayloadContent.ID_ONLY)
+          .addEvent(new NotificationEvent(1, Instant.now(), ref, null)).build(), PayloadContent.ID_ONLY)[1])
+          .as(ref).isNull();
+    }
+    assertThat(both(SubscriptionNotification.builder("Subscription/a/_history/1", NotificationType.HEARTBEAT)
+        .build(), PayloadContent.ID_ONLY)[1]).isNull();
     for (String blank : List.of("", " ", "\t\n")) {
       assertThat(both(base(NotificationType.HEARTBEAT, PayloadContent.ID_ONLY).error(blank).build(),
           PayloadContent.ID_ONLY)[1]).isNull();

@@ -385,6 +385,24 @@ class SubscriptionReviewTest {
     }
   }
 
+  /**
+   * An endpoint is at most 2,048 characters (issue 18's review: a subscriber updating its
+   * endpoint with megabyte URLs had the server hold them); one at the bound is accepted.
+   */
+  @Test
+  void endpoint_longerThan2048Characters_refused400_atTheBoundAccepted() throws Exception {
+    try (TestSofa sofa = new TestSofa(); HookReceiver r = new HookReceiver()) {
+      String emr = sofa.emrToken(new Browser(), "dr.tremblay", "password");
+      String base = r.url().toString() + "?pad=";
+      Subscription tooLong = Subs.restHook(java.net.URI.create(base + "a".repeat(2049 - base.length())), null, null);
+      HttpResponse<String> refused = Subs.create(sofa, emr, tooLong);
+      assertThat(refused.statusCode()).isEqualTo(400);
+      assertThat(refused.body()).contains("OperationOutcome").contains("2048");
+      Subscription atBound = Subs.restHook(java.net.URI.create(base + "a".repeat(2048 - base.length())), null, null);
+      assertThat(Subs.create(sofa, emr, atBound).statusCode()).isEqualTo(201);
+    }
+  }
+
   @Test
   void addressClasses_teredoDiscardAnd6to4Relay_notPublic_informational() throws Exception {
     for (String a : new String[] {"2001:0:4136:e378::1", "100::1", "192.88.99.1"}) {

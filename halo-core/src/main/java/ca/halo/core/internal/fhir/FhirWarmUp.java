@@ -15,8 +15,12 @@ import org.hl7.fhir.instance.model.api.IBaseResource;
  * a resource definition, under the context's lock, so a call made meanwhile waits for it rather
  * than scanning twice. The thread also encodes and parses an empty Parameters once, to load the
  * JSON parser. Once per context; a failure here is left for the first real use to report.
+ *
+ * <p>HAPI asks that a context be configured (custom types registered) before any thread uses
+ * it; with the SDK, that is before its first client is made from it.
  */
 public final class FhirWarmUp {
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(FhirWarmUp.class);
   private static final Set<FhirContext> STARTED =
       Collections.synchronizedSet(Collections.newSetFromMap(new WeakHashMap<>()));
 
@@ -27,7 +31,9 @@ public final class FhirWarmUp {
     if (!STARTED.add(ctx)) {
       return;
     }
-    Thread t = new Thread(() -> warm(ctx), "halo-fhir-warm-up");
+    // no thread-locals of the caller's thread, and the SDK's own class loader, not the caller's
+    Thread t = new Thread(null, () -> warm(ctx), "halo-fhir-warm-up", 0, false);
+    t.setContextClassLoader(FhirWarmUp.class.getClassLoader());
     t.setDaemon(true);
     t.start();
   }
@@ -43,7 +49,9 @@ public final class FhirWarmUp {
       IParser json = ctx.newJsonParser();
       json.parseResource(json.encodeResourceToString(empty));
     } catch (RuntimeException | LinkageError e) {
-      // left for the first real use, which reports it to its caller
+      // left for the first real use, which reports it to its caller (a class that failed to
+      // initialise here then reads "Could not initialize class": this says why)
+      LOG.debug("FHIR context warm-up failed", e);
     }
   }
 }
