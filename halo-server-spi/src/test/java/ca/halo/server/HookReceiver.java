@@ -31,6 +31,8 @@ public final class HookReceiver implements AutoCloseable {
   private volatile int status = 200;
   private volatile java.util.concurrent.CountDownLatch gate;
   private final List<Map<String, List<String>>> arrivals = new CopyOnWriteArrayList<>();
+  /** Requests whose handling ended, answered or not (the sender may have gone). */
+  private final java.util.concurrent.atomic.AtomicInteger finished = new java.util.concurrent.atomic.AtomicInteger();
 
   public HookReceiver() throws IOException {
     server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
@@ -65,6 +67,10 @@ public final class HookReceiver implements AutoCloseable {
         }
       } finally {
         ex.close();
+        finished.incrementAndGet();
+        synchronized (this) {
+          notifyAll();
+        }
       }
     });
     server.start();
@@ -108,10 +114,25 @@ public final class HookReceiver implements AutoCloseable {
     return new ArrayList<>(received);
   }
 
+  /**
+   * Waits until every request that arrived has been handled (answered, or failed because its
+   * sender went away); false on timeout. Answers written to a sender that died may still count as
+   * received: the operating system takes the bytes before it learns the peer is gone.
+   */
+  public boolean awaitSettled(Duration timeout) throws InterruptedException {
+    return await(r -> finished.get() >= arrivals.size(), timeout);
+  }
+
   /** Every event notification's events that were accepted (answered 2xx), in arrival order. */
   public List<ca.halo.core.subscription.NotificationEvent> events() {
+    return eventsSince(0);
+  }
+
+  /** As {@link #events()}, of the requests received after the first {@code skip}. */
+  public List<ca.halo.core.subscription.NotificationEvent> eventsSince(int skip) {
     List<ca.halo.core.subscription.NotificationEvent> out = new ArrayList<>();
-    for (Received r : received) {
+    List<Received> all = new ArrayList<>(received);
+    for (Received r : all.subList(Math.min(skip, all.size()), all.size())) {
       if (r.notification() != null && r.answered() < 300 && r.notification().type()
           .equals(ca.halo.core.subscription.NotificationType.EVENT_NOTIFICATION)) {
         out.addAll(r.notification().events());
