@@ -42,6 +42,14 @@ public final class FhirJson {
 
   private FhirJson() {}
 
+  /**
+   * A compact UTF-8 generator of the kind this class writes with (no codec; characters outside
+   * the BMP as escape pairs): for the writers held to HAPI's bytes field by field.
+   */
+  public static JsonGenerator generator(OutputStream out) throws IOException {
+    return FACTORY.createGenerator(out, JsonEncoding.UTF8);
+  }
+
   /** {@code r} as compact UTF-8 JSON, encoded by {@code parser} (a JSON parser). */
   public static byte[] encode(IParser parser, IBaseResource r) {
     ByteArrayOutputStream out = new ByteArrayOutputStream(1024);
@@ -59,7 +67,7 @@ public final class FhirJson {
       }
       return;
     }
-    try (JsonGenerator g = FACTORY.createGenerator(out, JsonEncoding.UTF8)) {
+    try (JsonGenerator g = generator(out)) {
       g.disable(JsonGenerator.Feature.AUTO_CLOSE_TARGET);
       ((IJsonLikeParser) parser).encodeResourceToJsonLikeWriter(r, new Writer(g));
     } catch (IOException e) {

@@ -4,8 +4,6 @@ import ca.halo.core.subscription.Backport;
 import ca.halo.core.subscription.NotificationEvent;
 import ca.halo.core.subscription.PayloadContent;
 import ca.halo.core.subscription.SubscriptionNotification;
-import com.fasterxml.jackson.core.JsonEncoding;
-import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -26,7 +24,6 @@ import org.hl7.fhir.r4.model.InstantType;
  * be the notification's own.
  */
 public final class NotificationJson {
-  private static final JsonFactory FACTORY = new JsonFactory();
 
   private NotificationJson() {}
 
@@ -36,7 +33,8 @@ public final class NotificationJson {
    */
   public static byte[] write(SubscriptionNotification n, PayloadContent payload, Date timestamp,
       String statusFullUrl) {
-    if (blank(n.subscription()) || !plain(n.subscription()) || blank(n.type().code()) || n.topic().map(NotificationJson::blank).orElse(false)
+    if (blank(n.subscription()) || !plain(n.subscription()) || blank(n.type().code())
+        || n.topic().map(NotificationJson::blank).orElse(false)
         || n.status().map(NotificationJson::blank).orElse(false)
         || n.error().map(NotificationJson::blank).orElse(false) || blank(statusFullUrl)) {
       return null;
@@ -51,7 +49,7 @@ public final class NotificationJson {
       }
     }
     ByteArrayOutputStream out = new ByteArrayOutputStream(600 + 200 * n.events().size());
-    try (JsonGenerator g = FACTORY.createGenerator(out, JsonEncoding.UTF8)) {
+    try (JsonGenerator g = FhirJson.generator(out)) {
       g.writeStartObject();
       g.writeStringField("resourceType", "Bundle");
       profile(g, Backport.NOTIFICATION_PROFILE);
@@ -137,15 +135,7 @@ public final class NotificationJson {
 
   /** What HAPI counts as no value (its primitives are empty when blank): not written here. */
   private static boolean blank(String s) {
-    if (s == null || s.isEmpty()) {
-      return true;
-    }
-    for (int i = 0; i < s.length(); i++) {
-      if (!Character.isWhitespace(s.charAt(i))) {
-        return false;
-      }
-    }
-    return true;
+    return s == null || s.isBlank();
   }
 
   private static void profile(JsonGenerator g, String profile) throws IOException {

@@ -10,8 +10,6 @@ import ca.uhn.fhir.rest.api.RestOperationTypeEnum;
 import ca.uhn.fhir.rest.api.server.RequestDetails;
 import ca.uhn.fhir.rest.api.server.ResponseDetails;
 import ca.uhn.fhir.rest.server.RestfulServerUtils;
-import com.fasterxml.jackson.core.JsonEncoding;
-import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
 import jakarta.servlet.http.HttpServletResponse;
 import java.io.IOException;
@@ -40,7 +38,6 @@ import org.hl7.fhir.r4.model.StringType;
 public final class CompactOperationResponses {
   private static final Set<String> HAPI_ONLY = Set.of(Constants.PARAM_FORMAT,
       Constants.PARAM_PRETTY, Constants.PARAM_SUMMARY, Constants.PARAM_ELEMENTS);
-  private static final JsonFactory FACTORY = new JsonFactory();
 
   public CompactOperationResponses() {}
 
@@ -124,7 +121,7 @@ public final class CompactOperationResponses {
       }
     }
     java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream(1024);
-    try (JsonGenerator g = FACTORY.createGenerator(out, JsonEncoding.UTF8)) {
+    try (JsonGenerator g = FhirJson.generator(out)) {
       g.writeStartObject();
       g.writeStringField("resourceType", "Parameters");
       g.writeArrayFieldStart("parameter");
