@@ -8,6 +8,7 @@ import java.io.ByteArrayInputStream;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
+import ca.halo.server.internal.ShardedMap;
 import java.time.Clock;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
@@ -59,8 +60,9 @@ public final class InMemoryFhirRepository implements FhirResourceRepository {
   // Each live resource is one Stored, reached by type then id; the indexes hold the Stored
   // itself, never a "Type/id" string made for the purpose (memory per live context, issue 18).
   private final Map<String, StoredTable> byType = new HashMap<>();
-  private final Map<String, Members> byPatient = new HashMap<>();
-  private final Map<String, Members> bySession = new HashMap<>();
+  // split 64 ways: a HashMap grows all at once under the write lock (see StoredTable)
+  private final ShardedMap<String, Members> byPatient = ShardedMap.plain();
+  private final ShardedMap<String, Members> bySession = ShardedMap.plain();
   private int live;
   private final ThreadLocal<IParser> parsers;
   private static final String SESSION_TAG_DISPLAY = "SoFA session";
@@ -676,11 +678,54 @@ public final class InMemoryFhirRepository implements FhirResourceRepository {
   }
 
   /**
-   * The resources of one type by id: an open-addressing table of the Stored themselves (linear
-   * probing, at most half full). A HashMap spent a 32-byte node on every resource, about 190 bytes
-   * of every six-resource context (issue 18). Not thread-safe: the repository's lock guards it.
+   * The resources of one type by id, split {@value #PARTS} ways by id hash so that a table grows
+   * a {@value #PARTS}th at a time: grown whole, under the write lock, 600,000 ids took tens of
+   * milliseconds while every writer waited (the 60 s tail, issue 18). Not thread-safe: the
+   * repository's lock guards it.
    */
   private static final class StoredTable implements Iterable<Stored> {
+    private static final int PARTS = 64;
+    private final Part[] parts = new Part[PARTS];
+
+    private Part part(String id) {
+      return parts[ShardedMap.shardOf(id.hashCode())];
+    }
+
+    Stored get(String id) {
+      Part p = part(id);
+      return p == null ? null : p.get(id);
+    }
+
+    /** Adds {@code s}, whose id is not in the table. */
+    void add(Stored s) {
+      int i = ShardedMap.shardOf(s.id.hashCode());
+      if (parts[i] == null) {
+        parts[i] = new Part();
+      }
+      parts[i].add(s);
+    }
+
+    Stored remove(String id) {
+      if (id == null) {
+        return null;
+      }
+      Part p = part(id);
+      return p == null ? null : p.remove(id);
+    }
+
+    @Override
+    public java.util.Iterator<Stored> iterator() {
+      return Arrays.stream(parts).filter(Objects::nonNull)
+          .flatMap(p -> Arrays.stream(p.slots)).filter(Objects::nonNull).iterator();
+    }
+  }
+
+  /**
+   * One part of a {@link StoredTable}: an open-addressing table of the Stored themselves (linear
+   * probing, at most half full). A HashMap spent a 32-byte node on every resource, about 190 bytes
+   * of every six-resource context (issue 18).
+   */
+  private static final class Part {
     private Stored[] slots = new Stored[16];
     private int size;
     /**
@@ -755,9 +800,6 @@ public final class InMemoryFhirRepository implements FhirResourceRepository {
     }
 
     Stored remove(String id) {
-      if (id == null) {
-        return null;
-      }
       int mask = slots.length - 1;
       int i = spread(id) & mask;
       while (slots[i] != null && !slots[i].id.equals(id)) {
@@ -780,11 +822,6 @@ public final class InMemoryFhirRepository implements FhirResourceRepository {
       slots[hole] = null;
       size--;
       return gone;
-    }
-
-    @Override
-    public java.util.Iterator<Stored> iterator() {
-      return Arrays.stream(slots).filter(Objects::nonNull).iterator();
     }
   }
 
