@@ -52,10 +52,27 @@ public final class InMemoryLaunchContextStore implements LaunchContextStore {
     if (used[0] + 1 > maxPerOwner || used[1] + context.sizeBytes() > maxBytesPerOwner) {
       throw new OwnerShareExceededException(maxPerOwner, maxBytesPerOwner);
     }
-    owners.put(context.ownerKey(), new long[] {used[0] + 1, used[1] + context.sizeBytes()});
-    byLaunch.put(context.launchId(), context);
-    launchBySession.put(context.sessionId(), context.launchId());
+    // counted first and undone whole on any failure (a map growing can run out of memory), so
+    // that the count never falls below the contexts held and the capacity bound holds
     count.incrementAndGet();
+    boolean stored = false;
+    try {
+      owners.put(context.ownerKey(), new long[] {used[0] + 1, used[1] + context.sizeBytes()});
+      byLaunch.put(context.launchId(), context);
+      launchBySession.put(context.sessionId(), context.launchId());
+      stored = true;
+    } finally {
+      if (!stored) {
+        launchBySession.remove(context.sessionId());
+        byLaunch.remove(context.launchId());
+        if (used[0] == 0) {
+          owners.remove(context.ownerKey());
+        } else {
+          owners.put(context.ownerKey(), used);
+        }
+        count.decrementAndGet();
+      }
+    }
   }
 
   @Override

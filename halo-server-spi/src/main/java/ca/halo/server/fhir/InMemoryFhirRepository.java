@@ -1,6 +1,7 @@
 package ca.halo.server.fhir;
 
 import ca.halo.server.internal.FhirJson;
+import ca.halo.server.internal.ShardedMap;
 import ca.uhn.fhir.context.FhirContext;
 import ca.uhn.fhir.parser.DataFormatException;
 import ca.uhn.fhir.parser.IParser;
@@ -8,7 +9,6 @@ import java.io.ByteArrayInputStream;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
-import ca.halo.server.internal.ShardedMap;
 import java.time.Clock;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
@@ -566,13 +566,13 @@ public final class InMemoryFhirRepository implements FhirResourceRepository {
       byType.computeIfAbsent(p.type(), x -> new StoredTable()).add(s);
       live++;
     } else {
-      unindex(s);
       if (s.older == null) {
         s.older = new ArrayDeque<>(2);
       }
       // an older version is read whole (vread): its meta goes back into its JSON
       s.older.addLast(previous);
       totalBytes += growth(s, previous);
+      unindex(s);
     }
     s.json = p.json();
     s.sessionsStripped = p.sessionsStripped();
@@ -678,39 +678,55 @@ public final class InMemoryFhirRepository implements FhirResourceRepository {
   }
 
   /**
-   * The resources of one type by id, split {@value #PARTS} ways by id hash so that a table grows
-   * a {@value #PARTS}th at a time: grown whole, under the write lock, 600,000 ids took tens of
+   * The resources of one type by id, split {@value #PARTS} ways so that a table grows a
+   * {@value #PARTS}th at a time: grown whole, under the write lock, 600,000 ids took tens of
    * milliseconds while every writer waited (the 60 s tail, issue 18). Not thread-safe: the
    * repository's lock guards it.
+   *
+   * <p>An id's part and its home slot in that part come from its String.hashCode mixed with a
+   * random seed of this table (kept in the String, so a resize computes no string again): ids
+   * chosen to fill one part, or to make one long run of slots, need the seed. Ids whose
+   * hashCodes are equal ("Aa" and "BB") share a home whatever the seed; the part they fill then
+   * rehashes with FNV-1a from a seed of its own once one insert probes past {@link Part#MAX_PROBE}
+   * slots, and stays so. The SoFA makes its ids, but an embedder may update with ids of its own.
    */
   private static final class StoredTable implements Iterable<Stored> {
     private static final int PARTS = 64;
     private final Part[] parts = new Part[PARTS];
+    private final int seed = new SecureRandom().nextInt();
 
-    private Part part(String id) {
-      return parts[ShardedMap.shardOf(id.hashCode())];
+    /** The murmur3 finaliser of the hash and the seed: every bit of both moves every bit. */
+    private int mixed(String id) {
+      int h = id.hashCode() ^ seed;
+      h ^= h >>> 16;
+      h *= 0x85ebca6b;
+      h ^= h >>> 13;
+      h *= 0xc2b2ae35;
+      return h ^ (h >>> 16);
     }
 
     Stored get(String id) {
-      Part p = part(id);
-      return p == null ? null : p.get(id);
+      int h = mixed(id);
+      Part p = parts[h >>> 26];
+      return p == null ? null : p.get(id, h);
     }
 
     /** Adds {@code s}, whose id is not in the table. */
     void add(Stored s) {
-      int i = ShardedMap.shardOf(s.id.hashCode());
-      if (parts[i] == null) {
-        parts[i] = new Part();
+      int h = mixed(s.id);
+      if (parts[h >>> 26] == null) {
+        parts[h >>> 26] = new Part(this);
       }
-      parts[i].add(s);
+      parts[h >>> 26].add(s);
     }
 
     Stored remove(String id) {
       if (id == null) {
         return null;
       }
-      Part p = part(id);
-      return p == null ? null : p.remove(id);
+      int h = mixed(id);
+      Part p = parts[h >>> 26];
+      return p == null ? null : p.remove(id, h);
     }
 
     @Override
@@ -722,40 +738,37 @@ public final class InMemoryFhirRepository implements FhirResourceRepository {
 
   /**
    * One part of a {@link StoredTable}: an open-addressing table of the Stored themselves (linear
-   * probing, at most half full). A HashMap spent a 32-byte node on every resource, about 190 bytes
-   * of every six-resource context (issue 18).
+   * probing, at most half full, deletion by shifting back). A HashMap spent a 32-byte node on
+   * every resource, about 190 bytes of every six-resource context (issue 18).
    */
   private static final class Part {
+    /** Probes past which one insert makes the part rehash with a seed of its own. */
+    static final int MAX_PROBE = 64;
+    private final StoredTable table;
     private Stored[] slots = new Stored[16];
     private int size;
-    /**
-     * Ids are hashed with String.hashCode (kept in the String, so a resize recomputes nothing)
-     * until one insert probes past {@link #MAX_PROBE} slots: ids chosen to collide there ("Aa"
-     * and "BB") would otherwise make one probe run of them all, and the table, unlike a
-     * HashMap, has no tree to fall back on. The table then rehashes once with a seed of its own
-     * (FNV-1a from a random start) and stays so. The SoFA makes its ids, but an embedder may
-     * update with ids of its own.
-     */
-    private static final int MAX_PROBE = 64;
     private boolean seeded;
     private int seed;
 
-    private int spread(String id) {
-      int h;
-      if (seeded) {
-        h = seed;
-        for (int i = 0; i < id.length(); i++) {
-          h = (h ^ id.charAt(i)) * 0x01000193;
-        }
-      } else {
-        h = id.hashCode();
-      }
-      return h ^ (h >>> 16);
+    Part(StoredTable table) {
+      this.table = table;
     }
 
-    Stored get(String id) {
+    /** The home slot of an id whose table hash is {@code mixed}. */
+    private int home(String id, int mixed) {
+      if (!seeded) {
+        return mixed & (slots.length - 1);
+      }
+      int h = seed;
+      for (int i = 0; i < id.length(); i++) {
+        h = (h ^ id.charAt(i)) * 0x01000193;
+      }
+      return (h ^ (h >>> 16)) & (slots.length - 1);
+    }
+
+    Stored get(String id, int mixed) {
       int mask = slots.length - 1;
-      for (int i = spread(id) & mask; slots[i] != null; i = (i + 1) & mask) {
+      for (int i = home(id, mixed); slots[i] != null; i = (i + 1) & mask) {
         if (slots[i].id.equals(id)) {
           return slots[i];
         }
@@ -763,7 +776,6 @@ public final class InMemoryFhirRepository implements FhirResourceRepository {
       return null;
     }
 
-    /** Adds {@code s}, whose id is not in the table. */
     void add(Stored s) {
       if ((size + 1) * 2 > slots.length) {
         rehash(slots.length * 2);
@@ -789,7 +801,7 @@ public final class InMemoryFhirRepository implements FhirResourceRepository {
     /** Puts {@code s} in the first free slot of its run; returns how many it passed. */
     private int place(Stored s) {
       int mask = slots.length - 1;
-      int i = spread(s.id) & mask;
+      int i = home(s.id, table.mixed(s.id));
       int passed = 0;
       while (slots[i] != null) {
         i = (i + 1) & mask;
@@ -799,9 +811,9 @@ public final class InMemoryFhirRepository implements FhirResourceRepository {
       return passed;
     }
 
-    Stored remove(String id) {
+    Stored remove(String id, int mixed) {
       int mask = slots.length - 1;
-      int i = spread(id) & mask;
+      int i = home(id, mixed);
       while (slots[i] != null && !slots[i].id.equals(id)) {
         i = (i + 1) & mask;
       }
@@ -812,7 +824,7 @@ public final class InMemoryFhirRepository implements FhirResourceRepository {
       // backward-shift deletion: no tombstones, every probe run stays unbroken
       int hole = i;
       for (int j = (i + 1) & mask; slots[j] != null; j = (j + 1) & mask) {
-        int home = spread(slots[j].id) & mask;
+        int home = home(slots[j].id, table.mixed(slots[j].id));
         // slots[j] may move into the hole if its home is not cyclically within (hole, j]
         if (((j - home) & mask) >= ((j - hole) & mask)) {
           slots[hole] = slots[j];

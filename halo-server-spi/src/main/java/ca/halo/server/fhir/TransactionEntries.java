@@ -24,8 +24,8 @@ public final class TransactionEntries {
   private TransactionEntries() {}
 
   /**
-   * Prepares {@code work} in place; returns the {@code Type/id} URLs that its PUT and DELETE
-   * entries name.
+   * Prepares {@code work} in place; returns the resources that its PUT and DELETE entries name,
+   * each as {@code Type/id}.
    *
    * @throws FhirRepositoryException 400 naming the entry at fault
    */
@@ -60,13 +60,14 @@ public final class TransactionEntries {
               "PUT needs request.url Type/id matching the resource");
         }
         e.getResource().setId(parts[1]);
-        named(targets, e, where);
+        named(targets, parts, where);
       } else if (m == HTTPVerb.DELETE) {
-        if (typeAndId(e.getRequest().getUrl()) == null) {
+        String[] parts = typeAndId(e.getRequest().getUrl());
+        if (parts == null) {
           throw new FhirRepositoryException(400, where + ".request.url",
               "DELETE needs request.url Type/id");
         }
-        named(targets, e, where);
+        named(targets, parts, where);
       } else {
         throw new FhirRepositoryException(400, where + ".request.method",
             "method " + m.toCode() + " is not supported in a transaction here");
@@ -102,8 +103,13 @@ public final class TransactionEntries {
     return parts.length == 2 && !parts[0].isEmpty() && !parts[1].isEmpty() ? parts : null;
   }
 
-  private static void named(Set<String> targets, BundleEntryComponent e, String where) {
-    if (!targets.add(e.getRequest().getUrl())) {
+  /**
+   * Records the resource an entry names, as {@code Type/id}: the URLs {@code Observation/x} and
+   * {@code Observation/x/} name one resource (found by the attacker's review of issue 18: named
+   * twice, the second write of one transaction undid the first's index entries).
+   */
+  private static void named(Set<String> targets, String[] typeAndId, String where) {
+    if (!targets.add(typeAndId[0] + "/" + typeAndId[1])) {
       throw new FhirRepositoryException(400, where + ".request.url",
           "two entries of one transaction name the same resource");
     }

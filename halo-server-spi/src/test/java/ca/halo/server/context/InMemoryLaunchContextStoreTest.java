@@ -88,4 +88,47 @@ class InMemoryLaunchContextStoreTest extends LaunchContextStoreContract {
     assertThat(all.get(0).expiresAt()).isEqualTo(now.minusSeconds(5_099));
     assertThat(s.size()).isEqualTo(30_000);
   }
+
+  /**
+   * A create that fails half-way (a map growing runs out of memory: the one failure a real
+   * caller cannot arrange, so a shard is swapped for one that fails) leaves nothing behind: not
+   * the context, not its count, not its owner's share, and the capacity bound still holds
+   * (found by the attacker's review of issue 18: the count fell below the contexts held).
+   */
+  @Test
+  void create_failingHalfWay_leavesNoContextNoCountNoShare() throws Exception {
+    InMemoryLaunchContextStore s = new InMemoryLaunchContextStore(2);
+    java.lang.reflect.Field f = InMemoryLaunchContextStore.class.getDeclaredField("launchBySession");
+    f.setAccessible(true);
+    Object sharded = f.get(s);
+    java.lang.reflect.Field shardsField = sharded.getClass().getDeclaredField("shards");
+    shardsField.setAccessible(true);
+    java.util.Map<?, ?>[] shards = (java.util.Map<?, ?>[]) shardsField.get(sharded);
+    shards[ca.halo.server.internal.ShardedMap.shardOf("S-boom".hashCode())] =
+        new ConcurrentHashMap<String, String>() {
+          @Override
+          public String put(String key, String value) {
+            if (key.equals("S-boom")) {
+              throw new OutOfMemoryError("a shard could not grow");
+            }
+            return super.put(key, value);
+          }
+        };
+
+    org.assertj.core.api.Assertions.assertThatThrownBy(
+        () -> s.create(context("L-boom", "S-boom"), 2, Long.MAX_VALUE))
+        .isInstanceOf(OutOfMemoryError.class);
+
+    assertThat(s.size()).isZero();
+    assertThat(s.find("L-boom", T0)).isEmpty();
+    assertThat(s.delete("L-boom")).isEmpty();
+    assertThat(s.size()).isZero();
+    // the owner's whole share (2) and the store's whole capacity (2) are still there, and no more
+    s.create(context("L1", "S1"), 2, Long.MAX_VALUE);
+    s.create(context("L2", "S2"), 2, Long.MAX_VALUE);
+    org.assertj.core.api.Assertions.assertThatThrownBy(
+        () -> s.create(context("L3", "S3"), 10, Long.MAX_VALUE))
+        .isInstanceOf(ContextStoreFullException.class);
+    assertThat(s.size()).isEqualTo(2);
+  }
 }

@@ -858,6 +858,17 @@ public abstract class FhirResourceRepositoryContract {
     delete(twiceTarget, "Patient/x");
     assertRefused(twiceTarget, 400);
 
+    // one resource under two spellings of its URL (a trailing slash) is still named twice
+    Bundle twiceSpelled = transaction();
+    put(twiceSpelled, "Patient/x", patient("A"));
+    put(twiceSpelled, "Patient/x/", patient("B"));
+    assertRefused(twiceSpelled, 400);
+
+    Bundle twiceSpelledDelete = transaction();
+    put(twiceSpelledDelete, "Patient/x/", patient("A"));
+    delete(twiceSpelledDelete, "Patient/x");
+    assertRefused(twiceSpelledDelete, 400);
+
     Bundle get = transaction();
     post(get, "urn:uuid:p", patient("A"));
     get.addEntry().getRequest().setMethod(HTTPVerb.GET).setUrl("Patient/x");
