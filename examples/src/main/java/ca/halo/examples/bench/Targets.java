@@ -39,6 +39,11 @@ final class Targets {
         verdict(r, op, factor) + (measured ? "" : " (other server not run here: its earlier reading)"));
   }
 
+  /** A figure printed among the targets to read them by, with no target of its own. */
+  synchronized void context(String name, String figure) {
+    add(name, figure, "", "(for context)");
+  }
+
   private void add(String name, String figure, String target, String verdict) {
     lines.add(new Line(name, figure, target, verdict));
   }
