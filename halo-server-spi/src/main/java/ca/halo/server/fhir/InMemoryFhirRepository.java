@@ -692,6 +692,8 @@ public final class InMemoryFhirRepository implements FhirResourceRepository {
    */
   private static final class StoredTable implements Iterable<Stored> {
     private static final int PARTS = 64;
+    /** A part is chosen by the top 6 bits of the mixed hash; a home slot by its low bits. */
+    private static final int PART_SHIFT = Integer.SIZE - 6;
     private final Part[] parts = new Part[PARTS];
     private final int seed = new SecureRandom().nextInt();
 
@@ -707,17 +709,17 @@ public final class InMemoryFhirRepository implements FhirResourceRepository {
 
     Stored get(String id) {
       int h = mixed(id);
-      Part p = parts[h >>> 26];
+      Part p = parts[h >>> PART_SHIFT];
       return p == null ? null : p.get(id, h);
     }
 
     /** Adds {@code s}, whose id is not in the table. */
     void add(Stored s) {
-      int h = mixed(s.id);
-      if (parts[h >>> 26] == null) {
-        parts[h >>> 26] = new Part(this);
+      int i = mixed(s.id) >>> PART_SHIFT;
+      if (parts[i] == null) {
+        parts[i] = new Part(this);
       }
-      parts[h >>> 26].add(s);
+      parts[i].add(s);
     }
 
     Stored remove(String id) {
@@ -725,7 +727,7 @@ public final class InMemoryFhirRepository implements FhirResourceRepository {
         return null;
       }
       int h = mixed(id);
-      Part p = parts[h >>> 26];
+      Part p = parts[h >>> PART_SHIFT];
       return p == null ? null : p.remove(id, h);
     }
 
