@@ -7,10 +7,12 @@ import ca.halo.core.SetContextDefaults;
 import ca.halo.core.auth.AccessTokenProvider;
 import ca.halo.core.fhir.FhirClients;
 import ca.halo.core.internal.fhir.FhirCalls;
+import ca.halo.core.internal.fhir.FhirPost;
+import ca.halo.core.internal.fhir.ModelJson;
+import ca.halo.core.internal.http.BearerTokenInterceptor;
 import ca.halo.core.http.HaloHttp;
 import ca.uhn.fhir.context.FhirContext;
 import ca.uhn.fhir.rest.client.api.IGenericClient;
-import ca.uhn.fhir.util.FhirTerser;
 import java.net.URI;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -19,6 +21,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
 import org.hl7.fhir.r4.model.BooleanType;
@@ -29,6 +32,7 @@ import org.hl7.fhir.r4.model.Reference;
 import org.hl7.fhir.r4.model.Resource;
 import org.hl7.fhir.r4.model.StringType;
 import org.hl7.fhir.r4.model.UrlType;
+import okhttp3.OkHttpClient;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -64,17 +68,32 @@ public final class SofaClient implements AutoCloseable {
   private final URI fhirBase;
   private final HaloHttp http;
   private final boolean ownsHttp;
-  private final FhirContext ctx;
-  private final IGenericClient fhir;
+  private final AccessTokenProvider tokens;
+  /** HaloHttp's client with the bearer token: $set-context and $clear-context go straight over it. */
+  private final OkHttpClient withToken;
+  private final FhirContext givenContext;
   private final Set<String> allowedTypes;
+  /** Made on first use: HAPI's context and client cost a model scan of every R4 class. */
+  private volatile FhirContext ctx;
+  private volatile IGenericClient fhir;
 
   private SofaClient(Builder b) {
     this.fhirBase = b.fhirBase;
     this.ownsHttp = b.http == null;
     this.http = b.http != null ? b.http : HaloHttp.defaults();
-    this.ctx = b.fhirContext != null ? b.fhirContext : FhirContext.forR4Cached();
-    this.fhir = FhirClients.genericClient(ctx, fhirBase, http, b.tokens);
+    this.tokens = b.tokens;
+    this.givenContext = b.fhirContext;
     this.allowedTypes = Set.copyOf(b.allowedTypes);
+    try {
+      http.checkTransport(fhirBase);
+    } catch (RuntimeException e) {
+      if (ownsHttp) {
+        http.close();
+      }
+      throw e;
+    }
+    this.withToken = http.okHttp().newBuilder().addInterceptor(new BearerTokenInterceptor(tokens))
+        .build();
   }
 
   public static Builder builder() {
@@ -86,9 +105,32 @@ public final class SofaClient implements AutoCloseable {
     return fhirBase;
   }
 
-  /** The generic client this SofaClient uses (same credentials), e.g. to read write-backs. */
+  /**
+   * A generic client on the SoFA with the same credentials, e.g. to read write-backs. Made on the
+   * first call (which starts HAPI's model scan of the context, see {@link FhirClients}).
+   */
   public IGenericClient fhir() {
-    return fhir;
+    IGenericClient f = fhir;
+    if (f == null) {
+      synchronized (this) {
+        f = fhir;
+        if (f == null) {
+          f = FhirClients.genericClient(context(), fhirBase, http, tokens);
+          fhir = f;
+        }
+      }
+    }
+    return f;
+  }
+
+  /** The context given to the builder, or HAPI's shared R4 one, fetched on first use. */
+  private FhirContext context() {
+    FhirContext c = ctx;
+    if (c == null) {
+      c = givenContext != null ? givenContext : FhirContext.forR4Cached();
+      ctx = c;
+    }
+    return c;
   }
 
   /**
@@ -120,17 +162,20 @@ public final class SofaClient implements AutoCloseable {
       }
     }
     Bundle bundle = new Bundle().setType(Bundle.BundleType.TRANSACTION);
-    FhirTerser terser = ctx.newTerser();
     for (Resource r : uploads) {
       Resource copy = r.copy();
       copy.setId((String) null);
-      for (Reference ref : terser.getAllPopulatedChildElementsOfType(copy, Reference.class)) {
+      ModelJson.forEachReference(copy, ref -> {
         String target = ref.getReference();
-        if (target != null && localToUrn.containsKey(stripHistory(target))) {
+        if (ref.getResource() instanceof Resource && fullUrls.containsKey(ref.getResource())) {
+          // an in-memory link to another upload (r.copy() keeps the object it points at)
+          ref.setReference(fullUrls.get(ref.getResource()));
+          ref.setResource(null);
+        } else if (target != null && localToUrn.containsKey(stripHistory(target))) {
           ref.setReference(localToUrn.get(stripHistory(target)));
           ref.setResource(null);
         }
-      }
+      });
       bundle.addEntry().setFullUrl(fullUrls.get(r)).setResource(copy).getRequest()
           .setMethod(Bundle.HTTPVerb.POST).setUrl(copy.fhirType());
     }
@@ -232,10 +277,26 @@ public final class SofaClient implements AutoCloseable {
     return LaunchInitiator.launchUrl(appLaunchUrl, fhirBase, launchId);
   }
 
+  /**
+   * Sends {@code in} to the operation. The usual request is written without HAPI
+   * ({@link ModelJson}) and POSTed straight over OkHttp, and the usual {@code $set-context} answer
+   * is read without HAPI ({@link SetContextAnswers}): on an EMR's first launch HAPI's context
+   * would first load every R4 class. Anything else (a resource ModelJson leaves to HAPI, another
+   * answer, a refusal) goes through HAPI's parser as before.
+   */
   private Parameters call(String operation, Parameters in) {
-    return FhirCalls.call(operation, fhirBase,
-        () -> fhir.operation().onServer().named(operation).withParameters(in).execute(),
-        SofaClient::refused);
+    Optional<byte[]> body = ModelJson.write(in);
+    if (body.isEmpty()) {
+      return FhirCalls.call(operation, fhirBase,
+          () -> fhir().operation().onServer().named(operation).withParameters(in).execute(),
+          SofaClient::refused);
+    }
+    FhirPost.Answer a = FhirPost.post(withToken, fhirBase, operation, body.get());
+    if (!a.successful()) {
+      throw refused(FhirPost.refusal(context(), operation, a));
+    }
+    Parameters out = "$set-context".equals(operation) ? SetContextAnswers.read(a.body()) : null;
+    return out != null ? out : FhirPost.parse(context(), operation, a, Parameters.class);
   }
 
   /** The SoFA's refusal as the {@link SofaResponseException} subclass that names its cause. */
@@ -335,6 +396,12 @@ public final class SofaClient implements AutoCloseable {
     /** The clinician's (or the PoC's system) tokens from the jurisdictional IdP. */
     public Builder tokens(AccessTokenProvider v) { this.tokens = Objects.requireNonNull(v); return this; }
     public Builder http(HaloHttp v) { this.http = Objects.requireNonNull(v); return this; }
+    /**
+     * The context for {@link SofaClient#fhir()} and for the answers the client does not read
+     * itself; default HAPI's shared R4 context. The usual {@code $set-context} and
+     * {@code $clear-context} requests, and the usual {@code $set-context} answer, do not use it:
+     * they are written and read without HAPI, whose context loads every R4 class on first use.
+     */
     public Builder fhirContext(FhirContext v) { this.fhirContext = Objects.requireNonNull(v); return this; }
     /**
      * The types the SoFA accepts, checked locally. Default

@@ -221,6 +221,83 @@ class SofaClientTest {
   }
 
   @Test
+  void setContext_inMemoryLinkBetweenUploads_pointsAtTheStoredResource() {
+    Patient p = patient();
+    Encounter e = encounter();
+    e.setSubject(new Reference(p)); // the object only, no reference text
+    SetContextResult r = client.setContext(SetContextRequest.builder().patient(p).encounter(e).build());
+    InMemoryFhirRepository repo = (InMemoryFhirRepository) sofa.server.repository();
+    Encounter stored = (Encounter) repo.read("Encounter", r.sofaId(e).orElseThrow().id()).orElseThrow();
+    assertThat(stored.getSubject().getReference()).isEqualTo(r.sofaId(p).orElseThrow().reference());
+    assertThat(e.getSubject().getResource()).as("the caller's resource is untouched").isSameAs(p);
+    client.clearContext(r.launchId());
+  }
+
+  @Test
+  void setContext_linkToAnObjectNotUploaded_isWrittenByHapi_whichContainsIt() {
+    Observation o = observation();
+    Practitioner performer = new Practitioner();
+    performer.addName().setFamily("Roy"); // no id: HAPI contains it
+    o.addPerformer(new Reference(performer));
+    SetContextResult r = client.setContext(SetContextRequest.builder().patient(patient())
+        .encounter(encounter()).addResource(o).build());
+    InMemoryFhirRepository repo = (InMemoryFhirRepository) sofa.server.repository();
+    Observation stored = (Observation) repo.read("Observation", r.sofaId(o).orElseThrow().id())
+        .orElseThrow();
+    assertThat(stored.getContained()).hasSize(1);
+    assertThat(stored.getPerformerFirstRep().getReference()).startsWith("#");
+    client.clearContext(r.launchId());
+  }
+
+  /** What a proxy or a server that is not the SoFA may answer: each a typed error, or read. */
+  @Test
+  void oddAnswers_typedErrorsOrReadByHapi() throws Exception {
+    java.util.concurrent.atomic.AtomicReference<Object[]> next = new java.util.concurrent.atomic.AtomicReference<>();
+    com.sun.net.httpserver.HttpServer s = com.sun.net.httpserver.HttpServer.create(
+        new java.net.InetSocketAddress("127.0.0.1", 0), 0);
+    s.createContext("/", x -> {
+      x.getRequestBody().readAllBytes();
+      Object[] a = next.get();
+      byte[] body = ((String) a[2]).getBytes(java.nio.charset.StandardCharsets.UTF_8);
+      x.getResponseHeaders().add("Content-Type", (String) a[1]);
+      x.sendResponseHeaders((Integer) a[0], body.length);
+      x.getResponseBody().write(body);
+      x.close();
+    });
+    s.start();
+    URI base = URI.create("http://127.0.0.1:" + s.getAddress().getPort() + "/fhir");
+    SetContextRequest req = SetContextRequest.builder().patientReference("Patient/p1").build();
+    try (SofaClient c = SofaClient.builder().fhirBase(base)
+        .tokens(AccessTokenProvider.fixed(AccessToken.withoutExpiry("t"))).build()) {
+      next.set(new Object[] {502, "text/html", "<html>Bad gateway: Gagnon, Emile</html>"});
+      assertThatThrownBy(() -> c.setContext(req))
+          .isInstanceOfSatisfying(SofaResponseException.Unavailable.class, e -> {
+            assertThat(e.httpStatus()).isEqualTo(502);
+            assertThat(e.operationOutcome()).isEmpty();
+          })
+          .hasMessageContaining("HTTP 502").hasMessageNotContaining("Gagnon");
+
+      next.set(new Object[] {200, "application/fhir+json", "not json"});
+      assertThatThrownBy(() -> c.setContext(req)).isInstanceOf(ca.halo.core.HaloParseException.class);
+
+      next.set(new Object[] {200, "application/fhir+json", "{\"resourceType\":\"OperationOutcome\"}"});
+      assertThatThrownBy(() -> c.setContext(req)).isInstanceOf(ca.halo.core.HaloParseException.class)
+          .hasMessageContaining("OperationOutcome");
+
+      // valid, but not the usual shape (an id, a meta): HAPI reads it
+      next.set(new Object[] {200, "application/fhir+json", "{\"resourceType\":\"Parameters\",\"id\":\"x\","
+          + "\"meta\":{\"versionId\":\"1\"},\"parameter\":[{\"name\":\"launchID\",\"valueString\":\"L-1\"}]}"});
+      assertThat(c.setContext(req).launchId()).isEqualTo("L-1");
+    } finally {
+      s.stop(0);
+    }
+    try (SofaClient gone = SofaClient.builder().fhirBase(base)
+        .tokens(AccessTokenProvider.fixed(AccessToken.withoutExpiry("t"))).build()) {
+      assertThatThrownBy(() -> gone.setContext(req)).isInstanceOf(ca.halo.core.HaloTransportException.class);
+    }
+  }
+
+  @Test
   void builder_missingTokens_failsInBuild() {
     assertThatThrownBy(() -> SofaClient.builder().fhirBase(sofa.fhirBase()).build())
         .isInstanceOf(IllegalStateException.class);

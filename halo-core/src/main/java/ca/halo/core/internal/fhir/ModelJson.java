@@ -1,0 +1,316 @@
+package ca.halo.core.internal.fhir;
+
+import ca.halo.core.internal.Json;
+import com.fasterxml.jackson.core.JsonEncoding;
+import com.fasterxml.jackson.core.JsonGenerator;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.function.Consumer;
+import java.util.regex.Pattern;
+import org.hl7.fhir.r4.model.BackboneElement;
+import org.hl7.fhir.r4.model.BackboneType;
+import org.hl7.fhir.r4.model.Base;
+import org.hl7.fhir.r4.model.BooleanType;
+import org.hl7.fhir.r4.model.DomainResource;
+import org.hl7.fhir.r4.model.Element;
+import org.hl7.fhir.r4.model.Meta;
+import org.hl7.fhir.r4.model.Narrative;
+import org.hl7.fhir.r4.model.PrimitiveType;
+import org.hl7.fhir.r4.model.Property;
+import org.hl7.fhir.r4.model.Reference;
+import org.hl7.fhir.r4.model.Resource;
+
+/**
+ * Writes an R4 resource as FHIR JSON by walking the model's own element lists
+ * ({@link Base#children()}), without a {@code FhirContext}. Not public API.
+ *
+ * <p>Why: HAPI's parser needs its context's model scan, which loads and initialises every R4
+ * resource and datatype class (1.2-1.3 s of a plain JVM's first FHIR call here, most of the time
+ * from {@code java} to a first {@code $set-context}). This walk loads only the classes the
+ * resource uses. The JSON is what HAPI's parser writes for the same resource, element for
+ * element (ModelJsonTest reads both back with HAPI and compares them).
+ *
+ * <p>Where a resource holds something HAPI would write in its own way, {@link #write} returns
+ * empty and the caller uses HAPI's encoder: a {@link Reference} that holds an in-memory
+ * resource (HAPI writes its id or contains it), an extension on a resource id, a number that is
+ * not a JSON number.
+ */
+public final class ModelJson {
+  private static final Pattern JSON_NUMBER =
+      Pattern.compile("-?(0|[1-9][0-9]*)(\\.[0-9]+)?([eE][+-]?[0-9]+)?");
+
+  private ModelJson() {}
+
+  /** Thrown inside the walk for a shape left to HAPI. */
+  private static final class LeftToHapi extends Exception {
+    LeftToHapi() {
+      super(null, null, false, false);
+    }
+  }
+
+  /** {@code r} as compact FHIR JSON in UTF-8, or empty where HAPI's encoder should write it. */
+  public static Optional<byte[]> write(Resource r) {
+    ByteArrayOutputStream out = new ByteArrayOutputStream(2048);
+    try (JsonGenerator g = Json.MAPPER.getFactory().createGenerator(out, JsonEncoding.UTF8)) {
+      resource(g, r, false);
+    } catch (LeftToHapi e) {
+      return Optional.empty();
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e); // a ByteArrayOutputStream does not fail
+    }
+    return Optional.of(out.toByteArray());
+  }
+
+  /**
+   * Calls {@code f} for every {@link Reference} in {@code b}, nested ones and those of contained
+   * and inlined resources included, in document order.
+   */
+  public static void forEachReference(Base b, Consumer<Reference> f) {
+    for (Property p : b.children()) {
+      for (Base v : p.getValues()) {
+        if (v == null || v instanceof PrimitiveType) {
+          continue;
+        }
+        if (v instanceof Reference) {
+          f.accept((Reference) v);
+        }
+        forEachReference(v, f);
+      }
+    }
+  }
+
+  private static void resource(JsonGenerator g, Resource r, boolean contained)
+      throws IOException, LeftToHapi {
+    g.writeStartObject();
+    g.writeStringField("resourceType", r.fhirType());
+    members(g, r, contained);
+    g.writeEndObject();
+  }
+
+  /**
+   * The elements every resource and element has are written from their own accessors: the
+   * model's {@code children()} leaves them out for some types (StructureDefinition,
+   * ElementDefinition).
+   */
+  private static final Set<String> RESOURCE_BASE = Set.of("id", "meta", "implicitRules",
+      "language", "text", "contained", "extension", "modifierExtension");
+  private static final Set<String> ELEMENT_BASE = Set.of("id", "extension", "modifierExtension");
+
+  private static void members(JsonGenerator g, Base b, boolean containedResource)
+      throws IOException, LeftToHapi {
+    if (b instanceof Narrative) {
+      narrative(g, (Narrative) b);
+      return;
+    }
+    Set<String> base;
+    if (b instanceof Resource) {
+      Resource r = (Resource) b;
+      id(g, r, containedResource);
+      meta(g, r);
+      field(g, "implicitRules", r.getImplicitRulesElement());
+      field(g, "language", r.getLanguageElement());
+      if (r instanceof DomainResource) {
+        DomainResource d = (DomainResource) r;
+        field(g, "text", d.hasText() ? d.getText() : null);
+        field(g, "contained", d.getContained(), true, true);
+        field(g, "extension", d.getExtension(), true, false);
+        field(g, "modifierExtension", d.getModifierExtension(), true, false);
+      }
+      base = RESOURCE_BASE;
+    } else {
+      Element e = (Element) b;
+      if (e.hasId()) {
+        g.writeStringField("id", e.getId());
+      }
+      field(g, "extension", e.getExtension(), true, false);
+      if (e instanceof BackboneElement) {
+        field(g, "modifierExtension", ((BackboneElement) e).getModifierExtension(), true, false);
+      } else if (e instanceof BackboneType) {
+        field(g, "modifierExtension", ((BackboneType) e).getModifierExtension(), true, false);
+      }
+      base = ELEMENT_BASE;
+    }
+    for (Property p : b.children()) {
+      String name = p.getName();
+      if (base.contains(name)) {
+        continue;
+      }
+      List<Base> values = present(p.getValues());
+      if (values.isEmpty()) {
+        continue;
+      }
+      if (name.endsWith("[x]")) {
+        String type = values.get(0).fhirType();
+        name = name.substring(0, name.length() - 3)
+            + Character.toUpperCase(type.charAt(0)) + type.substring(1);
+      }
+      field(g, name, values, p.getMaxCardinality() > 1, false);
+    }
+  }
+
+  private static void field(JsonGenerator g, String name, Base value)
+      throws IOException, LeftToHapi {
+    if (value != null) {
+      field(g, name, List.of(value), false, false);
+    }
+  }
+
+  private static void field(JsonGenerator g, String name, List<? extends Base> all, boolean list,
+      boolean contained) throws IOException, LeftToHapi {
+    List<Base> values = present(all);
+    if (values.isEmpty()) {
+      return;
+    }
+    if (values.get(0) instanceof PrimitiveType) {
+      primitives(g, name, values, list);
+    } else if (list) {
+      g.writeArrayFieldStart(name);
+      for (Base v : values) {
+        complex(g, v, contained);
+      }
+      g.writeEndArray();
+    } else {
+      g.writeFieldName(name);
+      complex(g, values.get(0), false);
+    }
+  }
+
+  /** As HAPI: a version in the resource's id is written as meta.versionId, unless meta has one. */
+  private static void meta(JsonGenerator g, Resource r) throws IOException, LeftToHapi {
+    String version = r.getIdElement().getVersionIdPart();
+    if (version == null || r.hasMeta() && r.getMeta().hasVersionId()) {
+      field(g, "meta", r.hasMeta() ? r.getMeta() : null);
+      return;
+    }
+    Meta m = r.hasMeta() ? r.getMeta().copy() : new Meta();
+    field(g, "meta", m.setVersionId(version));
+  }
+
+  /** The values HAPI writes: not null, not empty (a blank string is empty, as in HAPI). */
+  private static List<Base> present(List<? extends Base> values) throws LeftToHapi {
+    List<Base> out = new ArrayList<>(values.size());
+    for (Base v : values) {
+      if (v instanceof Reference && ((Reference) v).getResource() != null) {
+        throw new LeftToHapi(); // HAPI writes the target's id, or contains the target
+      }
+      if (v != null && !v.isEmpty()) {
+        out.add(v);
+      }
+    }
+    return out;
+  }
+
+  private static void complex(JsonGenerator g, Base v, boolean contained)
+      throws IOException, LeftToHapi {
+    if (v instanceof Resource) {
+      resource(g, (Resource) v, contained);
+      return;
+    }
+    g.writeStartObject();
+    members(g, v, false);
+    g.writeEndObject();
+  }
+
+  /** Only the id part, as HAPI writes it; a contained resource's without HAPI's {@code #}. */
+  private static void id(JsonGenerator g, Resource r, boolean contained)
+      throws IOException, LeftToHapi {
+    if (r.getIdElement().hasExtension() || r.getIdElement().hasId()) {
+      throw new LeftToHapi();
+    }
+    String part = r.getIdElement().getIdPart();
+    if (contained && part != null && part.startsWith("#")) {
+      part = part.substring(1);
+    }
+    if (part != null && !part.isEmpty()) {
+      g.writeStringField("id", part);
+    }
+  }
+
+  private static void narrative(JsonGenerator g, Narrative n) throws IOException, LeftToHapi {
+    if (n.hasId()) {
+      g.writeStringField("id", n.getId());
+    }
+    field(g, "extension", n.getExtension(), true, false);
+    field(g, "status", n.getStatusElement());
+    if (n.getDiv() != null && !n.getDiv().isEmpty()) {
+      g.writeStringField("div", n.getDiv().getValueAsString());
+    }
+  }
+
+  /** A primitive's value under {@code name}, its id and extensions under {@code _name}. */
+  private static void primitives(JsonGenerator g, String name, List<Base> values, boolean list)
+      throws IOException, LeftToHapi {
+    boolean anyValue = false;
+    boolean anyExtras = false;
+    for (Base v : values) {
+      anyValue |= ((PrimitiveType<?>) v).hasValue();
+      anyExtras |= extras((PrimitiveType<?>) v);
+    }
+    if (anyValue) {
+      g.writeFieldName(name);
+      if (list) {
+        g.writeStartArray();
+      }
+      for (Base v : values) {
+        value(g, (PrimitiveType<?>) v);
+      }
+      if (list) {
+        g.writeEndArray();
+      }
+    }
+    if (anyExtras) {
+      g.writeFieldName("_" + name);
+      if (list) {
+        g.writeStartArray();
+      }
+      for (Base v : values) {
+        PrimitiveType<?> p = (PrimitiveType<?>) v;
+        if (!extras(p)) {
+          g.writeNull();
+          continue;
+        }
+        g.writeStartObject();
+        if (p.hasId()) {
+          g.writeStringField("id", p.getId());
+        }
+        field(g, "extension", p.getExtension(), true, false);
+        g.writeEndObject();
+      }
+      if (list) {
+        g.writeEndArray();
+      }
+    }
+  }
+
+  private static boolean extras(Element e) {
+    return e.hasId() || e.hasExtension();
+  }
+
+  private static void value(JsonGenerator g, PrimitiveType<?> v) throws IOException, LeftToHapi {
+    if (!v.hasValue()) {
+      g.writeNull();
+      return;
+    }
+    switch (v.fhirType()) {
+      case "boolean":
+        g.writeBoolean(((BooleanType) v).booleanValue());
+        return;
+      case "integer":
+      case "positiveInt":
+      case "unsignedInt":
+      case "decimal":
+        String n = v.getValueAsString();
+        if (n == null || !JSON_NUMBER.matcher(n).matches()) {
+          throw new LeftToHapi();
+        }
+        g.writeNumber(n);
+        return;
+      default:
+        g.writeString(v.getValueAsString());
+    }
+  }
+}
