@@ -3,6 +3,7 @@ package ca.halo.examples.emr;
 import ca.halo.catalog.AppCatalogClient;
 import ca.halo.core.SmartScopes;
 import ca.halo.core.catalog.AppListing;
+import ca.halo.core.fhir.FhirClients;
 import ca.halo.core.http.HaloHttp;
 import ca.halo.core.subscription.PayloadContent;
 import ca.halo.examples.sandbox.HeadlessBrowser;
@@ -19,6 +20,7 @@ import ca.halo.subscription.RestHookHandler;
 import ca.halo.subscription.RestHookReceiver;
 import ca.halo.subscription.SubscriptionClient;
 import ca.halo.subscription.SubscriptionRequest;
+import ca.uhn.fhir.context.FhirContext;
 import java.net.URI;
 import java.util.UUID;
 import org.hl7.fhir.r4.model.Encounter;
@@ -51,6 +53,10 @@ public final class EmrQuickStart {
                   Jurisdiction.EMR_CLIENT_ID, Jurisdiction.EMR_SECRET))
               .redirectUri(jurisdiction.emrRedirect).build();
           AppCatalogClient catalog = AppCatalogClient.builder().http(http).baseUrl(catalogBase).build()) {
+
+        // The SubscriptionClient (step 4) uses HAPI, whose context loads every R4 class on first
+        // use: start that now, while the clinician signs in ($set-context does not need it).
+        FhirClients.warmUp(FhirContext.forR4Cached());
 
         // 1. The clinician signs in at the jurisdictional IdP (auth code + PKCE).
         AuthorizationRedirect r = login.beginStandaloneLaunch(sofaBase,

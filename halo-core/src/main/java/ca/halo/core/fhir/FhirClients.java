@@ -43,6 +43,18 @@ public final class FhirClients {
 
   private FhirClients() {}
 
+  /**
+   * Starts HAPI's model scan of {@code ctx} on a background thread now, as the first generic
+   * client made from it would; returns at once, and does nothing the second time. For an
+   * application that will use HAPI later (a {@code SubscriptionClient}, {@code SofaClient.fhir()},
+   * its own parsing): call it at start-up, and the scan (about a second on a small machine) runs
+   * while the clinician signs in instead of inside a later call. {@code SofaClient}'s usual
+   * {@code $set-context} does not need the scan, and does not start it.
+   */
+  public static void warmUp(FhirContext ctx) {
+    FhirWarmUp.start(Objects.requireNonNull(ctx, "ctx"));
+  }
+
   /** A generic client for {@code base} with bearer tokens from {@code tokens}. */
   public static IGenericClient genericClient(
       FhirContext ctx, URI base, HaloHttp http, AccessTokenProvider tokens) {

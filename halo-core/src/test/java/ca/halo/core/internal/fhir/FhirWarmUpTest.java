@@ -71,4 +71,15 @@ class FhirWarmUpTest {
     }
     assertThat(FhirWarmUp.started(warming)).isTrue();
   }
+
+  @Test
+  void warmUp_startsOncePerContext_andTheContextWorksMeanwhile() {
+    FhirContext ctx = FhirContext.forR4();
+    assertThat(FhirWarmUp.started(ctx)).isFalse();
+    FhirClients.warmUp(ctx);
+    assertThat(FhirWarmUp.started(ctx)).isTrue();
+    FhirClients.warmUp(ctx); // a second call is harmless
+    String json = ctx.newJsonParser().encodeResourceToString(sample(3));
+    assertThat(ctx.newJsonParser().parseResource(Bundle.class, json).getEntry()).isNotEmpty();
+  }
 }
