@@ -5,7 +5,9 @@ import com.fasterxml.jackson.core.JsonEncoding;
 import com.fasterxml.jackson.core.JsonGenerator;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Deque;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
@@ -43,6 +45,9 @@ public final class ModelJson {
   private static final Pattern JSON_NUMBER =
       Pattern.compile("-?(0|[1-9][0-9]*)(\\.[0-9]+)?([eE][+-]?[0-9]+)?");
 
+  /** JSON nesting past which the walk stops (Jackson's own writer refuses past 1,000). */
+  static final int MAX_DEPTH = 300;
+
   private ModelJson() {}
 
   /** Thrown inside the walk for a shape left to HAPI. */
@@ -67,18 +72,27 @@ public final class ModelJson {
 
   /**
    * Calls {@code f} for every {@link Reference} in {@code b}, nested ones and those of contained
-   * and inlined resources included, in document order.
+   * and inlined resources included, in document order. Iterative: any depth of nesting.
    */
   public static void forEachReference(Base b, Consumer<Reference> f) {
-    for (Property p : b.children()) {
-      for (Base v : p.getValues()) {
-        if (v == null || v instanceof PrimitiveType) {
-          continue;
+    Deque<Base> todo = new ArrayDeque<>();
+    todo.push(b);
+    List<Base> children = new ArrayList<>();
+    while (!todo.isEmpty()) {
+      Base next = todo.pop();
+      if (next instanceof Reference) {
+        f.accept((Reference) next);
+      }
+      children.clear();
+      for (Property p : next.children()) {
+        for (Base v : p.getValues()) {
+          if (v != null && !(v instanceof PrimitiveType)) {
+            children.add(v);
+          }
         }
-        if (v instanceof Reference) {
-          f.accept((Reference) v);
-        }
-        forEachReference(v, f);
+      }
+      for (int i = children.size() - 1; i >= 0; i--) {
+        todo.push(children.get(i));
       }
     }
   }
@@ -206,6 +220,9 @@ public final class ModelJson {
 
   private static void complex(JsonGenerator g, Base v, boolean contained)
       throws IOException, LeftToHapi {
+    if (g.getOutputContext().getNestingDepth() > MAX_DEPTH) {
+      throw new LeftToHapi(); // deeper than any real resource; not this walk's stack to spend
+    }
     if (v instanceof Resource) {
       resource(g, (Resource) v, contained);
       return;

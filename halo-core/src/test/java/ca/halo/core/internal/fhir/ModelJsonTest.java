@@ -171,4 +171,25 @@ class ModelJsonTest {
     assertThat(found).containsExactlyInAnyOrder("Organization/o", "Patient/p", "Organization/a",
         "Practitioner/n");
   }
+
+  @Test
+  void nestingDeeperThanAnyRealResource_isLeftToHapi_andReferencesAreStillFound() {
+    QuestionnaireResponse qr = new QuestionnaireResponse();
+    QuestionnaireResponse.QuestionnaireResponseItemComponent item = qr.addItem().setLinkId("0");
+    for (int i = 1; i < 5_000; i++) {
+      item = item.addItem().setLinkId(Integer.toString(i));
+    }
+    item.addAnswer().setValue(new Reference("Patient/deep"));
+    assertThat(ModelJson.write(qr)).isEmpty();
+    List<String> found = new ArrayList<>();
+    ModelJson.forEachReference(qr, r -> found.add(r.getReference()));
+    assertThat(found).containsExactly("Patient/deep");
+
+    QuestionnaireResponse shallow = new QuestionnaireResponse();
+    QuestionnaireResponse.QuestionnaireResponseItemComponent it = shallow.addItem().setLinkId("0");
+    for (int i = 1; i < 50; i++) {
+      it = it.addItem().setLinkId(Integer.toString(i));
+    }
+    assertSameAsHapi(shallow);
+  }
 }
