@@ -197,7 +197,7 @@ public final class SofaClient implements AutoCloseable {
       in.addParameter().setName("resources").setResource(bundle);
     }
 
-    Parameters out = call("$set-context", in);
+    Parameters out = setContextCall(in);
     Parameters.ParametersParameterComponent launch = out.getParameter("launchID");
     if (launch == null || !(launch.getValue() instanceof StringType)
         || ((StringType) launch.getValue()).getValue() == null) {
@@ -278,25 +278,31 @@ public final class SofaClient implements AutoCloseable {
   }
 
   /**
-   * Sends {@code in} to the operation. The usual request is written without HAPI
-   * ({@link ModelJson}) and POSTed straight over OkHttp, and the usual {@code $set-context} answer
-   * is read without HAPI ({@link SetContextAnswers}): on an EMR's first launch HAPI's context
-   * would first load every R4 class. Anything else (a resource ModelJson leaves to HAPI, another
-   * answer, a refusal) goes through HAPI's parser as before.
+   * Sends a {@code $set-context}. The usual request is written without HAPI ({@link ModelJson})
+   * and POSTed straight over OkHttp, and the usual answer is read without HAPI
+   * ({@link SetContextAnswers}): on an EMR's first launch HAPI's context would first load every
+   * R4 class. Anything else (a resource ModelJson leaves to HAPI, an answer of another shape, a
+   * refusal) goes through HAPI's parser, read as HAPI's generic client reads it.
    */
-  private Parameters call(String operation, Parameters in) {
+  private Parameters setContextCall(Parameters in) {
+    String operation = "$set-context";
     Optional<byte[]> body = ModelJson.write(in);
     if (body.isEmpty()) {
-      return FhirCalls.call(operation, fhirBase,
-          () -> fhir().operation().onServer().named(operation).withParameters(in).execute(),
-          SofaClient::refused);
+      return call(operation, in);
     }
     FhirPost.Answer a = FhirPost.post(withToken, fhirBase, operation, body.get());
     if (!a.successful()) {
       throw refused(FhirPost.refusal(context(), operation, a));
     }
-    Parameters out = "$set-context".equals(operation) ? SetContextAnswers.read(a.body()) : null;
-    return out != null ? out : FhirPost.parse(context(), operation, a, Parameters.class);
+    Parameters out = SetContextAnswers.read(a.body());
+    return out != null ? out : FhirPost.parameters(context(), operation, a);
+  }
+
+  /** Sends {@code in} to the operation through HAPI's generic client. */
+  private Parameters call(String operation, Parameters in) {
+    return FhirCalls.call(operation, fhirBase,
+        () -> fhir().operation().onServer().named(operation).withParameters(in).execute(),
+        SofaClient::refused);
   }
 
   /** The SoFA's refusal as the {@link SofaResponseException} subclass that names its cause. */
@@ -397,10 +403,10 @@ public final class SofaClient implements AutoCloseable {
     public Builder tokens(AccessTokenProvider v) { this.tokens = Objects.requireNonNull(v); return this; }
     public Builder http(HaloHttp v) { this.http = Objects.requireNonNull(v); return this; }
     /**
-     * The context for {@link SofaClient#fhir()} and for the answers the client does not read
-     * itself; default HAPI's shared R4 context. The usual {@code $set-context} and
-     * {@code $clear-context} requests, and the usual {@code $set-context} answer, do not use it:
-     * they are written and read without HAPI, whose context loads every R4 class on first use.
+     * The context for {@link SofaClient#fhir()}, {@code $clear-context}, and the answers the
+     * client does not read itself; default HAPI's shared R4 context. The usual
+     * {@code $set-context} request and answer do not use it: they are written and read without
+     * HAPI, whose context loads every R4 class on first use.
      */
     public Builder fhirContext(FhirContext v) { this.fhirContext = Objects.requireNonNull(v); return this; }
     /**

@@ -249,6 +249,26 @@ class SofaClientTest {
     client.clearContext(r.launchId());
   }
 
+  /**
+   * Shapes HAPI writes its own way go through HAPI and are stored (the attacker's review: an Age
+   * in Observation.value[x] went out as valueAge, which the SoFA refuses, and a contained
+   * resource without an id went out without one).
+   */
+  @Test
+  void setContext_shapesLeftToHapi_storedAsBefore() {
+    Observation o = observation();
+    o.setValue(new org.hl7.fhir.r4.model.Age().setValue(42).setUnit("a"));
+    o.addContained(new Practitioner().setActive(true));
+    SetContextResult r = client.setContext(SetContextRequest.builder().patient(patient())
+        .encounter(encounter()).addResource(o).build());
+    InMemoryFhirRepository repo = (InMemoryFhirRepository) sofa.server.repository();
+    Observation stored = (Observation) repo.read("Observation", r.sofaId(o).orElseThrow().id())
+        .orElseThrow();
+    assertThat(stored.getValueQuantity().getValue()).isEqualByComparingTo("42");
+    assertThat(stored.getContained()).hasSize(1);
+    client.clearContext(r.launchId());
+  }
+
   /** What a proxy or a server that is not the SoFA may answer: each a typed error, or read. */
   @Test
   void oddAnswers_typedErrorsOrReadByHapi() throws Exception {
@@ -280,9 +300,24 @@ class SofaClientTest {
       next.set(new Object[] {200, "application/fhir+json", "not json"});
       assertThatThrownBy(() -> c.setContext(req)).isInstanceOf(ca.halo.core.HaloParseException.class);
 
+      // read as HAPI's generic client reads an operation's answer: another resource is wrapped,
+      // no body is an empty Parameters; neither has a launchID
       next.set(new Object[] {200, "application/fhir+json", "{\"resourceType\":\"OperationOutcome\"}"});
       assertThatThrownBy(() -> c.setContext(req)).isInstanceOf(ca.halo.core.HaloParseException.class)
-          .hasMessageContaining("OperationOutcome");
+          .hasMessageContaining("no launchID");
+      next.set(new Object[] {200, "application/fhir+json", ""});
+      assertThatThrownBy(() -> c.setContext(req)).isInstanceOf(ca.halo.core.HaloParseException.class)
+          .hasMessageContaining("no launchID");
+      next.set(new Object[] {200, "application/fhir+xml", "<Parameters xmlns=\"http://hl7.org/fhir\">"
+          + "<parameter><name value=\"launchID\"/><valueString value=\"L-x\"/></parameter></Parameters>"});
+      assertThat(c.setContext(req).launchId()).isEqualTo("L-x");
+      next.set(new Object[] {422, "application/fhir+xml", "<OperationOutcome xmlns=\"http://hl7.org/fhir\">"
+          + "<issue><severity value=\"error\"/><code value=\"invalid\"/><diagnostics value=\"bad patient\"/>"
+          + "<expression value=\"patient\"/></issue></OperationOutcome>"});
+      assertThatThrownBy(() -> c.setContext(req))
+          .isInstanceOfSatisfying(SofaResponseException.InvalidContext.class,
+              e -> assertThat(e.location()).isEqualTo("patient"))
+          .hasMessageContaining("bad patient");
 
       // valid, but not the usual shape (an id, a meta): HAPI reads it
       next.set(new Object[] {200, "application/fhir+json", "{\"resourceType\":\"Parameters\",\"id\":\"x\","

@@ -12,7 +12,10 @@ import okhttp3.Request;
 import okhttp3.RequestBody;
 import okhttp3.Response;
 import org.hl7.fhir.instance.model.api.IBaseResource;
+import ca.uhn.fhir.parser.LenientErrorHandler;
 import org.hl7.fhir.r4.model.OperationOutcome;
+import org.hl7.fhir.r4.model.Parameters;
+import org.hl7.fhir.r4.model.Resource;
 
 /**
  * A FHIR operation POSTed straight over OkHttp, for the calls on a client's start-up path (the
@@ -28,7 +31,7 @@ public final class FhirPost {
   private FhirPost() {}
 
   /** What the server answered: its status and body (bounded by the HaloHttp's response cap). */
-  public record Answer(int status, String reason, byte[] body) {
+  public record Answer(int status, String reason, String contentType, byte[] body) {
     public boolean successful() {
       return status >= 200 && status < 300;
     }
@@ -47,7 +50,7 @@ public final class FhirPost {
         .header("Accept", "application/fhir+json")
         .post(RequestBody.create(json, FHIR_JSON)).build();
     try (Response r = ok.newCall(request).execute()) {
-      return new Answer(r.code(), r.message(), r.body().bytes());
+      return new Answer(r.code(), r.message(), r.header("Content-Type", ""), r.body().bytes());
     } catch (IOException e) {
       throw new HaloTransportException(operation + ": cannot reach the SoFA at " + base + ": "
           + e.getMessage(), e);
@@ -55,19 +58,42 @@ public final class FhirPost {
   }
 
   /**
-   * A successful answer of a shape the caller does not read itself, read with HAPI's parser.
+   * A successful answer of a shape the caller does not read itself, read with HAPI's parser (XML
+   * where the server says so, JSON otherwise) as HAPI's generic client reads an operation's
+   * answer: no body is an empty Parameters, and another resource is wrapped in one (as
+   * {@code return}).
    *
-   * @throws HaloParseException if it is not FHIR JSON or not a {@code type}
+   * @throws HaloParseException if it is not FHIR
    */
-  public static <T extends IBaseResource> T parse(
-      FhirContext ctx, String what, Answer a, Class<T> type) {
-    IBaseResource r = FhirJsonBodies.parse(ctx, new String(a.body(), StandardCharsets.UTF_8),
-        what + ": the SoFA's answer");
-    if (!type.isInstance(r)) {
-      throw new HaloParseException(what + ": the SoFA answered a " + r.fhirType() + ", not a "
-          + type.getSimpleName());
+  public static Parameters parameters(FhirContext ctx, String what, Answer a) {
+    if (a.body().length == 0) {
+      return new Parameters();
     }
-    return type.cast(r);
+    IBaseResource r = read(ctx, what + ": the SoFA's answer", a);
+    if (r instanceof Parameters) {
+      return (Parameters) r;
+    }
+    if (!(r instanceof Resource)) {
+      throw new HaloParseException(what + ": the SoFA's answer is not an R4 resource");
+    }
+    Parameters wrapped = new Parameters();
+    wrapped.addParameter().setName("return").setResource((Resource) r);
+    return wrapped;
+  }
+
+  private static IBaseResource read(FhirContext ctx, String what, Answer a) {
+    String text = new String(a.body(), StandardCharsets.UTF_8);
+    if (!a.contentType().toLowerCase(java.util.Locale.ROOT).contains("xml")) {
+      return FhirJsonBodies.parse(ctx, text, what);
+    }
+    try {
+      return ctx.newXmlParser().setParserErrorHandler(new LenientErrorHandler(false))
+          .parseResource(text);
+    } catch (RuntimeException e) {
+      // HAPI's message can quote the body, which may hold patient data: not passed on
+      throw new HaloParseException(what + ": not a FHIR resource in XML ("
+          + e.getClass().getSimpleName() + ")");
+    }
   }
 
   /**
@@ -79,8 +105,7 @@ public final class FhirPost {
     OperationOutcome oo = null;
     if (a.body().length > 0) {
       try {
-        IBaseResource r = FhirJsonBodies.parse(ctx, new String(a.body(), StandardCharsets.UTF_8),
-            what);
+        IBaseResource r = read(ctx, what, a);
         oo = r instanceof OperationOutcome ? (OperationOutcome) r : null;
       } catch (HaloParseException e) {
         oo = null; // not FHIR: the status says it all

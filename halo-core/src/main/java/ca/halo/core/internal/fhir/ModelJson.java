@@ -17,14 +17,20 @@ import org.hl7.fhir.r4.model.BackboneElement;
 import org.hl7.fhir.r4.model.BackboneType;
 import org.hl7.fhir.r4.model.Base;
 import org.hl7.fhir.r4.model.BooleanType;
+import org.hl7.fhir.r4.model.Coding;
 import org.hl7.fhir.r4.model.DomainResource;
 import org.hl7.fhir.r4.model.Element;
+import org.hl7.fhir.r4.model.Extension;
+import org.hl7.fhir.r4.model.IdType;
 import org.hl7.fhir.r4.model.Meta;
+import org.hl7.fhir.r4.model.MoneyQuantity;
 import org.hl7.fhir.r4.model.Narrative;
 import org.hl7.fhir.r4.model.PrimitiveType;
 import org.hl7.fhir.r4.model.Property;
 import org.hl7.fhir.r4.model.Reference;
 import org.hl7.fhir.r4.model.Resource;
+import org.hl7.fhir.r4.model.SimpleQuantity;
+import org.hl7.fhir.r4.model.StringType;
 
 /**
  * Writes an R4 resource as FHIR JSON by walking the model's own element lists
@@ -44,6 +50,8 @@ import org.hl7.fhir.r4.model.Resource;
 public final class ModelJson {
   private static final Pattern JSON_NUMBER =
       Pattern.compile("-?(0|[1-9][0-9]*)(\\.[0-9]+)?([eE][+-]?[0-9]+)?");
+
+  private static final String MODEL = "org.hl7.fhir.r4.model.";
 
   /** JSON nesting past which the walk stops (Jackson's own writer refuses past 1,000). */
   static final int MAX_DEPTH = 300;
@@ -124,26 +132,35 @@ public final class ModelJson {
     if (b instanceof Resource) {
       Resource r = (Resource) b;
       id(g, r, containedResource);
-      meta(g, r);
-      field(g, "implicitRules", r.getImplicitRulesElement());
-      field(g, "language", r.getLanguageElement());
+      meta(g, r, containedResource);
+      field(g, "implicitRules", r.hasImplicitRulesElement() ? r.getImplicitRulesElement() : null);
+      field(g, "language", r.hasLanguageElement() ? r.getLanguageElement() : null);
       if (r instanceof DomainResource) {
         DomainResource d = (DomainResource) r;
+        if (containedResource && d.hasContained()) {
+          throw new LeftToHapi(); // HAPI drops resources contained in a contained one
+        }
         field(g, "text", d.hasText() ? d.getText() : null);
-        field(g, "contained", d.getContained(), true, true);
-        field(g, "extension", d.getExtension(), true, false);
-        field(g, "modifierExtension", d.getModifierExtension(), true, false);
+        if (d.hasContained()) {
+          field(g, "contained", d.getContained(), true, true);
+        }
+        if (d.hasExtension()) {
+          field(g, "extension", d.getExtension(), true, false);
+        }
+        if (d.hasModifierExtension()) {
+          field(g, "modifierExtension", d.getModifierExtension(), true, false);
+        }
       }
       base = RESOURCE_BASE;
     } else {
       Element e = (Element) b;
-      if (e.hasId()) {
-        g.writeStringField("id", e.getId());
+      elementId(g, e);
+      if (e.hasExtension()) {
+        field(g, "extension", e.getExtension(), true, false);
       }
-      field(g, "extension", e.getExtension(), true, false);
-      if (e instanceof BackboneElement) {
+      if (e instanceof BackboneElement && ((BackboneElement) e).hasModifierExtension()) {
         field(g, "modifierExtension", ((BackboneElement) e).getModifierExtension(), true, false);
-      } else if (e instanceof BackboneType) {
+      } else if (e instanceof BackboneType && ((BackboneType) e).hasModifierExtension()) {
         field(g, "modifierExtension", ((BackboneType) e).getModifierExtension(), true, false);
       }
       base = ELEMENT_BASE;
@@ -158,12 +175,51 @@ public final class ModelJson {
         continue;
       }
       if (name.endsWith("[x]")) {
-        String type = values.get(0).fhirType();
-        name = name.substring(0, name.length() - 3)
-            + Character.toUpperCase(type.charAt(0)) + type.substring(1);
+        name = choiceName(name.substring(0, name.length() - 3), p.getTypeCode(), values.get(0));
       }
       field(g, name, values, p.getMaxCardinality() > 1, false);
     }
+  }
+
+  /**
+   * The JSON name of a choice element's value: the element's name and the value's type, where
+   * that type is one the element declares (Quantity's profiles count as Quantity, as in HAPI).
+   * A subtype the element does not declare (an Age in Observation.value[x], which HAPI writes as
+   * valueQuantity; a markdown where only string is declared) is left to HAPI.
+   */
+  private static String choiceName(String element, String declared, Base v) throws LeftToHapi {
+    String type = v.fhirType();
+    if (declared == null || type == null || type.isEmpty()) {
+      throw new LeftToHapi();
+    }
+    if (declared.trim().equals("*")) {
+      if (v instanceof SimpleQuantity || v instanceof MoneyQuantity) {
+        throw new LeftToHapi(); // HAPI names these profiles its own way in an open type
+      }
+    } else {
+      boolean listed = false;
+      for (String t : declared.replaceAll("\\([^)]*\\)", "").split("\\|")) {
+        String d = t.trim();
+        listed |= d.equals(type) || type.equals("Quantity")
+            && (d.equals("SimpleQuantity") || d.equals("MoneyQuantity"));
+      }
+      if (!listed) {
+        throw new LeftToHapi();
+      }
+    }
+    return element + Character.toUpperCase(type.charAt(0)) + type.substring(1);
+  }
+
+  /** An element's id, written as HAPI writes it; one with extensions, or blank, is HAPI's. */
+  private static void elementId(JsonGenerator g, Element e) throws IOException, LeftToHapi {
+    if (!e.hasIdElement()) {
+      return;
+    }
+    StringType id = e.getIdElement();
+    if (id.hasExtension() || id.hasId() || id.getValue() == null || id.getValue().isBlank()) {
+      throw new LeftToHapi();
+    }
+    g.writeStringField("id", id.getValue());
   }
 
   private static void field(JsonGenerator g, String name, Base value)
@@ -194,13 +250,33 @@ public final class ModelJson {
   }
 
   /** As HAPI: a version in the resource's id is written as meta.versionId, unless meta has one. */
-  private static void meta(JsonGenerator g, Resource r) throws IOException, LeftToHapi {
-    String version = r.getIdElement().getVersionIdPart();
-    if (version == null || r.hasMeta() && r.getMeta().hasVersionId()) {
-      field(g, "meta", r.hasMeta() ? r.getMeta() : null);
+  private static void meta(JsonGenerator g, Resource r, boolean contained)
+      throws IOException, LeftToHapi {
+    Meta given = r.hasMeta() ? r.getMeta() : null;
+    if (given != null) {
+      for (Coding c : given.getTag()) {
+        if (!c.hasSystem() && !c.hasCode()) {
+          throw new LeftToHapi(); // HAPI drops such a tag
+        }
+      }
+      for (Coding c : given.getSecurity()) {
+        if (!c.hasSystem() && !c.hasCode()) {
+          throw new LeftToHapi();
+        }
+      }
+      if (contained && given.hasVersionIdElement()) {
+        throw new LeftToHapi(); // HAPI writes an empty meta for it
+      }
+    }
+    String version = r.hasIdElement() ? r.getIdElement().getVersionIdPart() : null;
+    if (contained && version != null) {
+      throw new LeftToHapi();
+    }
+    if (version == null || given != null && given.hasVersionId()) {
+      field(g, "meta", given);
       return;
     }
-    Meta m = r.hasMeta() ? r.getMeta().copy() : new Meta();
+    Meta m = given != null ? given.copy() : new Meta();
     field(g, "meta", m.setVersionId(version));
   }
 
@@ -208,8 +284,13 @@ public final class ModelJson {
   private static List<Base> present(List<? extends Base> values) throws LeftToHapi {
     List<Base> out = new ArrayList<>(values.size());
     for (Base v : values) {
-      if (v instanceof Reference && ((Reference) v).getResource() != null) {
-        throw new LeftToHapi(); // HAPI writes the target's id, or contains the target
+      if (v instanceof Reference && (((Reference) v).getResource() != null
+          || ((Reference) v).hasReference() && ((Reference) v).getReference().contains("/_history/"))) {
+        // HAPI writes the target's id or contains the target; HAPI strips a reference's version
+        throw new LeftToHapi();
+      }
+      if (v != null && !v.getClass().getName().startsWith(MODEL)) {
+        throw new LeftToHapi(); // a class of the application's own (@ResourceDef, @Block)
       }
       if (v != null && !v.isEmpty()) {
         out.add(v);
@@ -227,6 +308,13 @@ public final class ModelJson {
       resource(g, (Resource) v, contained);
       return;
     }
+    if (v instanceof Extension) {
+      Extension x = (Extension) v;
+      if (!x.hasUrl() || x.getUrlElement().hasExtension() || x.getUrlElement().hasId()
+          || !x.hasValue() && !x.hasExtension()) {
+        throw new LeftToHapi(); // HAPI drops an extension with only a url, or writes a null url
+      }
+    }
     g.writeStartObject();
     members(g, v, false);
     g.writeEndObject();
@@ -235,25 +323,37 @@ public final class ModelJson {
   /** Only the id part, as HAPI writes it; a contained resource's without HAPI's {@code #}. */
   private static void id(JsonGenerator g, Resource r, boolean contained)
       throws IOException, LeftToHapi {
-    if (r.getIdElement().hasExtension() || r.getIdElement().hasId()) {
+    if (!r.hasIdElement()) {
+      if (contained) {
+        throw new LeftToHapi(); // HAPI gives a contained resource an id of its own
+      }
+      return;
+    }
+    IdType id = r.getIdElement();
+    if (id.hasExtension() || id.hasId()) {
       throw new LeftToHapi();
     }
-    String part = r.getIdElement().getIdPart();
+    if (!contained && id.getValue() != null && id.getValue().startsWith("urn:")) {
+      return; // HAPI writes no id for a urn: (a Bundle entry's fullUrl, say)
+    }
+    String part = id.getIdPart();
     if (contained && part != null && part.startsWith("#")) {
       part = part.substring(1);
     }
     if (part != null && !part.isEmpty()) {
       g.writeStringField("id", part);
+    } else if (contained) {
+      throw new LeftToHapi();
     }
   }
 
   private static void narrative(JsonGenerator g, Narrative n) throws IOException, LeftToHapi {
-    if (n.hasId()) {
-      g.writeStringField("id", n.getId());
+    elementId(g, n);
+    if (n.hasExtension()) {
+      field(g, "extension", n.getExtension(), true, false);
     }
-    field(g, "extension", n.getExtension(), true, false);
-    field(g, "status", n.getStatusElement());
-    if (n.getDiv() != null && !n.getDiv().isEmpty()) {
+    field(g, "status", n.hasStatusElement() ? n.getStatusElement() : null);
+    if (n.hasDiv()) {
       g.writeStringField("div", n.getDiv().getValueAsString());
     }
   }
@@ -264,8 +364,12 @@ public final class ModelJson {
     boolean anyValue = false;
     boolean anyExtras = false;
     for (Base v : values) {
-      anyValue |= ((PrimitiveType<?>) v).hasValue();
-      anyExtras |= extras((PrimitiveType<?>) v);
+      PrimitiveType<?> p = (PrimitiveType<?>) v;
+      if (p.hasIdElement() || p.hasExtension() && p.fhirType().equals("id")) {
+        throw new LeftToHapi(); // HAPI omits a primitive's id, and extensions on an id
+      }
+      anyValue |= p.hasValue();
+      anyExtras |= p.hasExtension();
     }
     if (anyValue) {
       g.writeFieldName(name);
@@ -286,14 +390,11 @@ public final class ModelJson {
       }
       for (Base v : values) {
         PrimitiveType<?> p = (PrimitiveType<?>) v;
-        if (!extras(p)) {
+        if (!p.hasExtension()) {
           g.writeNull();
           continue;
         }
         g.writeStartObject();
-        if (p.hasId()) {
-          g.writeStringField("id", p.getId());
-        }
         field(g, "extension", p.getExtension(), true, false);
         g.writeEndObject();
       }
@@ -301,10 +402,6 @@ public final class ModelJson {
         g.writeEndArray();
       }
     }
-  }
-
-  private static boolean extras(Element e) {
-    return e.hasId() || e.hasExtension();
   }
 
   private static void value(JsonGenerator g, PrimitiveType<?> v) throws IOException, LeftToHapi {
