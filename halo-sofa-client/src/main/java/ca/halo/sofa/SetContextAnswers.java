@@ -1,12 +1,14 @@
 package ca.halo.sofa;
 
-import ca.halo.core.internal.Json;
-import com.fasterxml.jackson.databind.DeserializationFeature;
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectReader;
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.util.Iterator;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import org.hl7.fhir.r4.model.Bundle;
 import org.hl7.fhir.r4.model.InstantType;
@@ -19,8 +21,15 @@ import org.hl7.fhir.r4.model.StringType;
  * context must first load every R4 class: on an EMR's first launch that was most of the time
  * from {@code java} to the answer. Any other shape, down to one more member anywhere, is not
  * read here ({@code null}) and goes to HAPI's parser as before.
+ *
+ * <p>Read with jackson-core's streaming parser into plain maps and lists: an ObjectMapper's first
+ * use initialises databind (about 300 classes, 0.2 s of a fresh JVM).
  */
 final class SetContextAnswers {
+  private static final JsonFactory FACTORY = new JsonFactory();
+  /** Any JSON value that is not a string: never a value of the usual answer. */
+  private static final Object NOT_TEXT = new Object();
+
   private static final Set<String> ROOT = Set.of("resourceType", "parameter");
   private static final Set<String> LAUNCH = Set.of("name", "valueString");
   private static final Set<String> RESOURCES = Set.of("name", "resource");
@@ -28,64 +37,67 @@ final class SetContextAnswers {
   private static final Set<String> ENTRY = Set.of("response");
   private static final Set<String> RESPONSE = Set.of("status", "location", "etag", "lastModified");
 
-  /** Anything after the answer's object (which readTree ignores by default) is not the usual. */
-  private static final ObjectReader STRICT =
-      Json.MAPPER.reader().with(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
-
   private SetContextAnswers() {}
 
   /** The answer in {@code json} when it has the usual shape, or null. */
   static Parameters read(byte[] json) {
-    JsonNode root;
-    try {
-      // decoded by Java, as every other answer is: Jackson's own decoder takes overlong forms
-      // (C0 AF for "/") that Java replaces with U+FFFD
-      root = STRICT.readTree(new String(json, StandardCharsets.UTF_8));
+    Object root;
+    // decoded by Java, as every other answer is: Jackson's own decoder takes overlong forms
+    // (C0 AF for "/") that Java replaces with U+FFFD
+    try (JsonParser p = FACTORY.createParser(new String(json, StandardCharsets.UTF_8))) {
+      if (p.nextToken() == null) {
+        return null;
+      }
+      root = value(p);
+      if (p.nextToken() != null) {
+        return null; // anything after the answer's object
+      }
     } catch (IOException | RuntimeException e) {
       return null;
     }
-    if (!only(root, ROOT) || !"Parameters".equals(text(root, "resourceType"))) {
+    Map<String, Object> r = object(root, ROOT);
+    if (r == null || !"Parameters".equals(text(r, "resourceType"))) {
       return null;
     }
-    JsonNode params = root.get("parameter");
-    if (params == null || !params.isArray() || params.size() < 1 || params.size() > 2) {
+    List<Object> params = r.get("parameter") instanceof List ? list(r.get("parameter")) : null;
+    if (params == null || params.size() < 1 || params.size() > 2) {
       return null;
     }
-    JsonNode launch = params.get(0);
-    String launchId = text(launch, "valueString");
-    if (!only(launch, LAUNCH) || !"launchID".equals(text(launch, "name")) || launchId == null) {
+    Map<String, Object> launch = object(params.get(0), LAUNCH);
+    String launchId = launch == null ? null : text(launch, "valueString");
+    if (launchId == null || !"launchID".equals(text(launch, "name"))) {
       return null;
     }
-    Parameters p = new Parameters();
-    p.addParameter().setName("launchID").setValue(new StringType(launchId));
+    Parameters out = new Parameters();
+    out.addParameter().setName("launchID").setValue(new StringType(launchId));
     if (params.size() == 1) {
-      return p;
+      return out;
     }
-    JsonNode rr = params.get(1);
-    JsonNode b = rr.get("resource");
-    if (!only(rr, RESOURCES) || !"resourcesResponse".equals(text(rr, "name"))
-        || !only(b, BUNDLE) || !"Bundle".equals(text(b, "resourceType"))
+    Map<String, Object> rr = object(params.get(1), RESOURCES);
+    Map<String, Object> b = rr == null ? null : object(rr.get("resource"), BUNDLE);
+    if (b == null || !"resourcesResponse".equals(text(rr, "name"))
+        || !"Bundle".equals(text(b, "resourceType"))
         || !"transaction-response".equals(text(b, "type"))) {
       return null;
     }
     Bundle bundle = new Bundle().setType(Bundle.BundleType.TRANSACTIONRESPONSE);
-    JsonNode entries = b.get("entry");
-    if (entries != null) {
-      if (!entries.isArray() || entries.isEmpty()) {
+    if (b.containsKey("entry")) {
+      if (!(b.get("entry") instanceof List) || list(b.get("entry")).isEmpty()) {
         return null;
       }
-      for (JsonNode e : entries) {
-        JsonNode r = e.get("response");
-        if (!only(e, ENTRY) || !only(r, RESPONSE) || text(r, "status") == null
-            || !textOrAbsent(r, "location") || !textOrAbsent(r, "etag")
-            || !textOrAbsent(r, "lastModified")) {
+      for (Object e : list(b.get("entry"))) {
+        Map<String, Object> entry = object(e, ENTRY);
+        Map<String, Object> response = entry == null ? null : object(entry.get("response"), RESPONSE);
+        if (response == null || text(response, "status") == null
+            || !textOrAbsent(response, "location") || !textOrAbsent(response, "etag")
+            || !textOrAbsent(response, "lastModified")) {
           return null;
         }
         Bundle.BundleEntryResponseComponent c = bundle.addEntry().getResponse();
-        c.setStatus(text(r, "status"));
-        c.setLocation(text(r, "location"));
-        c.setEtag(text(r, "etag"));
-        String lastModified = text(r, "lastModified");
+        c.setStatus(text(response, "status"));
+        c.setLocation(text(response, "location"));
+        c.setEtag(text(response, "etag"));
+        String lastModified = text(response, "lastModified");
         if (lastModified != null) {
           try {
             c.setLastModifiedElement(new InstantType(lastModified));
@@ -95,30 +107,60 @@ final class SetContextAnswers {
         }
       }
     }
-    p.addParameter().setName("resourcesResponse").setResource(bundle);
-    return p;
+    out.addParameter().setName("resourcesResponse").setResource(bundle);
+    return out;
   }
 
-  /** An object whose members are all among {@code allowed}. */
-  private static boolean only(JsonNode n, Set<String> allowed) {
-    if (n == null || !n.isObject()) {
-      return false;
-    }
-    for (Iterator<String> names = n.fieldNames(); names.hasNext(); ) {
-      if (!allowed.contains(names.next())) {
-        return false;
+  /**
+   * The value at the parser's current token: a map (a repeated member keeps its last value, as
+   * a JSON tree does), a list, a string, or {@link #NOT_TEXT}.
+   */
+  private static Object value(JsonParser p) throws IOException {
+    JsonToken t = p.currentToken();
+    if (t == JsonToken.START_OBJECT) {
+      Map<String, Object> m = new LinkedHashMap<>();
+      while (p.nextToken() == JsonToken.FIELD_NAME) {
+        String name = p.currentName();
+        p.nextToken();
+        m.put(name, value(p));
       }
+      return m;
     }
-    return true;
+    if (t == JsonToken.START_ARRAY) {
+      List<Object> l = new ArrayList<>();
+      while (p.nextToken() != JsonToken.END_ARRAY) {
+        l.add(value(p));
+      }
+      return l;
+    }
+    if (t == JsonToken.VALUE_STRING) {
+      return p.getText();
+    }
+    return NOT_TEXT;
+  }
+
+  /** {@code v} as an object whose members are all among {@code allowed}, or null. */
+  @SuppressWarnings("unchecked")
+  private static Map<String, Object> object(Object v, Set<String> allowed) {
+    if (!(v instanceof Map)) {
+      return null;
+    }
+    Map<String, Object> m = (Map<String, Object>) v;
+    return allowed.containsAll(m.keySet()) ? m : null;
+  }
+
+  @SuppressWarnings("unchecked")
+  private static List<Object> list(Object v) {
+    return (List<Object>) v;
   }
 
   /** The member's text, or null when it is absent, not a string, or empty. */
-  private static String text(JsonNode n, String name) {
-    JsonNode v = n.get(name);
-    return v != null && v.isTextual() && !v.textValue().isEmpty() ? v.textValue() : null;
+  private static String text(Map<String, Object> m, String name) {
+    Object v = m.get(name);
+    return v instanceof String && !((String) v).isEmpty() ? (String) v : null;
   }
 
-  private static boolean textOrAbsent(JsonNode n, String name) {
-    return !n.has(name) || text(n, name) != null;
+  private static boolean textOrAbsent(Map<String, Object> m, String name) {
+    return !m.containsKey(name) || text(m, name) != null;
   }
 }

@@ -1,7 +1,7 @@
 package ca.halo.core.internal.fhir;
 
-import ca.halo.core.internal.Json;
 import com.fasterxml.jackson.core.JsonEncoding;
+import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -52,6 +52,11 @@ public final class ModelJson {
       Pattern.compile("-?(0|[1-9][0-9]*)(\\.[0-9]+)?([eE][+-]?[0-9]+)?");
 
   private static final String MODEL = "org.hl7.fhir.r4.model.";
+  /**
+   * jackson-core's own factory: an ObjectMapper's first use initialises databind (about 300
+   * classes, 0.2 s of a fresh JVM), which this walk does not need.
+   */
+  private static final JsonFactory FACTORY = new JsonFactory();
 
   /** JSON nesting past which the walk stops (Jackson's own writer refuses past 1,000). */
   static final int MAX_DEPTH = 300;
@@ -68,7 +73,7 @@ public final class ModelJson {
   /** {@code r} as compact FHIR JSON in UTF-8, or empty where HAPI's encoder should write it. */
   public static Optional<byte[]> write(Resource r) {
     ByteArrayOutputStream out = new ByteArrayOutputStream(2048);
-    try (JsonGenerator g = Json.MAPPER.getFactory().createGenerator(out, JsonEncoding.UTF8)) {
+    try (JsonGenerator g = FACTORY.createGenerator(out, JsonEncoding.UTF8)) {
       resource(g, r, false);
     } catch (LeftToHapi e) {
       return Optional.empty();
