@@ -128,7 +128,10 @@ final class SetContextAnswers {
     }
     if (t == JsonToken.START_ARRAY) {
       List<Object> l = new ArrayList<>();
-      while (p.nextToken() != JsonToken.END_ARRAY) {
+      for (JsonToken n = p.nextToken(); n != JsonToken.END_ARRAY; n = p.nextToken()) {
+        if (n == null) {
+          throw new IOException("end of input in an array"); // Jackson throws first; never loop
+        }
         l.add(value(p));
       }
       return l;

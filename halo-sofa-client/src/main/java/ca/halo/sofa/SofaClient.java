@@ -24,6 +24,7 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
+import okhttp3.OkHttpClient;
 import org.hl7.fhir.r4.model.BooleanType;
 import org.hl7.fhir.r4.model.Bundle;
 import org.hl7.fhir.r4.model.OperationOutcome;
@@ -32,7 +33,6 @@ import org.hl7.fhir.r4.model.Reference;
 import org.hl7.fhir.r4.model.Resource;
 import org.hl7.fhir.r4.model.StringType;
 import org.hl7.fhir.r4.model.UrlType;
-import okhttp3.OkHttpClient;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -69,7 +69,7 @@ public final class SofaClient implements AutoCloseable {
   private final HaloHttp http;
   private final boolean ownsHttp;
   private final AccessTokenProvider tokens;
-  /** HaloHttp's client with the bearer token: $set-context and $clear-context go straight over it. */
+  /** HaloHttp's client with the bearer token: the usual $set-context goes straight over it. */
   private final OkHttpClient withToken;
   private final FhirContext givenContext;
   private final Set<String> allowedTypes;

@@ -3,6 +3,7 @@ package ca.halo.core.internal.fhir;
 import ca.halo.core.HaloParseException;
 import ca.halo.core.HaloTransportException;
 import ca.uhn.fhir.context.FhirContext;
+import ca.uhn.fhir.parser.LenientErrorHandler;
 import java.io.IOException;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
@@ -12,7 +13,6 @@ import okhttp3.Request;
 import okhttp3.RequestBody;
 import okhttp3.Response;
 import org.hl7.fhir.instance.model.api.IBaseResource;
-import ca.uhn.fhir.parser.LenientErrorHandler;
 import org.hl7.fhir.r4.model.OperationOutcome;
 import org.hl7.fhir.r4.model.Parameters;
 import org.hl7.fhir.r4.model.Resource;
@@ -21,7 +21,7 @@ import org.hl7.fhir.r4.model.Resource;
  * A FHIR operation POSTed straight over OkHttp, for the calls on a client's start-up path (the
  * first {@code $set-context} of an EMR): HAPI's generic client needs its context's model scan
  * before it sends anything. The body is written by {@link ModelJson}; the caller reads the usual
- * answer itself and hands anything else to {@link #parse} or {@link #refusal}, which use HAPI's
+ * answer itself and hands anything else to {@link #parameters} or {@link #refusal}, which use HAPI's
  * parser (an error or an unusual answer may pay for the scan; the usual path does not). Not public
  * API.
  */
