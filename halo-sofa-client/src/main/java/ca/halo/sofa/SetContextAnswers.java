@@ -39,16 +39,36 @@ final class SetContextAnswers {
 
   private SetContextAnswers() {}
 
-  /** The answer in {@code json} when it has the usual shape, or null. */
-  static Parameters read(byte[] json) {
+  /** Root, parameter list, parameter, Bundle, entry list, entry, response: seven levels. */
+  private static final int MAX_DEPTH = 7;
+  /** The most members any object of the usual answer has. */
+  private static final int MAX_MEMBERS = 4;
+
+  /** What one read may build: the usual answer for its entries, and never more. */
+  private static final class Budget {
+    int values;
+    int depth;
+
+    Budget(int values) {
+      this.values = values;
+    }
+  }
+
+  /**
+   * The answer in {@code json} when it has the usual shape with at most {@code entries} entries,
+   * or null. The values read are bounded by that shape (the answer is the network's: a body of
+   * small containers up to the HTTP cap would otherwise be a tree of a gigabyte).
+   */
+  static Parameters read(byte[] json, int entries) {
     Object root;
+    Budget budget = new Budget(16 + 6 * entries);
     // decoded by Java, as every other answer is: Jackson's own decoder takes overlong forms
     // (C0 AF for "/") that Java replaces with U+FFFD
     try (JsonParser p = FACTORY.createParser(new String(json, StandardCharsets.UTF_8))) {
       if (p.nextToken() == null) {
         return null;
       }
-      root = value(p);
+      root = value(p, budget);
       if (p.nextToken() != null) {
         return null; // anything after the answer's object
       }
@@ -115,31 +135,47 @@ final class SetContextAnswers {
    * The value at the parser's current token: a map (a repeated member keeps its last value, as
    * a JSON tree does), a list, a string, or {@link #NOT_TEXT}.
    */
-  private static Object value(JsonParser p) throws IOException {
-    JsonToken t = p.currentToken();
-    if (t == JsonToken.START_OBJECT) {
-      Map<String, Object> m = new LinkedHashMap<>();
-      while (p.nextToken() == JsonToken.FIELD_NAME) {
-        String name = p.currentName();
-        p.nextToken();
-        m.put(name, value(p));
-      }
-      return m;
+  private static Object value(JsonParser p, Budget b) throws IOException {
+    if (--b.values < 0) {
+      throw new IOException("more than the usual answer holds");
     }
-    if (t == JsonToken.START_ARRAY) {
-      List<Object> l = new ArrayList<>();
-      for (JsonToken n = p.nextToken(); n != JsonToken.END_ARRAY; n = p.nextToken()) {
-        if (n == null) {
-          throw new IOException("end of input in an array"); // Jackson throws first; never loop
-        }
-        l.add(value(p));
+    JsonToken t = p.currentToken();
+    if (t == JsonToken.START_OBJECT || t == JsonToken.START_ARRAY) {
+      if (++b.depth > MAX_DEPTH) {
+        throw new IOException("deeper than the usual answer");
       }
-      return l;
+      Object container = t == JsonToken.START_OBJECT ? object(p, b) : array(p, b);
+      b.depth--;
+      return container;
     }
     if (t == JsonToken.VALUE_STRING) {
       return p.getText();
     }
     return NOT_TEXT;
+  }
+
+  private static Map<String, Object> object(JsonParser p, Budget b) throws IOException {
+    Map<String, Object> m = new LinkedHashMap<>();
+    while (p.nextToken() == JsonToken.FIELD_NAME) {
+      String name = p.currentName();
+      p.nextToken();
+      m.put(name, value(p, b));
+      if (m.size() > MAX_MEMBERS) {
+        throw new IOException("more members than the usual answer has");
+      }
+    }
+    return m;
+  }
+
+  private static List<Object> array(JsonParser p, Budget b) throws IOException {
+    List<Object> l = new ArrayList<>();
+    for (JsonToken n = p.nextToken(); n != JsonToken.END_ARRAY; n = p.nextToken()) {
+      if (n == null) {
+        throw new IOException("end of input in an array"); // Jackson throws first; never loop
+      }
+      l.add(value(p, b));
+    }
+    return l;
   }
 
   /** {@code v} as an object whose members are all among {@code allowed}, or null. */

@@ -174,6 +174,9 @@ public final class SofaClient implements AutoCloseable {
         } else if (target != null && localToUrn.containsKey(stripHistory(target))) {
           ref.setReference(localToUrn.get(stripHistory(target)));
           ref.setResource(null);
+        } else if (ref.getResource() instanceof Resource) {
+          // HAPI's encoder contains such a target and gives it an id: on a copy, not the caller's
+          ref.setResource(((Resource) ref.getResource()).copy());
         }
       });
       bundle.addEntry().setFullUrl(fullUrls.get(r)).setResource(copy).getRequest()
@@ -294,8 +297,14 @@ public final class SofaClient implements AutoCloseable {
     if (!a.successful()) {
       throw refused(FhirPost.refusal(context(), operation, a));
     }
-    Parameters out = SetContextAnswers.read(a.body());
+    Parameters out = SetContextAnswers.read(a.body(), countEntries(in));
     return out != null ? out : FhirPost.parameters(context(), operation, a);
+  }
+
+  /** The entries of the transaction Bundle in {@code in}: the most the usual answer holds. */
+  private static int countEntries(Parameters in) {
+    Parameters.ParametersParameterComponent r = in.getParameter("resources");
+    return r != null && r.getResource() instanceof Bundle ? ((Bundle) r.getResource()).getEntry().size() : 0;
   }
 
   /** Sends {@code in} to the operation through HAPI's generic client. */

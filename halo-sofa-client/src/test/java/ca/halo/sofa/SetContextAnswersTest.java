@@ -53,7 +53,7 @@ class SetContextAnswersTest {
   void theSofasOwnAnswer_readAsHapiReadsIt() {
     for (int entries : new int[] {-1, 1, 6, 40}) {
       byte[] wire = CompactOperationResponses.setContextAnswer(answer(entries));
-      Parameters ours = SetContextAnswers.read(wire);
+      Parameters ours = SetContextAnswers.read(wire, Math.max(entries, 0));
       assertThat(ours).as("%d entries", entries).isNotNull();
       Parameters theirs = (Parameters) CTX.newJsonParser()
           .parseResource(new String(wire, StandardCharsets.UTF_8));
@@ -74,7 +74,7 @@ class SetContextAnswersTest {
             + "{\"name\":\"resourcesResponse\",\"resource\":{\"resourceType\":\"Bundle\",\"type\":\"transaction-response\","
             + "\"entry\":[{\"response\":{\"status\":\"201\",\"lastModified\":\"yesterday\"}}]}}]}",
         "{\"resourceType\":\"OperationOutcome\"}", "[]", "not json")) {
-      assertThat(SetContextAnswers.read(json.getBytes(StandardCharsets.UTF_8))).as(json).isNull();
+      assertThat(SetContextAnswers.read(json.getBytes(StandardCharsets.UTF_8), 6)).as(json).isNull();
     }
   }
 
@@ -90,7 +90,7 @@ class SetContextAnswersTest {
 
   @Property(tries = 3000)
   void mutants_declinedOrReadAsHapiReadsThem(@ForAll("answers") Mutant m) {
-    Parameters ours = SetContextAnswers.read(m.bytes());
+    Parameters ours = SetContextAnswers.read(m.bytes(), 3);
     Statistics.collect(ours == null ? "declined" : "read");
     // the seeds and harmless mutants are read: the comparison below is not vacuous
     Statistics.coverage(c -> c.check("read").count((Integer n) -> n >= 50));
@@ -100,5 +100,29 @@ class SetContextAnswersTest {
     IParser parser = CTX.newJsonParser();
     Parameters theirs = (Parameters) parser.parseResource(m.text());
     assertThat(hapi(ours)).as(m.toString()).isEqualTo(hapi(theirs));
+  }
+
+  /**
+   * The attacker's review: a 63 MB answer of empty objects (under the HTTP cap) became a tree of
+   * about 1.5 GB before its shape was checked. Now what is read is bounded by the entries sent.
+   */
+  @Test
+  void hugeAnswers_declinedWithoutBuildingThem() {
+    StringBuilder many = new StringBuilder("{\"resourceType\":\"Parameters\",\"parameter\":[");
+    for (int i = 0; i < 2_000_000; i++) {
+      many.append(i == 0 ? "{}" : ",{}");
+    }
+    many.append("]}");
+    byte[] body = many.toString().getBytes(StandardCharsets.UTF_8);
+    assertThat(SetContextAnswers.read(body, 6)).isNull();
+    // an object with many members, and an answer with more entries than were sent
+    StringBuilder wide = new StringBuilder("{\"resourceType\":\"Parameters\"");
+    for (int i = 0; i < 100_000; i++) {
+      wide.append(",\"m").append(i).append("\":\"x\"");
+    }
+    assertThat(SetContextAnswers.read(wide.append("}").toString().getBytes(StandardCharsets.UTF_8), 6)).isNull();
+    byte[] forty = CompactOperationResponses.setContextAnswer(answer(40));
+    assertThat(SetContextAnswers.read(forty, 6)).isNull();
+    assertThat(SetContextAnswers.read(forty, 40)).isNotNull();
   }
 }

@@ -246,6 +246,8 @@ class SofaClientTest {
         .orElseThrow();
     assertThat(stored.getContained()).hasSize(1);
     assertThat(stored.getPerformerFirstRep().getReference()).startsWith("#");
+    // HAPI's encoder gave the contained target an id: on the client's copy, not the caller's
+    assertThat(performer.getIdPart()).isNull();
     client.clearContext(r.launchId());
   }
 

@@ -3,6 +3,7 @@ package ca.halo.core.internal.fhir;
 import com.fasterxml.jackson.core.JsonEncoding;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.core.util.JsonGeneratorDelegate;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.util.ArrayDeque;
@@ -70,10 +71,26 @@ public final class ModelJson {
     }
   }
 
+  /** The walk's generator, which also knows how deep inside contained resources it is. */
+  private static final class Walk extends JsonGeneratorDelegate {
+    int contained;
+
+    Walk(JsonGenerator g) {
+      super(g, false);
+    }
+  }
+
+  private static boolean insideContained(JsonGenerator g) {
+    return ((Walk) g).contained > 0;
+  }
+
   /** {@code r} as compact FHIR JSON in UTF-8, or empty where HAPI's encoder should write it. */
   public static Optional<byte[]> write(Resource r) {
+    if (!r.getClass().getName().startsWith(MODEL)) {
+      return Optional.empty(); // a class of the application's own (@ResourceDef)
+    }
     ByteArrayOutputStream out = new ByteArrayOutputStream(2048);
-    try (JsonGenerator g = FACTORY.createGenerator(out, JsonEncoding.UTF8)) {
+    try (JsonGenerator g = new Walk(FACTORY.createGenerator(out, JsonEncoding.UTF8))) {
       resource(g, r, false);
     } catch (LeftToHapi e) {
       return Optional.empty();
@@ -126,6 +143,9 @@ public final class ModelJson {
   private static final Set<String> RESOURCE_BASE = Set.of("id", "meta", "implicitRules",
       "language", "text", "contained", "extension", "modifierExtension");
   private static final Set<String> ELEMENT_BASE = Set.of("id", "extension", "modifierExtension");
+  /** Elements HAPI does not write inside a contained resource, whatever holds them. */
+  private static final Set<String> NOT_IN_CONTAINED = Set.of("security", "versionId",
+      "lastUpdated");
 
   private static void members(JsonGenerator g, Base b, boolean containedResource)
       throws IOException, LeftToHapi {
@@ -142,11 +162,17 @@ public final class ModelJson {
       field(g, "language", r.hasLanguageElement() ? r.getLanguageElement() : null);
       if (r instanceof DomainResource) {
         DomainResource d = (DomainResource) r;
-        if (containedResource && d.hasContained()) {
-          throw new LeftToHapi(); // HAPI drops resources contained in a contained one
+        if (insideContained(g) && d.hasContained()) {
+          throw new LeftToHapi(); // HAPI drops resources contained anywhere in a contained one
         }
         field(g, "text", d.hasText() ? d.getText() : null);
         if (d.hasContained()) {
+          Set<String> ids = new java.util.HashSet<>();
+          for (Resource c : d.getContained()) {
+            if (c != null && c.hasIdElement() && !ids.add(c.getIdElement().getIdPart())) {
+              throw new LeftToHapi(); // HAPI keeps the first of two with one id
+            }
+          }
           field(g, "contained", d.getContained(), true, true);
         }
         if (d.hasExtension()) {
@@ -170,6 +196,7 @@ public final class ModelJson {
       }
       base = ELEMENT_BASE;
     }
+    boolean inside = insideContained(g);
     for (Property p : b.children()) {
       String name = p.getName();
       if (base.contains(name)) {
@@ -178,6 +205,9 @@ public final class ModelJson {
       List<Base> values = present(p.getValues());
       if (values.isEmpty()) {
         continue;
+      }
+      if (inside && NOT_IN_CONTAINED.contains(name)) {
+        throw new LeftToHapi(); // HAPI leaves these out anywhere inside a contained resource
       }
       if (name.endsWith("[x]")) {
         name = choiceName(name.substring(0, name.length() - 3), p.getTypeCode(), values.get(0));
@@ -194,6 +224,9 @@ public final class ModelJson {
    */
   private static String choiceName(String element, String declared, Base v) throws LeftToHapi {
     String type = v.fhirType();
+    if (v instanceof Meta) {
+      throw new LeftToHapi(); // HAPI treats any Meta value as the resource's own meta
+    }
     if (declared == null || type == null || type.isEmpty()) {
       throw new LeftToHapi();
     }
@@ -260,12 +293,12 @@ public final class ModelJson {
     Meta given = r.hasMeta() ? r.getMeta() : null;
     if (given != null) {
       for (Coding c : given.getTag()) {
-        if (!c.hasSystem() && !c.hasCode()) {
-          throw new LeftToHapi(); // HAPI drops such a tag
+        if (blank(c.getSystem()) && blank(c.getCode())) {
+          throw new LeftToHapi(); // HAPI drops such a tag, extensions or not
         }
       }
       for (Coding c : given.getSecurity()) {
-        if (!c.hasSystem() && !c.hasCode()) {
+        if (blank(c.getSystem()) && blank(c.getCode())) {
           throw new LeftToHapi();
         }
       }
@@ -285,14 +318,21 @@ public final class ModelJson {
     field(g, "meta", m.setVersionId(version));
   }
 
+  private static boolean blank(String s) {
+    return s == null || s.isBlank();
+  }
+
   /** The values HAPI writes: not null, not empty (a blank string is empty, as in HAPI). */
   private static List<Base> present(List<? extends Base> values) throws LeftToHapi {
     List<Base> out = new ArrayList<>(values.size());
     for (Base v : values) {
       if (v instanceof Reference && (((Reference) v).getResource() != null
-          || ((Reference) v).hasReference() && ((Reference) v).getReference().contains("/_history/"))) {
-        // HAPI writes the target's id or contains the target; HAPI strips a reference's version
+          || rewrittenByHapi((Reference) v))) {
+        // HAPI writes the target's id or contains the target
         throw new LeftToHapi();
+      }
+      if (v instanceof Resource && v.isEmpty()) {
+        throw new LeftToHapi(); // HAPI writes an empty resource (a contained one with an id)
       }
       if (v != null && !v.getClass().getName().startsWith(MODEL)) {
         throw new LeftToHapi(); // a class of the application's own (@ResourceDef, @Block)
@@ -304,13 +344,35 @@ public final class ModelJson {
     return out;
   }
 
+  /**
+   * A reference HAPI writes otherwise: it rebuilds every reference with an id part through
+   * {@code IdType.toVersionless()} (no version, no leading slash or dots).
+   */
+  private static boolean rewrittenByHapi(Reference r) {
+    if (!r.hasReference()) {
+      return false;
+    }
+    String text = r.getReference();
+    IdType id = new IdType(text);
+    return id.hasIdPart() && !text.equals(id.toVersionless().getValue());
+  }
+
   private static void complex(JsonGenerator g, Base v, boolean contained)
       throws IOException, LeftToHapi {
     if (g.getOutputContext().getNestingDepth() > MAX_DEPTH) {
       throw new LeftToHapi(); // deeper than any real resource; not this walk's stack to spend
     }
     if (v instanceof Resource) {
-      resource(g, (Resource) v, contained);
+      if (contained) {
+        ((Walk) g).contained++;
+      }
+      try {
+        resource(g, (Resource) v, contained);
+      } finally {
+        if (contained) {
+          ((Walk) g).contained--;
+        }
+      }
       return;
     }
     if (v instanceof Extension) {
@@ -376,7 +438,7 @@ public final class ModelJson {
       anyValue |= p.hasValue();
       anyExtras |= p.hasExtension();
     }
-    if (anyValue) {
+    if (anyValue || list) { // HAPI writes [null] beside _name for a list
       g.writeFieldName(name);
       if (list) {
         g.writeStartArray();

@@ -360,9 +360,50 @@ class ModelJsonTest {
     MedicationRequest nested = new MedicationRequest();
     nested.addContained(outer);
     hapis.add(nested);
+    // the second review: inside contained resources HAPI leaves out security, versionId and
+    // lastUpdated wherever they are, and resources contained at any depth
+    Patient containedWithLastUpdated = new Patient();
+    containedWithLastUpdated.setId("p1");
+    containedWithLastUpdated.getMeta().setLastUpdatedElement(
+        new org.hl7.fhir.r4.model.InstantType("2026-12-01T10:00:00Z"));
+    Observation holder = new Observation();
+    holder.addContained(containedWithLastUpdated);
+    hapis.add(holder);
+    // references HAPI rebuilds without their leading slash or dots
+    for (String odd : List.of("/Patient/1", "../Patient/1", "//x", "/1")) {
+      Observation o = new Observation();
+      o.setSubject(new Reference(odd));
+      hapis.add(o);
+    }
+    // a tag whose code and system hold only extensions; a Meta as a value
+    Observation extensionTag = new Observation();
+    org.hl7.fhir.r4.model.Coding tag = extensionTag.getMeta().addTag();
+    tag.getCodeElement().addExtension("urn:ext:x", new StringType("y"));
+    hapis.add(extensionTag);
+    Observation metaValue = new Observation();
+    metaValue.addExtension("urn:ext:meta", new org.hl7.fhir.r4.model.Meta().setVersionId("3"));
+    hapis.add(metaValue);
+    // two contained resources with one id; an empty resource in a Bundle
+    Observation twoP = new Observation();
+    twoP.addContained(new Patient().setActive(true).setId("p"));
+    twoP.addContained(new Patient().setActive(false).setId("p"));
+    hapis.add(twoP);
+    org.hl7.fhir.r4.model.Bundle withEmpty = new org.hl7.fhir.r4.model.Bundle();
+    withEmpty.addEntry().setFullUrl("urn:uuid:1").setResource(new Patient());
+    hapis.add(withEmpty);
+    // an application's own class at the top
+    hapis.add(new Patient() {
+      private static final long serialVersionUID = 1L;
+    }.setActive(true));
     for (Resource r : hapis) {
       assertThat(ModelJson.write(r)).as(CTX.newJsonParser().encodeResourceToString(r.copy())).isEmpty();
     }
+    // a list of primitives that hold only extensions: HAPI writes [null] beside them
+    Patient onlyExtensions = new Patient();
+    StringType given = new StringType();
+    given.addExtension("urn:ext:absent", new StringType("masked"));
+    onlyExtensions.addName().getGiven().add(given);
+    assertSameAsHapi(onlyExtensions);
     // and the ordinary forms of the same: written here, as HAPI writes them
     Observation quantity = new Observation();
     quantity.setValue(new Quantity().setValue(42).setUnit("a"));
