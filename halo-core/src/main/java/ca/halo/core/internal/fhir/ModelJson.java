@@ -41,12 +41,17 @@ import org.hl7.fhir.r4.model.StringType;
  * resource and datatype class (1.2-1.3 s of a plain JVM's first FHIR call here, most of the time
  * from {@code java} to a first {@code $set-context}). This walk loads only the classes the
  * resource uses. The JSON is what HAPI's parser writes for the same resource, element for
- * element (ModelJsonTest reads both back with HAPI and compares them).
+ * element (ModelJsonTest compares the two as JSON trees, on the specification's own resources
+ * and on every R4 type with every element filled).
  *
  * <p>Where a resource holds something HAPI would write in its own way, {@link #write} returns
- * empty and the caller uses HAPI's encoder: a {@link Reference} that holds an in-memory
- * resource (HAPI writes its id or contains it), an extension on a resource id, a number that is
- * not a JSON number.
+ * empty and the caller uses HAPI's encoder. Among them: a {@link Reference} that holds an
+ * in-memory resource (HAPI writes its id or contains it) or that HAPI rebuilds (a version, a
+ * leading slash); a choice value of a type its element does not declare (an Age in
+ * Observation.value[x], which HAPI names valueQuantity); a contained resource without an id, and
+ * what HAPI leaves out inside contained resources; an extension with only a url; an
+ * application's own classes; a number that is not a JSON number. Two reviews as an attacker
+ * found these; each is in ModelJsonTest.
  */
 public final class ModelJson {
   private static final Pattern JSON_NUMBER =
