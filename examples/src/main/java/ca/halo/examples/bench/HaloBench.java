@@ -68,7 +68,11 @@ public final class HaloBench {
   static int durationSeconds;
   /** {@code --fork}: the load client runs in its own JVM where the part supports it. */
   static boolean fork;
-  /** {@code --hapi-jpa URL}: a running HAPI FHIR JPA server's base, measured in the same run. */
+  /**
+   * {@code --hapi-jpa URL|start}: a running HAPI FHIR JPA server's base, measured in the same run;
+   * {@code start} starts the one the {@code bench} profile builds ({@link HapiJpaProcess}), as the
+   * {@code targets} part does by default when it was built.
+   */
   static String hapiJpa;
   /** {@code --keycloak URL}: a Keycloak token endpoint (client id:secret in BENCH_KEYCLOAK_BASIC). */
   static String keycloak;
@@ -92,6 +96,9 @@ public final class HaloBench {
         durationSeconds = Integer.parseInt(a.substring("--duration=".length()));
       } else if (a.equals("--hapi-jpa")) {
         hapiJpa = args[++i].trim();
+        if (!hapiJpa.equals("start")) {
+          URI.create(hapiJpa); // a URL or "start"
+        }
       } else if (a.equals("--keycloak")) {
         keycloak = args[++i].trim();
       } else if (a.equals("--fork")) {
@@ -114,6 +121,9 @@ public final class HaloBench {
     if (targets) {
       fork = true;
       targetsOnly = !all;
+      if (hapiJpa == null && HapiJpaProcess.home() != null) {
+        hapiJpa = "start";
+      }
     }
     if (all || targets || which.equals("set-context")) {
       setContext();
@@ -321,19 +331,56 @@ public final class HaloBench {
       if (fork) {
         control(one, where);
       }
-      double jpa = Double.NaN;
-      if (hapiJpa != null) {
-        byte[] tx = transactionOf(j.sofa.fhirContext(), setContextBody());
-        Result jpa1 = forked("HAPI JPA transaction, 6 resources", hapiJpa, "", "application/fhir+json", tx,
-            1, 1000, 2000, 200);
-        Result jpa8 = forked("HAPI JPA transaction, 6 resources", hapiJpa, "", "application/fhir+json", tx,
-            8, 1000, 8000, 200);
-        jpa = jpa8.rate();
-        forwarding(jpa1, jpa8);
+      HapiJpaProcess started = null;
+      if ("start".equals(hapiJpa)) {
+        java.nio.file.Path home = HapiJpaProcess.home();
+        if (home == null) {
+          throw new IllegalStateException("--hapi-jpa start: the halo-bench-hapi-jpa module is not built"
+              + " (mvn -B -q -Pbench -DskipTests install builds it)");
+        }
+        started = HapiJpaProcess.start(home);
+        hapiJpa = started.base();
       }
-      TARGETS.against("$set-context req/s at 8 callers vs HAPI JPA's 6-resource transaction",
-          eight.rate(), jpa, 240, ">=", 10, "req/s");
+      try (HapiJpaProcess ignored = started) {
+        jpaTargets(eight);
+      } finally {
+        if (started != null) {
+          hapiJpa = "start";
+        }
+      }
     }
+  }
+
+  /** HAPI JPA's own transaction, then the SoFA forwarding to it; ours against both. */
+  static void jpaTargets(Result eight) throws Exception {
+    double jpa = Double.NaN;
+    if (hapiJpa != null) {
+      byte[] tx = transactionOf(ca.uhn.fhir.context.FhirContext.forR4Cached(), setContextBody());
+      Result jpa1 = forked("HAPI JPA transaction, 6 resources", hapiJpa, "", "application/fhir+json", tx,
+          1, 1000, 2000, 200);
+      Result jpa8 = forked("HAPI JPA transaction, 6 resources", hapiJpa, "", "application/fhir+json", tx,
+          8, 1000, 8000, 200);
+      jpa = jpa8.rate();
+      // the same transaction with a session tag new to the server on every request, as the
+      // SoFA sends: what the tag costs HAPI JPA itself, apart from the SoFA's hop
+      byte[] tagged = taggedTransactionOf(tx);
+      Result tag1 = forked("HAPI JPA transaction, a new session tag each", hapiJpa, "", "application/fhir+json",
+          tagged, 1, 1000, 2000, 200);
+      Result tag8 = forked("HAPI JPA transaction, a new session tag each", hapiJpa, "", "application/fhir+json",
+          tagged, 8, 1000, 8000, 200);
+      forwarding(jpa1, jpa8);
+      // the store has grown meanwhile: its own transaction again, to read the ratios by
+      Result again = forked("HAPI JPA transaction, 6 resources (again, after)", hapiJpa, "", "application/fhir+json",
+          tx, 1, 500, 2000, 200);
+      TARGETS.context("  HAPI JPA's own transaction with a new session tag each, p50 1 caller | req/s 8 callers",
+          fmtX(tag1.latency().percentileMillis(50) / jpa1.latency().percentileMillis(50)) + " | "
+          + fmtX(tag8.rate() / jpa8.rate()) + " of without");
+      TARGETS.context("  HAPI JPA's own transaction p50 at 1 caller, measured again after, ms",
+          String.format(java.util.Locale.ROOT, "%.2f (first %.2f)", again.latency().percentileMillis(50),
+              jpa1.latency().percentileMillis(50)));
+    }
+    TARGETS.against("$set-context req/s at 8 callers vs HAPI JPA's 6-resource transaction",
+        eight.rate(), jpa, 240, ">=", 10, "req/s");
   }
 
   /**
@@ -435,6 +482,17 @@ public final class HaloBench {
         org.hl7.fhir.r4.model.Parameters.class, new String(setContextBody, java.nio.charset.StandardCharsets.UTF_8));
     return ctx.newJsonParser().encodeResourceToString(p.getParameter("resources").getResource())
         .getBytes(java.nio.charset.StandardCharsets.UTF_8);
+  }
+
+  /** {@code tx} with the SoFA's session tag on every resource, its code new in every request. */
+  static byte[] taggedTransactionOf(byte[] tx) {
+    ca.uhn.fhir.context.FhirContext ctx = ca.uhn.fhir.context.FhirContext.forR4Cached();
+    org.hl7.fhir.r4.model.Bundle b = ctx.newJsonParser().parseResource(org.hl7.fhir.r4.model.Bundle.class,
+        new String(tx, java.nio.charset.StandardCharsets.UTF_8));
+    for (org.hl7.fhir.r4.model.Bundle.BundleEntryComponent e : b.getEntry()) {
+      ca.halo.server.fhir.FhirResourceRepository.tagSession(e.getResource(), LoadClient.FRESH);
+    }
+    return ctx.newJsonParser().encodeResourceToString(b).getBytes(java.nio.charset.StandardCharsets.UTF_8);
   }
 
   /** The JSON body SofaClient sends for {@link #sixResources()}, caught by a loopback stand-in. */

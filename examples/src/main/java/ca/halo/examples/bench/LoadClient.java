@@ -18,7 +18,9 @@ import okhttp3.Response;
  * server's: POSTs one body to one URL from N callers (keep-alive, one connection each), for a count
  * or a duration, and prints {@code RESULT <requests> <seconds> <failures> <histogram>} where the
  * histogram is {@link Stats#encode()}. The Authorization header comes from the {@code
- * BENCH_AUTHORIZATION} environment variable, never the command line.
+ * BENCH_AUTHORIZATION} environment variable, never the command line. Each occurrence of
+ * {@value #FRESH} in the body is replaced, request by request, with 16 new random hex digits (a
+ * session tag no server has seen before).
  *
  * <pre>
  *   LoadClient url contentType bodyFile callers warmupRequests (count N | seconds S) expectedStatus
@@ -26,6 +28,9 @@ import okhttp3.Response;
  */
 public final class LoadClient {
   private LoadClient() {}
+
+  /** A placeholder in the body for 16 random hex digits, new in every request. */
+  static final String FRESH = "FRESH-0000000000";
 
   public static void main(String[] args) throws Exception {
     String url = args[0];
@@ -46,7 +51,18 @@ public final class LoadClient {
     if (auth != null && !auth.isEmpty()) {
       rb.header("Authorization", auth);
     }
-    Request request = rb.build();
+    Request fixed = rb.build();
+    int[] fresh = occurrences(body, FRESH.getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+    java.util.function.Supplier<Request> request = fresh.length == 0 ? () -> fixed : () -> {
+      byte[] b = body.clone();
+      java.util.concurrent.ThreadLocalRandom rnd = java.util.concurrent.ThreadLocalRandom.current();
+      for (int at : fresh) {
+        for (int i = 0; i < FRESH.length(); i++) {
+          b[at + i] = (byte) "0123456789abcdef".charAt(rnd.nextInt(16));
+        }
+      }
+      return fixed.newBuilder().post(RequestBody.create(b, type)).build();
+    };
     AtomicLong failures = new AtomicLong();
 
     run(http, request, callers, false, warmup, expected, failures, new Stats());
@@ -60,7 +76,22 @@ public final class LoadClient {
     http.connectionPool().evictAll();
   }
 
-  private static long run(OkHttpClient http, Request request, int callers, boolean timed,
+  private static int[] occurrences(byte[] body, byte[] marker) {
+    List<Integer> at = new ArrayList<>();
+    outer:
+    for (int i = 0; i + marker.length <= body.length; i++) {
+      for (int k = 0; k < marker.length; k++) {
+        if (body[i + k] != marker[k]) {
+          continue outer;
+        }
+      }
+      at.add(i);
+      i += marker.length - 1;
+    }
+    return at.stream().mapToInt(Integer::intValue).toArray();
+  }
+
+  private static long run(OkHttpClient http, java.util.function.Supplier<Request> request, int callers, boolean timed,
       long amount, int expected, AtomicLong failures, Stats stats) throws InterruptedException {
     AtomicLong next = new AtomicLong();
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(timed ? amount : 0);
@@ -69,7 +100,7 @@ public final class LoadClient {
       Thread t = new Thread(() -> {
         while (timed ? System.nanoTime() < deadline : next.getAndIncrement() < amount) {
           long s = System.nanoTime();
-          try (Response r = http.newCall(request).execute()) {
+          try (Response r = http.newCall(request.get()).execute()) {
             r.body().bytes();
             if (r.code() != expected) {
               failures.incrementAndGet();

@@ -8,12 +8,14 @@ import ca.uhn.fhir.rest.gclient.DateClientParam;
 import ca.uhn.fhir.rest.server.exceptions.BaseServerResponseException;
 import ca.uhn.fhir.rest.server.exceptions.ResourceGoneException;
 import ca.uhn.fhir.rest.server.exceptions.ResourceNotFoundException;
+import ca.uhn.fhir.util.FhirTerser;
 import java.util.ArrayList;
 import java.util.Date;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 import org.hl7.fhir.r4.model.Bundle;
+import org.hl7.fhir.r4.model.Reference;
 import org.hl7.fhir.r4.model.Resource;
 
 /**
@@ -124,13 +126,59 @@ public final class RemoteFhirRepository implements FhirResourceRepository {
     }
   }
 
+  /**
+   * Forwards {@code transaction} as one request. References between entries reach the server as
+   * the entries wrote them: the parser links such a reference to the entry's resource object, and
+   * HAPI's encoder would put a copy of that resource inside the referring one and point the
+   * reference at the copy (an Encounter would name a contained Patient, not the Patient entry), so
+   * a copy with those links cut is sent. The caller's Bundle is left as it is.
+   */
   @Override
   public Bundle transaction(Bundle transaction) {
     try {
-      return client.transaction().withBundle(transaction).execute();
+      return client.transaction().withBundle(unlinked(transaction)).execute();
     } catch (BaseServerResponseException e) {
       throw wrap(e, "Bundle");
     }
+  }
+
+  /**
+   * {@code tx}, or a copy of it without the links from references that have text of their own
+   * (other than {@code #id}, a contained resource's) to resource objects.
+   */
+  private Bundle unlinked(Bundle tx) {
+    FhirTerser terser = client.getFhirContext().newTerser();
+    if (!hasLinks(terser, tx)) {
+      return tx;
+    }
+    Bundle copy = tx.copy();
+    for (Bundle.BundleEntryComponent e : copy.getEntry()) {
+      if (e.hasResource()) {
+        for (Reference ref : terser.getAllPopulatedChildElementsOfType(e.getResource(), Reference.class)) {
+          if (linked(ref)) {
+            ref.setResource(null);
+          }
+        }
+      }
+    }
+    return copy;
+  }
+
+  private static boolean hasLinks(FhirTerser terser, Bundle tx) {
+    for (Bundle.BundleEntryComponent e : tx.getEntry()) {
+      if (e.hasResource()) {
+        for (Reference ref : terser.getAllPopulatedChildElementsOfType(e.getResource(), Reference.class)) {
+          if (linked(ref)) {
+            return true;
+          }
+        }
+      }
+    }
+    return false;
+  }
+
+  private static boolean linked(Reference ref) {
+    return ref.getResource() != null && ref.hasReference() && !ref.getReference().startsWith("#");
   }
 
   private static FhirRepositoryException wrap(BaseServerResponseException e, String where) {

@@ -1,0 +1,104 @@
+package ca.halo.examples.bench;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A HAPI FHIR JPA server (H2 in memory) in a JVM of its own, started from the
+ * {@code halo-bench-hapi-jpa} module's build, so that the targets against HAPI JPA are measured in
+ * the same run on the same machine. The module is built only in the {@code bench} profile; without
+ * its build the targets fall back to the earlier reading and say so.
+ */
+final class HapiJpaProcess implements AutoCloseable {
+  /** The system property naming the module's {@code target} directory (set by the bench profile). */
+  static final String HOME_PROPERTY = "halo.bench.hapiJpaHome";
+
+  private final Process process;
+  private final String base;
+
+  private HapiJpaProcess(Process process, String base) {
+    this.process = process;
+    this.base = base;
+  }
+
+  /** The module's build output, if it was built: its {@code target} directory. */
+  static Path home() {
+    String dir = System.getProperty(HOME_PROPERTY);
+    Path target = dir != null ? Path.of(dir) : Path.of("halo-bench-hapi-jpa", "target");
+    return Files.isRegularFile(target.resolve("classpath.txt")) ? target : null;
+  }
+
+  /** Starts the server and waits (up to 5 minutes) until it prints its FHIR base. */
+  static HapiJpaProcess start(Path target) throws IOException, InterruptedException {
+    String cp = target.resolve("classes") + java.io.File.pathSeparator
+        + Files.readString(target.resolve("classpath.txt"), StandardCharsets.UTF_8).trim();
+    String javaCmd = ProcessHandle.current().info().command().orElse("java");
+    // the same heap and collector a jurisdiction would give it beside the SoFA's 4 GB
+    List<String> cmd = new java.util.ArrayList<>(List.of(javaCmd, "-Xmx2g", "-Dhapijpa.exitOnStdinEof=true"));
+    // its own settings pass through: -Dhapijpa.tagStorage=NON_VERSIONED|INLINE, -Dhapijpa.jdbcUrl=...
+    System.getProperties().stringPropertyNames().stream().sorted()
+        .filter(k -> k.startsWith("hapijpa.") && !k.equals("hapijpa.exitOnStdinEof"))
+        .forEach(k -> cmd.add("-D" + k + "=" + System.getProperty(k)));
+    cmd.addAll(List.of("-cp", cp, "ca.halo.bench.hapijpa.HapiJpaServer", "0"));
+    ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
+    long t0 = System.nanoTime();
+    Process p = pb.start();
+    BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
+    CompletableFuture<String> ready = CompletableFuture.supplyAsync(() -> {
+      try {
+        for (String line; (line = out.readLine()) != null; ) {
+          if (line.startsWith("HAPI JPA base: ")) {
+            return line.substring("HAPI JPA base: ".length()).trim();
+          }
+        }
+        return null;
+      } catch (IOException e) {
+        return null;
+      }
+    });
+    String base;
+    try {
+      base = ready.get(5, TimeUnit.MINUTES);
+    } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+      base = null;
+    }
+    if (base == null) {
+      p.destroyForcibly();
+      throw new IllegalStateException("the HAPI JPA server did not start (see its output above)");
+    }
+    // keep draining its output so it never blocks on a full pipe
+    Thread drain = new Thread(() -> {
+      try {
+        out.transferTo(java.io.Writer.nullWriter());
+      } catch (IOException ignored) {
+        // it ended
+      }
+    }, "hapi-jpa-output");
+    drain.setDaemon(true);
+    drain.start();
+    System.out.printf("  HAPI FHIR JPA server (own JVM, -Xmx2g, %s) up in %.1f s at %s%n",
+        System.getProperty("hapijpa.tagStorage", "HAPI's default tag storage") + ", "
+        + System.getProperty("hapijpa.jdbcUrl", "H2 in memory"), (System.nanoTime() - t0) / 1e9, base);
+    return new HapiJpaProcess(p, base);
+  }
+
+  /** Its FHIR base, e.g. {@code http://127.0.0.1:41234/fhir}. */
+  String base() {
+    return base;
+  }
+
+  @Override
+  public void close() throws InterruptedException {
+    process.destroy();
+    if (!process.waitFor(20, TimeUnit.SECONDS)) {
+      process.destroyForcibly().waitFor();
+    }
+  }
+}
