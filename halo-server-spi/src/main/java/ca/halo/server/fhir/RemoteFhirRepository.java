@@ -1,5 +1,6 @@
 package ca.halo.server.fhir;
 
+import ca.halo.server.internal.Links;
 import ca.uhn.fhir.rest.client.api.IGenericClient;
 import ca.uhn.fhir.rest.gclient.IQuery;
 import ca.uhn.fhir.rest.gclient.ReferenceClientParam;
@@ -8,14 +9,12 @@ import ca.uhn.fhir.rest.gclient.DateClientParam;
 import ca.uhn.fhir.rest.server.exceptions.BaseServerResponseException;
 import ca.uhn.fhir.rest.server.exceptions.ResourceGoneException;
 import ca.uhn.fhir.rest.server.exceptions.ResourceNotFoundException;
-import ca.uhn.fhir.util.FhirTerser;
 import java.util.ArrayList;
 import java.util.Date;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 import org.hl7.fhir.r4.model.Bundle;
-import org.hl7.fhir.r4.model.Reference;
 import org.hl7.fhir.r4.model.Resource;
 
 /**
@@ -131,7 +130,8 @@ public final class RemoteFhirRepository implements FhirResourceRepository {
    * the entries wrote them: the parser links such a reference to the entry's resource object, and
    * HAPI's encoder would put a copy of that resource inside the referring one and point the
    * reference at the copy (an Encounter would name a contained Patient, not the Patient entry), so
-   * a copy with those links cut is sent. The caller's Bundle is left as it is.
+   * a copy with every link cut but those to an entry's own contained resources is sent. The
+   * caller's Bundle and the objects it links are left as they are.
    */
   @Override
   public Bundle transaction(Bundle transaction) {
@@ -143,42 +143,28 @@ public final class RemoteFhirRepository implements FhirResourceRepository {
   }
 
   /**
-   * {@code tx}, or a copy of it without the links from references that have text of their own
-   * (other than {@code #id}, a contained resource's) to resource objects.
+   * {@code tx}, or a copy of it without the links from its entries' references to resource
+   * objects other than their own contained ones (found without following any link, so a chain
+   * of links costs one visit per element; the objects linked, the caller's, are not touched).
    */
-  private Bundle unlinked(Bundle tx) {
-    FhirTerser terser = client.getFhirContext().newTerser();
-    if (!hasLinks(terser, tx)) {
+  private static Bundle unlinked(Bundle tx) {
+    boolean any = false;
+    for (Bundle.BundleEntryComponent e : tx.getEntry()) {
+      if (e.hasResource() && Links.linked(e.getResource())) {
+        any = true;
+        break;
+      }
+    }
+    if (!any) {
       return tx;
     }
     Bundle copy = tx.copy();
     for (Bundle.BundleEntryComponent e : copy.getEntry()) {
       if (e.hasResource()) {
-        for (Reference ref : terser.getAllPopulatedChildElementsOfType(e.getResource(), Reference.class)) {
-          if (linked(ref)) {
-            ref.setResource(null);
-          }
-        }
+        Links.cut(e.getResource());
       }
     }
     return copy;
-  }
-
-  private static boolean hasLinks(FhirTerser terser, Bundle tx) {
-    for (Bundle.BundleEntryComponent e : tx.getEntry()) {
-      if (e.hasResource()) {
-        for (Reference ref : terser.getAllPopulatedChildElementsOfType(e.getResource(), Reference.class)) {
-          if (linked(ref)) {
-            return true;
-          }
-        }
-      }
-    }
-    return false;
-  }
-
-  private static boolean linked(Reference ref) {
-    return ref.getResource() != null && ref.hasReference() && !ref.getReference().startsWith("#");
   }
 
   private static FhirRepositoryException wrap(BaseServerResponseException e, String where) {

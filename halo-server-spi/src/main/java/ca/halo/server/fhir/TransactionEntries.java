@@ -1,7 +1,7 @@
 package ca.halo.server.fhir;
 
 import ca.uhn.fhir.context.FhirContext;
-import ca.uhn.fhir.util.FhirTerser;
+import ca.halo.server.internal.Links;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -73,21 +73,22 @@ public final class TransactionEntries {
             "method " + m.toCode() + " is not supported in a transaction here");
       }
     }
-    FhirTerser terser = ctx.newTerser();
     for (int i = 0; i < work.getEntry().size(); i++) {
       BundleEntryComponent e = work.getEntry().get(i);
       if (!e.hasResource()) {
         continue;
       }
-      for (Reference ref : terser.getAllPopulatedChildElementsOfType(e.getResource(),
-          Reference.class)) {
+      // the parser links references between entries to the entries' objects: a linked resource
+      // would be stored as a contained copy, and HAPI's terser would follow the links (2^n visits
+      // for a chain of entries each naming the next twice); the text is what counts
+      Links.cut(e.getResource());
+      for (Reference ref : Links.references(e.getResource())) {
         String target = ref.getReference();
         if (target == null) {
           continue;
         }
         if (newRefs.containsKey(target)) {
           ref.setReference(newRefs.get(target));
-          ref.setResource(null); // the parser links entries; a linked resource would be contained
         } else if (target.startsWith("urn:uuid:") || target.startsWith("urn:oid:")) {
           throw new FhirRepositoryException(400, "Bundle.entry[" + i + "].resource",
               "reference " + target + " names no entry of this Bundle");

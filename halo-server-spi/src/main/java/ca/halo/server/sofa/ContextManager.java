@@ -20,6 +20,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Base64;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -417,6 +418,13 @@ public final class ContextManager {
       if (!e.hasFullUrl()) {
         throw new ContextOperationException(400, where + ".fullUrl", "every entry needs a fullUrl");
       }
+      String fullUrl = e.getFullUrl();
+      if (!(fullUrl.startsWith("urn:uuid:") || fullUrl.startsWith("urn:oid:")
+          || fullUrl.startsWith("https://") || fullUrl.startsWith("http://"))) {
+        // FHIR: absolute (a "#p" would make the parser link "#p" references to this entry)
+        throw new ContextOperationException(400, where + ".fullUrl",
+            "fullUrl must be absolute: urn:uuid:, urn:oid: or an http(s) URL");
+      }
       if (!e.hasRequest() || e.getRequest().getMethod() != Bundle.HTTPVerb.POST) {
         throw new ContextOperationException(400, where + ".request.method",
             "every entry must have request.method POST");
@@ -604,11 +612,18 @@ public final class ContextManager {
     return n;
   }
 
-  /** Deletes every reference; returns how many existed, or -1 if one could not be deleted. */
+  /**
+   * Deletes every reference, the last recorded first: what was written later may name what was
+   * written before (an Observation its Patient), and a server that refuses to delete a resource
+   * still referenced (HAPI JPA by default) accepts them in this order. Returns how many existed,
+   * or -1 if one could not be deleted.
+   */
   private int deleteAll(Set<String> refs) {
     int n = 0;
     boolean failed = false;
-    for (String ref : refs) {
+    List<String> lastFirst = new ArrayList<>(refs);
+    Collections.reverse(lastFirst);
+    for (String ref : lastFirst) {
       String[] p = ref.split("/");
       try {
         if (repository.delete(p[0], p[1])) {
