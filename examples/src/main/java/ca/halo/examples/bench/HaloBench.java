@@ -351,33 +351,29 @@ public final class HaloBench {
     }
   }
 
-  /** HAPI JPA's own transaction, then the SoFA forwarding to it; ours against both. */
+  /**
+   * HAPI JPA's own transaction, the SoFA forwarding to it, and ours against both. HAPI JPA keeps
+   * getting faster for thousands of requests (p50 8.4 ms after 3,000, 5.7 ms after 30,000), so it
+   * is warmed with 10,000 first, and each forwarded run is read against HAPI JPA's own runs just
+   * before and just after it (their mean), so that neither side gains from the other's warm-up.
+   */
   static void jpaTargets(Result eight) throws Exception {
     double jpa = Double.NaN;
     if (hapiJpa != null) {
       byte[] tx = transactionOf(ca.uhn.fhir.context.FhirContext.forR4Cached(), setContextBody());
-      Result jpa1 = forked("HAPI JPA transaction, 6 resources", hapiJpa, "", "application/fhir+json", tx,
-          1, 1000, 2000, 200);
-      Result jpa8 = forked("HAPI JPA transaction, 6 resources", hapiJpa, "", "application/fhir+json", tx,
-          8, 1000, 8000, 200);
-      jpa = jpa8.rate();
-      // the same transaction with a session tag new to the server on every request, as the
-      // SoFA sends: what the tag costs HAPI JPA itself, apart from the SoFA's hop
       byte[] tagged = taggedTransactionOf(tx);
-      Result tag1 = forked("HAPI JPA transaction, a new session tag each", hapiJpa, "", "application/fhir+json",
-          tagged, 1, 1000, 2000, 200);
-      Result tag8 = forked("HAPI JPA transaction, a new session tag each", hapiJpa, "", "application/fhir+json",
-          tagged, 8, 1000, 8000, 200);
-      forwarding(jpa1, jpa8);
-      // the store has grown meanwhile: its own transaction again, to read the ratios by
-      Result again = forked("HAPI JPA transaction, 6 resources (again, after)", hapiJpa, "", "application/fhir+json",
-          tx, 1, 500, 2000, 200);
-      TARGETS.context("  HAPI JPA's own transaction with a new session tag each, p50 1 caller | req/s 8 callers",
-          fmtX(tag1.latency().percentileMillis(50) / jpa1.latency().percentileMillis(50)) + " | "
-          + fmtX(tag8.rate() / jpa8.rate()) + " of without");
-      TARGETS.context("  HAPI JPA's own transaction p50 at 1 caller, measured again after, ms",
-          String.format(java.util.Locale.ROOT, "%.2f (first %.2f)", again.latency().percentileMillis(50),
-              jpa1.latency().percentileMillis(50)));
+      String label = "HAPI JPA transaction, 6 resources";
+      forked("HAPI JPA warm-up", hapiJpa, "", "application/fhir+json", tx, 8, 2000, 8000, 200);
+      Result jpa8 = forked(label, hapiJpa, "", "application/fhir+json", tx, 8, 0, 8000, 200);
+      jpa = jpa8.rate();
+      // the same with a session tag new to the server on every request, as the SoFA sends it:
+      // what the tag costs HAPI JPA itself, apart from the SoFA's hop
+      Result tag1 = forked("HAPI JPA transaction, a new session tag each", hapiJpa, "",
+          "application/fhir+json", tagged, 1, 500, 2000, 200);
+      Result jpa1 = forked(label, hapiJpa, "", "application/fhir+json", tx, 1, 500, 2000, 200);
+      TARGETS.context("  HAPI JPA's own transaction with a new session tag each, p50 1 caller / without",
+          fmtX(tag1.latency().percentileMillis(50) / jpa1.latency().percentileMillis(50)));
+      forwarding(tx, label, jpa1, jpa8);
     }
     TARGETS.against("$set-context req/s at 8 callers vs HAPI JPA's 6-resource transaction",
         eight.rate(), jpa, 240, ">=", 10, "req/s");
@@ -455,7 +451,7 @@ public final class HaloBench {
    * {@code --hapi-jpa} ({@link ca.halo.server.fhir.RemoteFhirRepository}), against that server's
    * own transaction measured just before.
    */
-  static void forwarding(Result jpa1, Result jpa8) throws Exception {
+  static void forwarding(byte[] tx, String label, Result jpa1, Result jpa8) throws Exception {
     try (HaloHttp remote = HaloHttp.defaults();
         Jurisdiction j = new Jurisdiction("127.0.0.1", 0, b -> oneCaller(b).subscriptions(false)
             .maxContexts(1_000_000).repository(new ca.halo.server.fhir.RemoteFhirRepository(
@@ -465,14 +461,24 @@ public final class HaloBench {
       TokenSet t = login(j, emr, new HeadlessBrowser());
       byte[] body = setContextBody();
       String url = j.sofa.fhirBase() + "/$set-context";
-      Result one = forked("set-context forwarded to HAPI JPA", url, "Bearer " + t.accessToken().value(),
-          "application/fhir+json", body, 1, 1000, 2000, 200);
-      Result eight = forked("set-context forwarded to HAPI JPA", url, "Bearer " + t.accessToken().value(),
-          "application/fhir+json", body, 8, 1000, 8000, 200);
-      TARGETS.against("forwarded $set-context p50 vs HAPI JPA's own transaction p50, 1 caller",
-          one.latency().percentileMillis(50), jpa1.latency().percentileMillis(50), Double.NaN, "<=", 1.15, "ms");
-      TARGETS.against("forwarded $set-context req/s vs HAPI JPA's own transaction, 8 callers",
-          eight.rate(), jpa8.rate(), Double.NaN, ">=", 0.85, "req/s");
+      String bearer = "Bearer " + t.accessToken().value();
+      forked("set-context forwarded to HAPI JPA, warm-up", url, bearer, "application/fhir+json", body, 8, 2000,
+          4000, 200);
+      Result one = forked("set-context forwarded to HAPI JPA", url, bearer, "application/fhir+json", body, 1, 500,
+          2000, 200);
+      Result jpa1After = forked(label, hapiJpa, "", "application/fhir+json", tx, 1, 500, 2000, 200);
+      Result eight = forked("set-context forwarded to HAPI JPA", url, bearer, "application/fhir+json", body, 8, 1000,
+          8000, 200);
+      Result jpa8After = forked(label, hapiJpa, "", "application/fhir+json", tx, 8, 1000, 8000, 200);
+      TARGETS.against("forwarded $set-context p50 vs HAPI JPA's own transaction p50 (runs before and after), 1 caller",
+          one.latency().percentileMillis(50),
+          (jpa1.latency().percentileMillis(50) + jpa1After.latency().percentileMillis(50)) / 2, Double.NaN, "<=",
+          1.15, "ms");
+      TARGETS.against("forwarded $set-context req/s vs HAPI JPA's own transaction (runs before and after), 8 callers",
+          eight.rate(), (jpa8.rate() + jpa8After.rate()) / 2, Double.NaN, ">=", 0.85, "req/s");
+      TARGETS.context("  HAPI JPA's own, before | after: p50 at 1 caller, ms; req/s at 8 callers",
+          String.format(java.util.Locale.ROOT, "%.2f | %.2f; %.0f | %.0f", jpa1.latency().percentileMillis(50),
+              jpa1After.latency().percentileMillis(50), jpa8.rate(), jpa8After.rate()));
     }
   }
 

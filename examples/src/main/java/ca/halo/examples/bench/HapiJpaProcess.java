@@ -11,7 +11,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
 /**
- * A HAPI FHIR JPA server (H2 in memory) in a JVM of its own, started from the
+ * A HAPI FHIR JPA server (H2 in files under a temporary directory, deleted after) in a JVM of its own, started from the
  * {@code halo-bench-hapi-jpa} module's build, so that the targets against HAPI JPA are measured in
  * the same run on the same machine. The module is built only in the {@code bench} profile; without
  * its build the targets fall back to the earlier reading and say so.
@@ -22,10 +22,12 @@ final class HapiJpaProcess implements AutoCloseable {
 
   private final Process process;
   private final String base;
+  private final Path data;
 
-  private HapiJpaProcess(Process process, String base) {
+  private HapiJpaProcess(Process process, String base, Path data) {
     this.process = process;
     this.base = base;
+    this.data = data;
   }
 
   /** The module's build output, if it was built: its {@code target} directory. */
@@ -41,7 +43,13 @@ final class HapiJpaProcess implements AutoCloseable {
         + Files.readString(target.resolve("classpath.txt"), StandardCharsets.UTF_8).trim();
     String javaCmd = ProcessHandle.current().info().command().orElse("java");
     // the same heap and collector a jurisdiction would give it beside the SoFA's 4 GB
+    // H2 in files, as HAPI's starter keeps it: in memory, 50,000 transactions filled a 2 GB heap
+    // and HAPI JPA spent its time in full collections
+    Path data = Files.createTempDirectory("halo-bench-hapi-jpa");
     List<String> cmd = new java.util.ArrayList<>(List.of(javaCmd, "-Xmx2g", "-Dhapijpa.exitOnStdinEof=true"));
+    if (System.getProperty("hapijpa.jdbcUrl") == null) {
+      cmd.add("-Dhapijpa.jdbcUrl=jdbc:h2:file:" + data.resolve("hapi"));
+    }
     // its own settings pass through: -Dhapijpa.tagStorage=NON_VERSIONED|INLINE, -Dhapijpa.jdbcUrl=...
     System.getProperties().stringPropertyNames().stream().sorted()
         .filter(k -> k.startsWith("hapijpa.") && !k.equals("hapijpa.exitOnStdinEof"))
@@ -71,6 +79,7 @@ final class HapiJpaProcess implements AutoCloseable {
     }
     if (base == null) {
       p.destroyForcibly();
+      delete(data);
       throw new IllegalStateException("the HAPI JPA server did not start (see its output above)");
     }
     // keep draining its output so it never blocks on a full pipe
@@ -85,8 +94,8 @@ final class HapiJpaProcess implements AutoCloseable {
     drain.start();
     System.out.printf("  HAPI FHIR JPA server (own JVM, -Xmx2g, %s) up in %.1f s at %s%n",
         System.getProperty("hapijpa.tagStorage", "HAPI's default tag storage") + ", "
-        + System.getProperty("hapijpa.jdbcUrl", "H2 in memory"), (System.nanoTime() - t0) / 1e9, base);
-    return new HapiJpaProcess(p, base);
+        + System.getProperty("hapijpa.jdbcUrl", "H2 in files"), (System.nanoTime() - t0) / 1e9, base);
+    return new HapiJpaProcess(p, base, data);
   }
 
   /** Its FHIR base, e.g. {@code http://127.0.0.1:41234/fhir}. */
@@ -99,6 +108,15 @@ final class HapiJpaProcess implements AutoCloseable {
     process.destroy();
     if (!process.waitFor(20, TimeUnit.SECONDS)) {
       process.destroyForcibly().waitFor();
+    }
+    delete(data);
+  }
+
+  private static void delete(Path dir) {
+    try (java.util.stream.Stream<Path> all = Files.walk(dir)) {
+      all.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+    } catch (IOException ignored) {
+      // a temporary directory: the system cleans it up otherwise
     }
   }
 }

@@ -26,7 +26,8 @@ import org.eclipse.jetty.server.ServerConnector;
 import org.springframework.context.annotation.AnnotationConfigApplicationContext;
 
 /**
- * Benchmark only: a HAPI FHIR JPA server (R4, H2 in memory) on 127.0.0.1, for the benchmark
+ * Benchmark only: a HAPI FHIR JPA server (R4; H2 in memory, or where -Dhapijpa.jdbcUrl says: the
+ * harness gives it H2 files) on 127.0.0.1, for the benchmark
  * harness to measure beside ours in the same run.
  *
  * <p>{@code java -Xmx2g -cp target/classes:$(cat target/classpath.txt)
