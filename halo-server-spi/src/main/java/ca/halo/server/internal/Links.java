@@ -61,7 +61,7 @@ public final class Links {
 
   private static Set<Resource> own(Resource r) {
     Set<Resource> own = Collections.newSetFromMap(new IdentityHashMap<>());
-    if (r instanceof DomainResource) {
+    if (r instanceof DomainResource && ((DomainResource) r).hasContained()) { // (getContained() would add a list)
       own.addAll(((DomainResource) r).getContained());
     }
     return own;
