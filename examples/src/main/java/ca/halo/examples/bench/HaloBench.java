@@ -353,7 +353,7 @@ public final class HaloBench {
 
   /**
    * HAPI JPA's own transaction, the SoFA forwarding to it, and ours against both. HAPI JPA keeps
-   * getting faster for thousands of requests (p50 8.4 ms after 3,000, 5.7 ms after 30,000), so it
+   * getting faster for thousands of requests (p50 8.4 ms after 3,000, 5.7 ms after about 40,000), so it
    * is warmed with 10,000 first, and each forwarded run is read against HAPI JPA's own runs just
    * before and just after it (their mean), so that neither side gains from the other's warm-up.
    */
