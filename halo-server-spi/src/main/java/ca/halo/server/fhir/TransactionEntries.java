@@ -81,8 +81,7 @@ public final class TransactionEntries {
       // the parser links references between entries to the entries' objects: a linked resource
       // would be stored as a contained copy, and HAPI's terser would follow the links (2^n visits
       // for a chain of entries each naming the next twice); the text is what counts
-      Links.cut(e.getResource());
-      for (Reference ref : Links.references(e.getResource())) {
+      for (Reference ref : Links.cut(e.getResource())) {
         String target = ref.getReference();
         if (target == null) {
           continue;

@@ -48,15 +48,18 @@ public final class Links {
   /**
    * Cuts every link of {@code r}'s references to a resource object other than one of its own
    * contained resources, so that the reference's text is what counts (and what HAPI writes).
-   * Changes {@code r} only, never the objects linked.
+   * Changes {@code r} only, never the objects linked. Returns {@link #references(Resource)}, so
+   * a caller that needs them does not walk {@code r} again.
    */
-  public static void cut(Resource r) {
+  public static List<Reference> cut(Resource r) {
     Set<Resource> own = own(r);
-    for (Reference ref : references(r)) {
+    List<Reference> refs = references(r);
+    for (Reference ref : refs) {
       if (ref.getResource() != null && !own.contains(ref.getResource())) {
         ref.setResource(null);
       }
     }
+    return refs;
   }
 
   private static Set<Resource> own(Resource r) {
