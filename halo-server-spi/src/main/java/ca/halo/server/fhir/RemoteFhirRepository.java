@@ -6,6 +6,7 @@ import ca.uhn.fhir.rest.gclient.IQuery;
 import ca.uhn.fhir.rest.gclient.ReferenceClientParam;
 import ca.uhn.fhir.rest.gclient.TokenClientParam;
 import ca.uhn.fhir.rest.gclient.DateClientParam;
+import ca.uhn.fhir.rest.gclient.UriClientParam;
 import ca.uhn.fhir.rest.server.exceptions.BaseServerResponseException;
 import ca.uhn.fhir.rest.server.exceptions.ResourceGoneException;
 import ca.uhn.fhir.rest.server.exceptions.ResourceNotFoundException;
@@ -15,7 +16,10 @@ import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 import org.hl7.fhir.r4.model.Bundle;
+import org.hl7.fhir.r4.model.Extension;
+import org.hl7.fhir.r4.model.Meta;
 import org.hl7.fhir.r4.model.Resource;
+import org.hl7.fhir.r4.model.UriType;
 
 /**
  * A {@link FhirResourceRepository} that forwards to an existing FHIR R4 server through HAPI's
@@ -23,20 +27,81 @@ import org.hl7.fhir.r4.model.Resource;
  * SoFA node. Make the client with {@code ca.halo.core.fhir.FhirClients}, so it carries the
  * SoFA's own credentials.
  *
+ * <p>How a resource is marked as stored in a launch session on the remote server is the {@link
+ * SessionMarker}: a {@code meta.tag} by default, which every FHIR server keeps and searches, or
+ * {@code meta.source}, for servers that record every tag code as a definition of its own (HAPI
+ * FHIR JPA does, one row per session, never removed). Whichever it is, the SoFA sees the session
+ * as the {@link FhirResourceRepository#SESSION_TAG_SYSTEM} tag, and a search by session keeps
+ * only what the remote server returns with that session's marker (a server that ignored the
+ * search parameter would otherwise hand every resource to {@code $clear-context} to delete).
+ *
  * <p>Thread-safe as the generic client is. Atomicity of transactions is the remote server's (FHIR
  * requires it). Errors from the server become {@link FhirRepositoryException} with its status.
  */
 public final class RemoteFhirRepository implements FhirResourceRepository {
-  private final IGenericClient client;
+  /**
+   * The start of {@code meta.source} on the remote server for a resource stored in a session,
+   * with {@link SessionMarker#SOURCE}: this, then the session id. A server may add
+   * {@code #request-id} after it, as HAPI FHIR JPA does.
+   */
+  public static final String SESSION_SOURCE_PREFIX =
+      "http://fhir.infoway-inforoute.ca/io/HALO/sofa-session/";
 
+  /**
+   * With {@link SessionMarker#SOURCE}, the {@code Meta} extension that keeps a resource's own
+   * {@code meta.source} on the remote server while the marker takes its place; the SoFA puts it
+   * back when it reads the resource.
+   */
+  public static final String ORIGINAL_SOURCE_EXTENSION =
+      "http://fhir.infoway-inforoute.ca/io/HALO/StructureDefinition/sofa-original-source";
+
+  /** How the remote server marks a resource as stored in a launch session. */
+  public enum SessionMarker {
+    /**
+     * A {@code meta.tag} of {@link FhirResourceRepository#SESSION_TAG_SYSTEM} whose code is the
+     * session id, searched with {@code _tag}. Every FHIR server keeps tags; the default.
+     */
+    TAG,
+    /**
+     * {@code meta.source} set to {@link #SESSION_SOURCE_PREFIX} and the session id, searched
+     * with {@code _source}. For servers that keep {@code meta.source} and search it but record
+     * each tag code they see (HAPI FHIR JPA: a new tag code costs its transaction about half as
+     * much again, and its row stays after the session's resources are gone). A resource's own
+     * {@code meta.source} is kept in the {@link #ORIGINAL_SOURCE_EXTENSION} on the remote server.
+     * The first write checks that the server kept the marker, and fails closed if it did not.
+     */
+    SOURCE
+  }
+
+  private final IGenericClient client;
+  private final SessionMarker marker;
+  /** With SOURCE: whether the remote server was seen to keep meta.source. */
+  private volatile boolean sourceKept;
+
+  /** A repository on {@code client}'s server, marking sessions with {@link SessionMarker#TAG}. */
   public RemoteFhirRepository(IGenericClient client) {
-    this.client = Objects.requireNonNull(client, "client");
+    this(builder(client));
+  }
+
+  private RemoteFhirRepository(Builder b) {
+    this.client = b.client;
+    this.marker = b.marker;
+  }
+
+  /** A builder for a repository on {@code client}'s server. */
+  public static Builder builder(IGenericClient client) {
+    return new Builder(client);
+  }
+
+  /** How this repository marks sessions on the remote server. */
+  public SessionMarker sessionMarker() {
+    return marker;
   }
 
   @Override
   public Optional<Resource> read(String type, String id) {
     try {
-      return Optional.of((Resource) client.read().resource(type).withId(id).execute());
+      return Optional.of(fromRemote((Resource) client.read().resource(type).withId(id).execute()));
     } catch (ResourceNotFoundException | ResourceGoneException e) {
       return Optional.empty();
     } catch (BaseServerResponseException e) {
@@ -47,8 +112,8 @@ public final class RemoteFhirRepository implements FhirResourceRepository {
   @Override
   public Optional<Resource> vread(String type, String id, String version) {
     try {
-      return Optional.of((Resource) client.read().resource(type).withIdAndVersion(id, version)
-          .execute());
+      return Optional.of(fromRemote((Resource) client.read().resource(type)
+          .withIdAndVersion(id, version).execute()));
     } catch (ResourceNotFoundException | ResourceGoneException e) {
       return Optional.empty();
     } catch (BaseServerResponseException e) {
@@ -59,8 +124,9 @@ public final class RemoteFhirRepository implements FhirResourceRepository {
   @Override
   public Resource create(Resource resource) {
     try {
-      var outcome = client.create().resource(resource).execute();
-      return read(resource.fhirType(), outcome.getId().getIdPart()).orElseThrow();
+      var outcome = client.create().resource(toRemote(resource)).execute();
+      return checked(read(resource.fhirType(), outcome.getId().getIdPart()).orElseThrow(),
+          resource);
     } catch (BaseServerResponseException e) {
       throw wrap(e, resource.fhirType());
     }
@@ -69,8 +135,9 @@ public final class RemoteFhirRepository implements FhirResourceRepository {
   @Override
   public Resource update(Resource resource) {
     try {
-      client.update().resource(resource).execute();
-      return read(resource.fhirType(), resource.getIdElement().getIdPart()).orElseThrow();
+      client.update().resource(toRemote(resource)).execute();
+      return checked(read(resource.fhirType(), resource.getIdElement().getIdPart()).orElseThrow(),
+          resource);
     } catch (BaseServerResponseException e) {
       throw wrap(e, resource.fhirType());
     }
@@ -101,7 +168,13 @@ public final class RemoteFhirRepository implements FhirResourceRepository {
           .afterOrEquals().millis(Date.from(v))));
       c.lastUpdatedTo().ifPresent(v -> q.where(new DateClientParam("_lastUpdated")
           .beforeOrEquals().millis(Date.from(v))));
-      c.sessionTag().ifPresent(v -> q.withTag(FhirResourceRepository.SESSION_TAG_SYSTEM, v));
+      c.sessionTag().ifPresent(v -> {
+        if (marker == SessionMarker.SOURCE) {
+          q.where(new UriClientParam("_source").matches().value(SESSION_SOURCE_PREFIX + v));
+        } else {
+          q.withTag(FhirResourceRepository.SESSION_TAG_SYSTEM, v);
+        }
+      });
       if (c.limit() < Integer.MAX_VALUE) {
         q.count(Math.min(c.limit(), 1000));
       }
@@ -112,9 +185,16 @@ public final class RemoteFhirRepository implements FhirResourceRepository {
           if (out.size() >= c.limit()) {
             return out;
           }
-          if (c.sessionFilter().test(FhirResourceRepository.sessionOf(e.getResource())
-              .orElse(null))) {
-            out.add(e.getResource());
+          if (!e.hasResource()) {
+            continue; // an OperationOutcome's entry has one; a bare entry has nothing to give
+          }
+          Resource r = fromRemote(e.getResource());
+          String session = FhirResourceRepository.sessionOf(r).orElse(null);
+          if (c.sessionTag().isPresent() && !c.sessionTag().get().equals(session)) {
+            continue; // the server ignored or widened the session search: never trust it to
+          }
+          if (r.fhirType().equals(type) && c.sessionFilter().test(session)) {
+            out.add(r);
           }
         }
         page = page.getLink(Bundle.LINK_NEXT) != null ? client.loadPage().next(page).execute() : null;
@@ -135,11 +215,92 @@ public final class RemoteFhirRepository implements FhirResourceRepository {
    */
   @Override
   public Bundle transaction(Bundle transaction) {
+    Bundle sent = marker == SessionMarker.SOURCE ? marked(transaction) : unlinked(transaction);
+    Bundle response;
     try {
-      return client.transaction().withBundle(unlinked(transaction)).execute();
+      response = client.transaction().withBundle(sent).execute();
     } catch (BaseServerResponseException e) {
       throw wrap(e, "Bundle");
     }
+    if (marker == SessionMarker.SOURCE && !sourceKept) {
+      checkTransaction(transaction, response);
+    }
+    return response;
+  }
+
+  /**
+   * With {@link SessionMarker#SOURCE}, once: reads back a resource the first transaction stored
+   * in a session and checks the server kept its marker. If it did not, the resources are on the
+   * server without their session (their readers would see them as the server's own data), so
+   * the transaction's resources are deleted and the error says to use {@link SessionMarker#TAG}.
+   */
+  private void checkTransaction(Bundle request, Bundle response) {
+    for (int i = 0; i < request.getEntry().size() && i < response.getEntry().size(); i++) {
+      Bundle.BundleEntryComponent e = request.getEntry().get(i);
+      if (!e.hasResource() || FhirResourceRepository.sessionOf(e.getResource()).isEmpty()) {
+        continue;
+      }
+      String location = response.getEntry().get(i).getResponse().getLocation();
+      org.hl7.fhir.r4.model.IdType id = location == null ? null
+          : new org.hl7.fhir.r4.model.IdType(location);
+      if (id == null || !id.hasIdPart() || !id.hasResourceType()) {
+        return; // nothing to check it by; the next transaction tries again
+      }
+      Optional<Resource> stored = read(id.getResourceType(), id.getIdPart());
+      if (stored.isPresent()) {
+        checked(stored.get(), e.getResource(), response);
+      }
+      return;
+    }
+  }
+
+  /**
+   * {@code stored}, after checking (with {@link SessionMarker#SOURCE}, until the server has once
+   * been seen to keep it) that the server kept the session marker of {@code written}. If it did
+   * not, what was just stored ({@code stored}, or every resource of the transaction) is deleted,
+   * so that nothing of a session stays there looking like the server's own data, and a 503 is
+   * thrown.
+   */
+  private Resource checked(Resource stored, Resource written) {
+    return checked(stored, written, null);
+  }
+
+  private Resource checked(Resource stored, Resource written, Bundle transactionResponse) {
+    if (marker != SessionMarker.SOURCE || sourceKept) {
+      return stored;
+    }
+    Optional<String> wanted = FhirResourceRepository.sessionOf(written);
+    if (wanted.isEmpty()) {
+      return stored;
+    }
+    if (wanted.equals(FhirResourceRepository.sessionOf(stored))) {
+      sourceKept = true;
+      return stored;
+    }
+    List<String> undo = new ArrayList<>();
+    if (transactionResponse == null) {
+      undo.add(stored.fhirType() + "/" + stored.getIdElement().getIdPart());
+    } else {
+      for (Bundle.BundleEntryComponent e : transactionResponse.getEntry()) {
+        String location = e.getResponse().getLocation();
+        if (location != null) {
+          org.hl7.fhir.r4.model.IdType id = new org.hl7.fhir.r4.model.IdType(location);
+          if (id.hasIdPart() && id.hasResourceType()) {
+            undo.add(0, id.getResourceType() + "/" + id.getIdPart()); // last written first
+          }
+        }
+      }
+    }
+    for (String ref : undo) {
+      try {
+        delete(ref.substring(0, ref.indexOf('/')), ref.substring(ref.indexOf('/') + 1));
+      } catch (RuntimeException ignored) {
+        // the error below says what happened; a resource left here has no session marker
+      }
+    }
+    throw new FhirRepositoryException(503, stored.fhirType(), "the FHIR server behind the SoFA"
+        + " did not keep meta.source, which marks a resource's launch session with"
+        + " SessionMarker.SOURCE; use SessionMarker.TAG with this server");
   }
 
   /**
@@ -165,6 +326,102 @@ public final class RemoteFhirRepository implements FhirResourceRepository {
       }
     }
     return copy;
+  }
+
+  /** A copy of {@code tx}, links cut as in {@link #unlinked}, each resource marked for the remote. */
+  private Bundle marked(Bundle tx) {
+    Bundle copy = tx.copy();
+    for (Bundle.BundleEntryComponent e : copy.getEntry()) {
+      if (e.hasResource()) {
+        Links.cut(e.getResource());
+        mark(e.getResource());
+      }
+    }
+    return copy;
+  }
+
+  /** {@code r} as the remote server keeps it: {@code r} itself, or a marked copy. */
+  private Resource toRemote(Resource r) {
+    if (marker != SessionMarker.SOURCE) {
+      return r;
+    }
+    Resource copy = r.copy();
+    mark(copy);
+    return copy;
+  }
+
+  /**
+   * With {@link SessionMarker#SOURCE}: moves the session tag into {@code meta.source} and the
+   * resource's own {@code meta.source} into the extension. A resource outside any session that
+   * carries a source starting with the marker's prefix (only the server names a session) has
+   * it moved into the extension too, so it cannot read back as a session's.
+   */
+  private static void mark(Resource r) {
+    Meta meta = r.getMeta();
+    String session = FhirResourceRepository.sessionOf(r).orElse(null);
+    meta.getTag().removeIf(c -> FhirResourceRepository.SESSION_TAG_SYSTEM.equals(c.getSystem()));
+    meta.getExtension().removeIf(x -> ORIGINAL_SOURCE_EXTENSION.equals(x.getUrl()));
+    String own = meta.hasSource() ? meta.getSource() : null;
+    if (session != null) {
+      meta.setSource(SESSION_SOURCE_PREFIX + session);
+    } else if (own != null && own.startsWith(SESSION_SOURCE_PREFIX)) {
+      meta.setSourceElement(null);
+    } else {
+      return;
+    }
+    if (own != null) {
+      meta.addExtension(new Extension(ORIGINAL_SOURCE_EXTENSION, new UriType(own)));
+    }
+  }
+
+  /**
+   * {@code r} as the SoFA keeps it (changed in place, it is the client's fresh object): with
+   * {@link SessionMarker#SOURCE}, a marker in {@code meta.source} becomes the session tag and
+   * the resource's own source comes back from the extension.
+   */
+  private Resource fromRemote(Resource r) {
+    if (marker != SessionMarker.SOURCE || r == null || !r.hasMeta()) {
+      return r;
+    }
+    Meta meta = r.getMeta();
+    String source = meta.hasSource() ? meta.getSource() : null;
+    String session = null;
+    if (source != null && source.startsWith(SESSION_SOURCE_PREFIX)) {
+      int end = source.indexOf('#', SESSION_SOURCE_PREFIX.length());
+      session = source.substring(SESSION_SOURCE_PREFIX.length(), end < 0 ? source.length() : end);
+      meta.setSourceElement(null);
+    }
+    Extension own = meta.getExtensionByUrl(ORIGINAL_SOURCE_EXTENSION);
+    if (own != null) {
+      meta.getExtension().remove(own);
+      if (own.getValue() != null && own.getValue().primitiveValue() != null) {
+        meta.setSource(own.getValue().primitiveValue());
+      }
+    }
+    if (session != null && !session.isEmpty()) {
+      FhirResourceRepository.tagSession(r, session);
+    }
+    return r;
+  }
+
+  /** Builds a {@link RemoteFhirRepository}. */
+  public static final class Builder {
+    private final IGenericClient client;
+    private SessionMarker marker = SessionMarker.TAG;
+
+    private Builder(IGenericClient client) {
+      this.client = Objects.requireNonNull(client, "client");
+    }
+
+    /** How sessions are marked on the remote server; {@link SessionMarker#TAG} by default. */
+    public Builder sessionMarker(SessionMarker v) {
+      this.marker = Objects.requireNonNull(v, "sessionMarker");
+      return this;
+    }
+
+    public RemoteFhirRepository build() {
+      return new RemoteFhirRepository(this);
+    }
   }
 
   private static FhirRepositoryException wrap(BaseServerResponseException e, String where) {

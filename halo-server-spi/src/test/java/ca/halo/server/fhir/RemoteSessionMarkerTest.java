@@ -1,0 +1,330 @@
+package ca.halo.server.fhir;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import ca.halo.core.fhir.FhirClients;
+import ca.halo.core.http.HaloHttp;
+import ca.halo.core.SmartScopes;
+import ca.halo.server.security.Principal;
+import ca.halo.server.sofa.ContextManager;
+import ca.halo.server.context.InMemoryLaunchContextStore;
+import ca.uhn.fhir.context.FhirContext;
+import ca.uhn.fhir.interceptor.api.Hook;
+import ca.uhn.fhir.interceptor.api.Interceptor;
+import ca.uhn.fhir.interceptor.api.Pointcut;
+import ca.uhn.fhir.rest.annotation.Transaction;
+import ca.uhn.fhir.rest.annotation.TransactionParam;
+import ca.uhn.fhir.rest.api.server.RequestDetails;
+import ca.uhn.fhir.rest.client.api.IGenericClient;
+import ca.uhn.fhir.rest.server.RestfulServer;
+import ca.uhn.fhir.rest.server.provider.HashMapResourceProvider;
+import java.net.URI;
+import java.util.List;
+import java.util.Map;
+import org.eclipse.jetty.ee10.servlet.ServletContextHandler;
+import org.eclipse.jetty.ee10.servlet.ServletHolder;
+import org.eclipse.jetty.server.Server;
+import org.eclipse.jetty.server.ServerConnector;
+import org.hl7.fhir.instance.model.api.IIdType;
+import org.hl7.fhir.r4.model.Bundle;
+import org.hl7.fhir.r4.model.Encounter;
+import org.hl7.fhir.r4.model.Observation;
+import org.hl7.fhir.r4.model.Parameters;
+import org.hl7.fhir.r4.model.Patient;
+import org.hl7.fhir.r4.model.Resource;
+import org.hl7.fhir.r4.model.StringType;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * How {@link RemoteFhirRepository} marks a launch session on the remote server, against HAPI's
+ * own RestfulServer with its HashMapResourceProviders on Jetty, on loopback. Those providers
+ * ignore {@code _tag} and {@code _source} and return every resource of the type (as any server
+ * that does not support a search parameter may), which is the case the session filter must hold
+ * against. An interceptor plays what real servers do with {@code meta.source}: HAPI FHIR JPA adds
+ * {@code #request-id}; a server that does not keep it drops it.
+ */
+class RemoteSessionMarkerTest {
+  private static final FhirContext CTX = FhirContext.forR4Cached();
+  private static final Principal EMR = Principal.builder("emr-client").subject("dr.x")
+      .scopes(SmartScopes.parse("user/Context.write")).build();
+
+  private enum SourceHandling { KEEP, ADD_REQUEST_ID, DROP }
+
+  private final HashMapResourceProvider<Patient> patients = new HashMapResourceProvider<>(CTX, Patient.class);
+  private final HashMapResourceProvider<Encounter> encounters = new HashMapResourceProvider<>(CTX, Encounter.class);
+  private final HashMapResourceProvider<Observation> observations =
+      new HashMapResourceProvider<>(CTX, Observation.class);
+  private volatile SourceHandling sources = SourceHandling.ADD_REQUEST_ID;
+  private Server jetty;
+  private HaloHttp http;
+  private IGenericClient raw;
+
+  @BeforeEach
+  void start() throws Exception {
+    RestfulServer fhir = new RestfulServer(CTX);
+    fhir.setResourceProviders(patients, encounters, observations);
+    fhir.setPlainProviders(new TransactionProvider());
+    fhir.registerInterceptor(new Sources());
+    jetty = new Server();
+    ServerConnector c = new ServerConnector(jetty);
+    c.setHost("127.0.0.1");
+    jetty.addConnector(c);
+    ServletContextHandler h = new ServletContextHandler("/");
+    h.addServlet(new ServletHolder(fhir), "/fhir/*");
+    jetty.setHandler(h);
+    jetty.start();
+    http = HaloHttp.defaults();
+    raw = FhirClients.anonymousClient(CTX, URI.create("http://127.0.0.1:" + c.getLocalPort() + "/fhir"), http);
+  }
+
+  @AfterEach
+  void stop() throws Exception {
+    jetty.stop();
+    http.close();
+  }
+
+  private RemoteFhirRepository repo(RemoteFhirRepository.SessionMarker marker) {
+    return RemoteFhirRepository.builder(raw).sessionMarker(marker).build();
+  }
+
+  private static Patient patient(String family, String session) {
+    Patient p = new Patient();
+    p.addName().setFamily(family);
+    FhirResourceRepository.tagSession(p, session);
+    return p;
+  }
+
+  private static List<String> families(List<Resource> found) {
+    return found.stream().map(r -> ((Patient) r).getNameFirstRep().getFamily()).toList();
+  }
+
+  @Test
+  void tag_searchBySession_keepsOnlyThatSessions_whenTheServerIgnoresTheParameter() {
+    RemoteFhirRepository repo = repo(RemoteFhirRepository.SessionMarker.TAG);
+    assertThat(repo.sessionMarker()).isEqualTo(RemoteFhirRepository.SessionMarker.TAG);
+    repo.create(patient("Mine", "s1"));
+    repo.create(patient("Theirs", "s2"));
+    repo.create(patient("ServerOwn", null));
+    // the premise: this server answers a _tag search with every Patient
+    assertThat(raw.search().forResource(Patient.class).withTag(FhirResourceRepository.SESSION_TAG_SYSTEM, "s1")
+        .returnBundle(Bundle.class).execute().getEntry()).hasSize(3);
+    assertThat(families(repo.search("Patient", SearchCriteria.builder().sessionTag("s1").build())))
+        .containsExactly("Mine");
+    assertThat(families(repo.search("Patient", SearchCriteria.builder().build())))
+        .containsExactlyInAnyOrder("Mine", "Theirs", "ServerOwn");
+  }
+
+  @Test
+  void source_theSessionTravelsInMetaSource_andReadsBackAsTheTag_withTheResourcesOwnSource() {
+    RemoteFhirRepository repo = repo(RemoteFhirRepository.SessionMarker.SOURCE);
+    Patient p = patient("Mine", "s1");
+    p.getMeta().setSource("http://emr.example.ca/feed");
+    p.getMeta().addTag("http://example.org/tags", "keep", null);
+    Resource created = repo.create(p);
+    String id = created.getIdElement().getIdPart();
+
+    Patient onServer = raw.read().resource(Patient.class).withId(id).execute();
+    assertThat(onServer.getMeta().getSource())
+        .startsWith(RemoteFhirRepository.SESSION_SOURCE_PREFIX + "s1#"); // the interceptor's request id
+    assertThat(onServer.getMeta().getTag()).extracting(t -> t.getSystem()).containsExactly("http://example.org/tags");
+    assertThat(onServer.getMeta().getExtensionByUrl(RemoteFhirRepository.ORIGINAL_SOURCE_EXTENSION).getValue()
+        .primitiveValue()).isEqualTo("http://emr.example.ca/feed");
+
+    for (Resource r : List.of(created, repo.read("Patient", id).orElseThrow())) {
+      assertThat(FhirResourceRepository.sessionOf(r)).contains("s1");
+      assertThat(r.getMeta().getSource()).isEqualTo("http://emr.example.ca/feed");
+      assertThat(r.getMeta().getExtension()).isEmpty();
+      assertThat(r.getMeta().getTag()).extracting(t -> t.getSystem())
+          .containsExactlyInAnyOrder("http://example.org/tags", FhirResourceRepository.SESSION_TAG_SYSTEM);
+    }
+    // the caller's object is left as it was
+    assertThat(p.getMeta().getSource()).isEqualTo("http://emr.example.ca/feed");
+    assertThat(FhirResourceRepository.sessionOf(p)).contains("s1");
+
+    Patient changed = (Patient) created;
+    changed.getNameFirstRep().setFamily("Changed");
+    Resource updated = repo.update(changed);
+    assertThat(FhirResourceRepository.sessionOf(updated)).contains("s1");
+    assertThat(FhirResourceRepository.sessionOf(repo.vread("Patient", id, "1").orElseThrow())).contains("s1");
+  }
+
+  @Test
+  void source_searchBySession_keepsOnlyThatSessions_whenTheServerIgnoresTheParameter() {
+    RemoteFhirRepository repo = repo(RemoteFhirRepository.SessionMarker.SOURCE);
+    repo.create(patient("Mine", "s1"));
+    repo.create(patient("Theirs", "s2"));
+    Patient own = patient("ServerOwn", null);
+    own.getMeta().setSource("http://lab.example.ca");
+    repo.create(own);
+    assertThat(families(repo.search("Patient", SearchCriteria.builder().sessionTag("s1").build())))
+        .containsExactly("Mine");
+    assertThat(repo.search("Patient", SearchCriteria.builder().sessionFilter(s -> s == null).build()))
+        .singleElement().satisfies(r -> assertThat(r.getMeta().getSource()).startsWith("http://lab.example.ca#"));
+  }
+
+  /** Only the server names a session: a caller's own marker must not put a resource in one. */
+  @Test
+  void source_aCallersOwnMarker_outsideASession_doesNotReadBackAsThatSession() {
+    RemoteFhirRepository repo = repo(RemoteFhirRepository.SessionMarker.SOURCE);
+    repo.create(patient("Victim", "victim-session"));
+    Patient planted = patient("Planted", null);
+    planted.getMeta().setSource(RemoteFhirRepository.SESSION_SOURCE_PREFIX + "victim-session");
+    String id = repo.create(planted).getIdElement().getIdPart();
+
+    Patient onServer = raw.read().resource(Patient.class).withId(id).execute();
+    assertThat(onServer.getMeta().hasSource()).isFalse();
+    Resource back = repo.read("Patient", id).orElseThrow();
+    assertThat(FhirResourceRepository.sessionOf(back)).isEmpty();
+    assertThat(families(repo.search("Patient", SearchCriteria.builder().sessionTag("victim-session").build())))
+        .containsExactly("Victim");
+
+    // nor does a caller's own copy of the extension change what reads back
+    Patient second = patient("Second", "s2");
+    second.getMeta().addExtension(RemoteFhirRepository.ORIGINAL_SOURCE_EXTENSION,
+        new org.hl7.fhir.r4.model.UriType(RemoteFhirRepository.SESSION_SOURCE_PREFIX + "victim-session"));
+    Resource stored = repo.create(second);
+    assertThat(FhirResourceRepository.sessionOf(stored)).contains("s2");
+    assertThat(stored.getMeta().hasSource()).isFalse();
+  }
+
+  @Test
+  void source_transaction_marksEveryEntry_andLeavesTheCallersBundleAlone() {
+    RemoteFhirRepository repo = repo(RemoteFhirRepository.SessionMarker.SOURCE);
+    Bundle tx = new Bundle().setType(Bundle.BundleType.TRANSACTION);
+    tx.addEntry().setFullUrl("urn:uuid:11111111-1111-4111-8111-111111111111").setResource(patient("Tx", "s9"))
+        .getRequest().setMethod(Bundle.HTTPVerb.POST).setUrl("Patient");
+    Observation o = new Observation();
+    o.setStatus(Observation.ObservationStatus.FINAL).getCode().setText("x");
+    FhirResourceRepository.tagSession(o, "s9");
+    tx.addEntry().setFullUrl("urn:uuid:22222222-2222-4222-8222-222222222222").setResource(o)
+        .getRequest().setMethod(Bundle.HTTPVerb.POST).setUrl("Observation");
+    Bundle response = repo.transaction(tx);
+    assertThat(response.getEntry()).hasSize(2);
+    for (Bundle.BundleEntryComponent e : response.getEntry()) {
+      IIdType id = new org.hl7.fhir.r4.model.IdType(e.getResponse().getLocation());
+      Resource onServer = (Resource) raw.read().resource(id.getResourceType()).withId(id.getIdPart()).execute();
+      assertThat(onServer.getMeta().getSource()).startsWith(RemoteFhirRepository.SESSION_SOURCE_PREFIX + "s9");
+      assertThat(FhirResourceRepository.sessionOf(onServer)).isEmpty();
+      assertThat(FhirResourceRepository.sessionOf(repo.read(id.getResourceType(), id.getIdPart()).orElseThrow()))
+          .contains("s9");
+    }
+    assertThat(FhirResourceRepository.sessionOf(tx.getEntry().get(0).getResource())).contains("s9");
+    assertThat(tx.getEntry().get(0).getResource().getMeta().hasSource()).isFalse();
+  }
+
+  @Test
+  void source_onAServerThatDropsMetaSource_theFirstCreateFailsClosed_andLeavesNothing() {
+    sources = SourceHandling.DROP;
+    RemoteFhirRepository repo = repo(RemoteFhirRepository.SessionMarker.SOURCE);
+    assertThatThrownBy(() -> repo.create(patient("Lost", "s1")))
+        .isInstanceOfSatisfying(FhirRepositoryException.class, e -> {
+          assertThat(e.httpStatus()).isEqualTo(503);
+          assertThat(e.getMessage()).contains("SessionMarker.TAG");
+        });
+    assertThat(repo.search("Patient", SearchCriteria.builder().build())).isEmpty();
+  }
+
+  @Test
+  void source_onAServerThatDropsMetaSource_theFirstTransactionFailsClosed_andLeavesNothing() {
+    sources = SourceHandling.DROP;
+    RemoteFhirRepository repo = repo(RemoteFhirRepository.SessionMarker.SOURCE);
+    ContextManager cm = ContextManager.builder(repo, new InMemoryLaunchContextStore(10))
+        .allowedTypes(java.util.Set.of("Patient", "Encounter", "Observation")).build();
+    assertThatThrownBy(() -> cm.setContext(setContext(), EMR))
+        .hasMessageContaining("meta.source");
+    assertThat(repo.search("Patient", SearchCriteria.builder().build())).isEmpty();
+    assertThat(repo.search("Encounter", SearchCriteria.builder().build())).isEmpty();
+  }
+
+  /**
+   * The whole of a session on the remote server: {@code $set-context} stores it marked,
+   * {@code $clear-context} deletes it and nothing else, though the server answers each search
+   * by session with every resource of the type.
+   */
+  @Test
+  void setAndClearContext_deleteThatSessionsResourcesOnly_withEitherMarker() {
+    for (RemoteFhirRepository.SessionMarker marker : RemoteFhirRepository.SessionMarker.values()) {
+      patients.clear();
+      encounters.clear();
+      observations.clear();
+      RemoteFhirRepository repo = repo(marker);
+      ContextManager cm = ContextManager.builder(repo, new InMemoryLaunchContextStore(10))
+        .allowedTypes(java.util.Set.of("Patient", "Encounter", "Observation")).build();
+      repo.create(patient("ServerOwn", null));
+      Parameters mine = cm.setContext(setContext(), EMR);
+      Parameters theirs = cm.setContext(setContext(), EMR);
+      assertThat(repo.search("Patient", SearchCriteria.builder().build())).as(marker.name()).hasSize(3);
+      cm.clearContext(clear(mine), EMR);
+      assertThat(families(repo.search("Patient", SearchCriteria.builder().build()))).as(marker.name())
+          .containsExactlyInAnyOrder("ServerOwn", "Ctx");
+      assertThat(repo.search("Encounter", SearchCriteria.builder().build())).as(marker.name()).hasSize(1);
+      cm.clearContext(clear(theirs), EMR);
+      assertThat(families(repo.search("Patient", SearchCriteria.builder().build()))).as(marker.name())
+          .containsExactly("ServerOwn");
+    }
+  }
+
+  private static Parameters setContext() {
+    return CTX.newJsonParser().parseResource(Parameters.class,
+        "{\"resourceType\":\"Parameters\",\"parameter\":[{\"name\":\"resources\",\"resource\":"
+        + "{\"resourceType\":\"Bundle\",\"type\":\"transaction\",\"entry\":["
+        + "{\"fullUrl\":\"urn:uuid:11111111-1111-4111-8111-111111111111\",\"resource\":{\"resourceType\":\"Patient\","
+        + "\"name\":[{\"family\":\"Ctx\"}]},\"request\":{\"method\":\"POST\",\"url\":\"Patient\"}},"
+        + "{\"fullUrl\":\"urn:uuid:22222222-2222-4222-8222-222222222222\",\"resource\":{\"resourceType\":\"Encounter\","
+        + "\"status\":\"in-progress\"},\"request\":{\"method\":\"POST\",\"url\":\"Encounter\"}}]}}]}");
+  }
+
+  private static Parameters clear(Parameters set) {
+    Parameters p = new Parameters();
+    p.addParameter().setName("launchID").setValue(new StringType(
+        ((StringType) set.getParameter("launchID").getValue()).getValue()));
+    return p;
+  }
+
+  /** What the remote server does with meta.source on what it is sent. */
+  @Interceptor
+  public final class Sources {
+    @Hook(Pointcut.SERVER_INCOMING_REQUEST_PRE_HANDLED)
+    public void incoming(RequestDetails request) {
+      if (request.getResource() instanceof Bundle b) {
+        b.getEntry().stream().filter(Bundle.BundleEntryComponent::hasResource).forEach(e -> apply(e.getResource()));
+      } else if (request.getResource() instanceof Resource r) {
+        apply(r);
+      }
+    }
+
+    private void apply(Resource r) {
+      if (sources == SourceHandling.DROP) {
+        r.getMeta().setSourceElement(null);
+      } else if (sources == SourceHandling.ADD_REQUEST_ID && r.getMeta().hasSource()) {
+        r.getMeta().setSource(r.getMeta().getSource() + "#rq" + Integer.toHexString(System.identityHashCode(r)));
+      }
+    }
+  }
+
+  /** A transaction of creates, stored in the providers (references are not rewritten: not needed here). */
+  public final class TransactionProvider {
+    @Transaction
+    public Bundle transaction(@TransactionParam Bundle in) {
+      Map<String, HashMapResourceProvider<?>> byType = Map.of("Patient", patients, "Encounter", encounters,
+          "Observation", observations);
+      Bundle out = new Bundle().setType(Bundle.BundleType.TRANSACTIONRESPONSE);
+      for (Bundle.BundleEntryComponent e : in.getEntry()) {
+        Resource r = e.getResource().copy();
+        r.setId((String) null);
+        IIdType id = store(byType.get(r.fhirType()), r);
+        out.addEntry().getResponse().setStatus("201 Created").setLocation(id.toUnqualified().getValue());
+      }
+      return out;
+    }
+
+    @SuppressWarnings("unchecked")
+    private <T extends org.hl7.fhir.instance.model.api.IBaseResource> IIdType store(
+        HashMapResourceProvider<T> provider, Resource r) {
+      return provider.store((T) r);
+    }
+  }
+}
