@@ -320,15 +320,15 @@ public final class SofaApplication implements AutoCloseable {
       throw new ConfigException(config.where("fhir.remote.baseUrl") + ": " + e.getMessage(), e);
     }
     if (remote.credentials().isEmpty()) {
-      return new RemoteFhirRepository(FhirClients.anonymousClient(fhirContext, remote.baseUrl(),
-          http));
+      return RemoteFhirRepository.builder(FhirClients.anonymousClient(fhirContext,
+          remote.baseUrl(), http)).sessionMarker(remote.sessionMarker()).build();
     }
     SofaConfig.ClientCredentials c = remote.credentials().get();
     AccessTokenProvider tokens = RefreshingAccessTokenProvider.builder(
         new ClientCredentialsTokenSource(http, c.tokenUrl(), c.clientId(),
             c.clientSecret().reveal(), c.scope().orElse(null), clock)).clock(clock).build();
-    return new RemoteFhirRepository(FhirClients.genericClient(fhirContext, remote.baseUrl(), http,
-        tokens));
+    return RemoteFhirRepository.builder(FhirClients.genericClient(fhirContext, remote.baseUrl(),
+        http, tokens)).sessionMarker(remote.sessionMarker()).build();
   }
 
   private static UserAuthenticator users(SofaConfig config) {

@@ -91,9 +91,11 @@ class SofaApplicationTest {
   @Test
   void start_remoteFhir_usesRemoteRepository() throws Exception {
     try (SofaApplication app = SofaApplication.start(sample(freePort(), Map.of(
-        "HALO_FHIR_TYPE", "remote", "HALO_FHIR_REMOTE_BASE_URL", "http://127.0.0.1:1/fhir")))) {
+        "HALO_FHIR_TYPE", "remote", "HALO_FHIR_REMOTE_BASE_URL", "http://127.0.0.1:1/fhir",
+        "HALO_FHIR_REMOTE_SESSION_MARKER", "source")))) {
       assertThat(app.sofa().repository())
-          .isInstanceOf(ca.halo.server.fhir.RemoteFhirRepository.class);
+          .isInstanceOfSatisfying(ca.halo.server.fhir.RemoteFhirRepository.class, r ->
+              assertThat(r.sessionMarker()).isEqualTo(ca.halo.server.fhir.RemoteFhirRepository.SessionMarker.SOURCE));
     }
   }
 

@@ -1,5 +1,6 @@
 package ca.halo.sofaserver.config;
 
+import ca.halo.server.fhir.RemoteFhirRepository;
 import java.net.URI;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -177,8 +178,11 @@ public record SofaConfig(Path file, Server server, Store store, Fhir fhir, Ident
    *
    * @param baseUrl its base
    * @param credentials the SoFA's own client credentials there; none: anonymous
+   * @param sessionMarker how a resource is marked there as stored in a launch session
+   *     ({@code fhir.remote.sessionMarker}: {@code tag}, the default, or {@code source})
    */
-  public record RemoteFhir(URI baseUrl, Optional<ClientCredentials> credentials) {}
+  public record RemoteFhir(URI baseUrl, Optional<ClientCredentials> credentials,
+      RemoteFhirRepository.SessionMarker sessionMarker) {}
 
   /**
    * An OAuth client-credentials grant.

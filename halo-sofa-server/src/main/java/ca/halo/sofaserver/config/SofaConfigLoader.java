@@ -1,6 +1,7 @@
 package ca.halo.sofaserver.config;
 
 import ca.halo.core.catalog.AppListing;
+import ca.halo.server.fhir.RemoteFhirRepository;
 import ca.halo.sofaserver.config.SofaConfig.Catalog;
 import ca.halo.sofaserver.config.SofaConfig.ClientCredentials;
 import ca.halo.sofaserver.config.SofaConfig.DevUser;
@@ -288,7 +289,10 @@ public final class SofaConfigLoader {
       }
     }
     Optional<ClientCredentials> creds = credentials;
-    return new Fhir(t, base.map(b -> new RemoteFhir(b, creds)));
+    boolean source = v.choice("fhir.remote.sessionMarker", "tag", List.of("tag", "source"))
+        .equals("source");
+    return new Fhir(t, base.map(b -> new RemoteFhir(b, creds, source
+        ? RemoteFhirRepository.SessionMarker.SOURCE : RemoteFhirRepository.SessionMarker.TAG)));
   }
 
   private static Identity identity(Values v) {

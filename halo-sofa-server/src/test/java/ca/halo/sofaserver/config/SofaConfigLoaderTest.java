@@ -171,6 +171,23 @@ class SofaConfigLoaderTest {
   }
 
   @Test
+  void load_remoteSessionMarker_tagByDefault_sourceOnRequest_anythingElseRefused() throws IOException {
+    Path file = write("""
+        server: { publicBaseUrl: http://localhost:8080 }
+        identity: { dev: true, users: [ { username: dr, password: pw, fhirUser: Practitioner/1 } ] }
+        fhir: { type: remote, remote: { baseUrl: "http://127.0.0.1:8081/fhir" } }
+        """);
+    assertThat(SofaConfigLoader.load(file, Map.of()).fhir().remote().orElseThrow().sessionMarker())
+        .isEqualTo(ca.halo.server.fhir.RemoteFhirRepository.SessionMarker.TAG);
+    assertThat(SofaConfigLoader.load(file, Map.of("HALO_FHIR_REMOTE_SESSION_MARKER", "source")).fhir()
+        .remote().orElseThrow().sessionMarker())
+        .isEqualTo(ca.halo.server.fhir.RemoteFhirRepository.SessionMarker.SOURCE);
+    assertThatThrownBy(() -> SofaConfigLoader.load(file, Map.of("HALO_FHIR_REMOTE_SESSION_MARKER", "security")))
+        .isInstanceOf(ConfigException.class)
+        .hasMessageContaining("fhir.remote.sessionMarker");
+  }
+
+  @Test
   void load_duplicateYamlKey_refused() throws IOException {
     assertThatThrownBy(() -> SofaConfigLoader.load(write("""
         server:

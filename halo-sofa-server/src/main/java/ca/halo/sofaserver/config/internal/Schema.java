@@ -34,7 +34,7 @@ public final class Schema {
         "postgres.poolSize", "postgres.connectionTimeout", "postgres.signingKeyEncryptionKey",
         "postgres.auditRetention");
     scalars("fhir.", "type", "remote.baseUrl", "remote.tokenUrl", "remote.clientId",
-        "remote.clientSecret", "remote.scope");
+        "remote.clientSecret", "remote.scope", "remote.sessionMarker");
     scalars("identity.", "dev");
     KEYS.put("identity.users", Kind.OBJECT_LIST);
     ITEM_FIELDS.put("identity.users", List.of("username", "password", "fhirUser", "name"));
