@@ -362,6 +362,7 @@ public final class HaloBench {
     if (hapiJpa != null) {
       byte[] tx = transactionOf(ca.uhn.fhir.context.FhirContext.forR4Cached(), setContextBody());
       byte[] tagged = taggedTransactionOf(tx);
+      byte[] sourced = sourcedTransactionOf(tx);
       String label = "HAPI JPA transaction, 6 resources";
       forked("HAPI JPA warm-up", hapiJpa, "", "application/fhir+json", tx, 8, 2000, 8000, 200);
       Result jpa8 = forked(label, hapiJpa, "", "application/fhir+json", tx, 8, 0, 8000, 200);
@@ -371,8 +372,13 @@ public final class HaloBench {
       Result tag1 = forked("HAPI JPA transaction, a new session tag each", hapiJpa, "",
           "application/fhir+json", tagged, 1, 500, 2000, 200);
       Result jpa1 = forked(label, hapiJpa, "", "application/fhir+json", tx, 1, 500, 2000, 200);
+      // and with the session in meta.source instead (RemoteFhirRepository.SessionMarker.SOURCE)
+      Result source1 = forked("HAPI JPA transaction, a new session meta.source each", hapiJpa, "",
+          "application/fhir+json", sourced, 1, 500, 2000, 200);
       TARGETS.context("  HAPI JPA's own transaction with a new session tag each, p50 1 caller / without",
           fmtX(tag1.latency().percentileMillis(50) / jpa1.latency().percentileMillis(50)));
+      TARGETS.context("  HAPI JPA's own transaction with a new session meta.source each, p50 1 caller / without",
+          fmtX(source1.latency().percentileMillis(50) / jpa1.latency().percentileMillis(50)));
       forwarding(tx, label, jpa1, jpa8);
     }
     TARGETS.against("$set-context req/s at 8 callers vs HAPI JPA's 6-resource transaction",
@@ -449,14 +455,21 @@ public final class HaloBench {
   /**
    * {@code $set-context} on a SoFA whose resources live on the HAPI JPA server of
    * {@code --hapi-jpa} ({@link ca.halo.server.fhir.RemoteFhirRepository}), against that server's
-   * own transaction measured just before.
+   * own transaction measured just before and just after. Sessions are marked in
+   * {@code meta.source}, as the README recommends for HAPI JPA; {@code
+   * -Dhalo.bench.sessionMarker=tag} marks them with a tag instead.
    */
   static void forwarding(byte[] tx, String label, Result jpa1, Result jpa8) throws Exception {
+    ca.halo.server.fhir.RemoteFhirRepository.SessionMarker marker =
+        ca.halo.server.fhir.RemoteFhirRepository.SessionMarker.valueOf(
+            System.getProperty("halo.bench.sessionMarker", "source").toUpperCase(java.util.Locale.ROOT));
+    System.out.println("forwarding to HAPI JPA, sessions marked with SessionMarker." + marker);
     try (HaloHttp remote = HaloHttp.defaults();
         Jurisdiction j = new Jurisdiction("127.0.0.1", 0, b -> oneCaller(b).subscriptions(false)
-            .maxContexts(1_000_000).repository(new ca.halo.server.fhir.RemoteFhirRepository(
+            .maxContexts(1_000_000).repository(ca.halo.server.fhir.RemoteFhirRepository.builder(
                 ca.halo.core.fhir.FhirClients.genericClient(ca.uhn.fhir.context.FhirContext.forR4Cached(), URI.create(hapiJpa), remote,
-                    AccessTokenProvider.fixed(ca.halo.core.auth.AccessToken.withoutExpiry("unused"))))));
+                    AccessTokenProvider.fixed(ca.halo.core.auth.AccessToken.withoutExpiry("unused"))))
+                .sessionMarker(marker).build()));
         HaloHttp http = HaloHttp.defaults(); SmartAppClient emr = emrClient(j, http)) {
       TokenSet t = login(j, emr, new HeadlessBrowser());
       byte[] body = setContextBody();
@@ -497,6 +510,18 @@ public final class HaloBench {
         new String(tx, java.nio.charset.StandardCharsets.UTF_8));
     for (org.hl7.fhir.r4.model.Bundle.BundleEntryComponent e : b.getEntry()) {
       ca.halo.server.fhir.FhirResourceRepository.tagSession(e.getResource(), LoadClient.FRESH);
+    }
+    return ctx.newJsonParser().encodeResourceToString(b).getBytes(java.nio.charset.StandardCharsets.UTF_8);
+  }
+
+  /** {@code tx} with the session in every resource's {@code meta.source}, new in every request. */
+  static byte[] sourcedTransactionOf(byte[] tx) {
+    ca.uhn.fhir.context.FhirContext ctx = ca.uhn.fhir.context.FhirContext.forR4Cached();
+    org.hl7.fhir.r4.model.Bundle b = ctx.newJsonParser().parseResource(org.hl7.fhir.r4.model.Bundle.class,
+        new String(tx, java.nio.charset.StandardCharsets.UTF_8));
+    for (org.hl7.fhir.r4.model.Bundle.BundleEntryComponent e : b.getEntry()) {
+      e.getResource().getMeta().setSource(ca.halo.server.fhir.RemoteFhirRepository.SESSION_SOURCE_PREFIX
+          + LoadClient.FRESH);
     }
     return ctx.newJsonParser().encodeResourceToString(b).getBytes(java.nio.charset.StandardCharsets.UTF_8);
   }

@@ -73,6 +73,12 @@ public final class RemoteFhirRepository implements FhirResourceRepository {
     SOURCE
   }
 
+  /**
+   * How many resources of other sessions a search by session may bring before the server is
+   * taken to ignore the parameter and the search fails (503), instead of paging on through it.
+   */
+  static final int MAX_FOREIGN_IN_SESSION_SEARCH = 1000;
+
   private final IGenericClient client;
   private final SessionMarker marker;
   /** With SOURCE: whether the remote server was seen to keep meta.source. */
@@ -179,6 +185,7 @@ public final class RemoteFhirRepository implements FhirResourceRepository {
         q.count(Math.min(c.limit(), 1000));
       }
       List<Resource> out = new ArrayList<>();
+      int foreign = 0;
       Bundle page = q.execute();
       while (page != null) {
         for (Bundle.BundleEntryComponent e : page.getEntry()) {
@@ -191,7 +198,16 @@ public final class RemoteFhirRepository implements FhirResourceRepository {
           Resource r = fromRemote(e.getResource());
           String session = FhirResourceRepository.sessionOf(r).orElse(null);
           if (c.sessionTag().isPresent() && !c.sessionTag().get().equals(session)) {
-            continue; // the server ignored or widened the session search: never trust it to
+            // the server ignored or widened the search by session: keep none of those, and do
+            // not page through the whole server for them
+            if (++foreign > MAX_FOREIGN_IN_SESSION_SEARCH) {
+              throw new FhirRepositoryException(503, type, "the FHIR server behind the SoFA"
+                  + " ignores the search by session (" + (marker == SessionMarker.SOURCE
+                  ? "_source" : "_tag") + "): it answered with more than "
+                  + MAX_FOREIGN_IN_SESSION_SEARCH + " resources of other sessions; use a server"
+                  + " that supports that search parameter");
+            }
+            continue;
           }
           if (r.fhirType().equals(type) && c.sessionFilter().test(session)) {
             out.add(r);

@@ -117,6 +117,23 @@ class RemoteSessionMarkerTest {
         .containsExactlyInAnyOrder("Mine", "Theirs", "ServerOwn");
   }
 
+  /** A server that ignores the parameter is not paged through to its end for one session. */
+  @Test
+  void searchBySession_onAServerThatIgnoresIt_failsOnceTooManyOthersComeBack() {
+    RemoteFhirRepository repo = repo(RemoteFhirRepository.SessionMarker.TAG);
+    for (int i = 0; i <= RemoteFhirRepository.MAX_FOREIGN_IN_SESSION_SEARCH; i++) {
+      patients.store(patient("Other" + i, "other"));
+    }
+    assertThatThrownBy(() -> repo.search("Patient", SearchCriteria.builder().sessionTag("s1").build()))
+        .isInstanceOfSatisfying(FhirRepositoryException.class, e -> {
+          assertThat(e.httpStatus()).isEqualTo(503);
+          assertThat(e.getMessage()).contains("ignores the search by session (_tag)");
+        });
+    // a search not by session is not bounded by this
+    assertThat(repo.search("Patient", SearchCriteria.builder().build()))
+        .hasSize(RemoteFhirRepository.MAX_FOREIGN_IN_SESSION_SEARCH + 1);
+  }
+
   @Test
   void source_theSessionTravelsInMetaSource_andReadsBackAsTheTag_withTheResourcesOwnSource() {
     RemoteFhirRepository repo = repo(RemoteFhirRepository.SessionMarker.SOURCE);
