@@ -340,12 +340,14 @@ public final class HaloBench {
         }
         started = HapiJpaProcess.start(home);
         hapiJpa = started.base();
+        hapiJpaProcess = started;
       }
       try (HapiJpaProcess ignored = started) {
         jpaTargets(eight);
       } finally {
         if (started != null) {
           hapiJpa = "start";
+          hapiJpaProcess = null;
         }
       }
     }
@@ -357,6 +359,25 @@ public final class HaloBench {
    * is warmed with 10,000 first, and each forwarded run is read against HAPI JPA's own runs just
    * before and just after it (their mean), so that neither side gains from the other's warm-up.
    */
+  /** The HAPI JPA server this run started, for its CPU time; null when it runs elsewhere. */
+  private static HapiJpaProcess hapiJpaProcess;
+
+  /** CPU time so far of the HAPI JPA server this run started, or of this JVM; null if unknown. */
+  private static java.time.Duration cpu(boolean hapi) {
+    if (hapi) {
+      return hapiJpaProcess == null ? null : hapiJpaProcess.cpu();
+    }
+    return ProcessHandle.current().info().totalCpuDuration().orElse(null);
+  }
+
+  /** Milliseconds of CPU per request between two readings, or "n/a". */
+  private static String cpuPer(java.time.Duration before, java.time.Duration after, int requests) {
+    if (before == null || after == null) {
+      return "n/a";
+    }
+    return String.format(java.util.Locale.ROOT, "%.2f", after.minus(before).toNanos() / 1e6 / requests);
+  }
+
   static void jpaTargets(Result eight) throws Exception {
     double jpa = Double.NaN;
     if (hapiJpa != null) {
@@ -371,7 +392,14 @@ public final class HaloBench {
       // what the tag costs HAPI JPA itself, apart from the SoFA's hop
       Result tag1 = forked("HAPI JPA transaction, a new session tag each", hapiJpa, "",
           "application/fhir+json", tagged, 1, 500, 2000, 200);
+      java.time.Duration jpaCpu0 = cpu(true);
       Result jpa1 = forked(label, hapiJpa, "", "application/fhir+json", tx, 1, 500, 2000, 200);
+      java.time.Duration jpaCpu1 = cpu(true);
+      // on 2 cores, HAPI JPA's own CPU per transaction at 1 caller says how much room the machine
+      // leaves for anything else (the SoFA's hop) while it works
+      TARGETS.context("  HAPI JPA's CPU (all its threads) per own transaction at 1 caller, ms | its p50, ms",
+          cpuPer(jpaCpu0, jpaCpu1, 2500) + " | " + String.format(java.util.Locale.ROOT, "%.2f",
+              jpa1.latency().percentileMillis(50)));
       // and with the session in meta.source instead (RemoteFhirRepository.SessionMarker.SOURCE)
       Result source1 = forked("HAPI JPA transaction, a new session meta.source each", hapiJpa, "",
           "application/fhir+json", sourced, 1, 500, 2000, 200);
@@ -477,8 +505,12 @@ public final class HaloBench {
       String bearer = "Bearer " + t.accessToken().value();
       forked("set-context forwarded to HAPI JPA, warm-up", url, bearer, "application/fhir+json", body, 8, 2000,
           4000, 200);
+      java.time.Duration sofaCpu0 = cpu(false);
+      java.time.Duration jpaCpu0 = cpu(true);
       Result one = forked("set-context forwarded to HAPI JPA", url, bearer, "application/fhir+json", body, 1, 500,
           2000, 200);
+      TARGETS.context("  CPU per forwarded $set-context at 1 caller, ms: the SoFA's JVM | HAPI JPA's",
+          cpuPer(sofaCpu0, cpu(false), 2500) + " | " + cpuPer(jpaCpu0, cpu(true), 2500));
       Result jpa1After = forked(label, hapiJpa, "", "application/fhir+json", tx, 1, 500, 2000, 200);
       Result eight = forked("set-context forwarded to HAPI JPA", url, bearer, "application/fhir+json", body, 8, 1000,
           8000, 200);

@@ -103,6 +103,11 @@ final class HapiJpaProcess implements AutoCloseable {
     return base;
   }
 
+  /** The CPU time of the server's JVM so far, all its threads; null where the system does not say. */
+  java.time.Duration cpu() {
+    return process.info().totalCpuDuration().orElse(null);
+  }
+
   @Override
   public void close() throws InterruptedException {
     process.destroy();
