@@ -19,6 +19,8 @@ import java.util.concurrent.TimeUnit;
 final class HapiJpaProcess implements AutoCloseable {
   /** The system property naming the module's {@code target} directory (set by the bench profile). */
   static final String HOME_PROPERTY = "halo.bench.hapiJpaHome";
+  /** CPUs to run the server on (taskset's list, e.g. {@code 1}); all of them when not set. */
+  static final String CPUS_PROPERTY = "halo.bench.hapiJpaCpus";
 
   private final Process process;
   private final String base;
@@ -46,7 +48,14 @@ final class HapiJpaProcess implements AutoCloseable {
     // H2 in files, as HAPI's starter keeps it: in memory, 50,000 transactions filled a 2 GB heap
     // and HAPI JPA spent its time in full collections
     Path data = Files.createTempDirectory("halo-bench-hapi-jpa");
-    List<String> cmd = new java.util.ArrayList<>(List.of(javaCmd, "-Xmx2g", "-Dhapijpa.exitOnStdinEof=true"));
+    List<String> cmd = new java.util.ArrayList<>();
+    String cpus = System.getProperty(CPUS_PROPERTY);
+    if (cpus != null && !cpus.isBlank()) {
+      // on CPUs of its own (Linux taskset): the harness then runs on the others, so that what the
+      // SoFA's hop costs is not read through the two servers taking CPU from each other
+      cmd.addAll(List.of("taskset", "-c", cpus));
+    }
+    cmd.addAll(List.of(javaCmd, "-Xmx2g", "-Dhapijpa.exitOnStdinEof=true"));
     if (System.getProperty("hapijpa.jdbcUrl") == null) {
       cmd.add("-Dhapijpa.jdbcUrl=jdbc:h2:file:" + data.resolve("hapi"));
     }
@@ -94,7 +103,9 @@ final class HapiJpaProcess implements AutoCloseable {
     drain.start();
     System.out.printf("  HAPI FHIR JPA server (own JVM, -Xmx2g, %s) up in %.1f s at %s%n",
         System.getProperty("hapijpa.tagStorage", "HAPI's default tag storage") + ", "
-        + System.getProperty("hapijpa.jdbcUrl", "H2 in files"), (System.nanoTime() - t0) / 1e9, base);
+        + System.getProperty("hapijpa.jdbcUrl", "H2 in files")
+        + (cpus != null && !cpus.isBlank() ? ", on CPUs " + cpus + " only" : ""),
+        (System.nanoTime() - t0) / 1e9, base);
     return new HapiJpaProcess(p, base, data);
   }
 
