@@ -81,7 +81,13 @@ public final class RemoteFhirRepository implements FhirResourceRepository {
 
   private final IGenericClient client;
   private final SessionMarker marker;
-  /** With SOURCE: whether the remote server was seen to keep meta.source. */
+  /**
+   * The session of a resource whose {@code meta.source} is a marker without a usable session id:
+   * not a session id the SoFA makes (22 base64url characters), so nobody's launch shows it.
+   */
+  static final String UNREADABLE_SESSION = "!unreadable-session-marker";
+
+  /** With SOURCE: whether the remote server was seen to keep meta.source (by a probe). */
   private volatile boolean sourceKept;
 
   /** A repository on {@code client}'s server, marking sessions with {@link SessionMarker#TAG}. */
@@ -130,9 +136,10 @@ public final class RemoteFhirRepository implements FhirResourceRepository {
   @Override
   public Resource create(Resource resource) {
     try {
-      var outcome = client.create().resource(toRemote(resource)).execute();
-      return checked(read(resource.fhirType(), outcome.getId().getIdPart()).orElseThrow(),
-          resource);
+      Resource sent = toRemote(resource);
+      probeFor(resource);
+      var outcome = client.create().resource(sent).execute();
+      return read(resource.fhirType(), outcome.getId().getIdPart()).orElseThrow();
     } catch (BaseServerResponseException e) {
       throw wrap(e, resource.fhirType());
     }
@@ -141,9 +148,10 @@ public final class RemoteFhirRepository implements FhirResourceRepository {
   @Override
   public Resource update(Resource resource) {
     try {
-      client.update().resource(toRemote(resource)).execute();
-      return checked(read(resource.fhirType(), resource.getIdElement().getIdPart()).orElseThrow(),
-          resource);
+      Resource sent = toRemote(resource);
+      probeFor(resource);
+      client.update().resource(sent).execute();
+      return read(resource.fhirType(), resource.getIdElement().getIdPart()).orElseThrow();
     } catch (BaseServerResponseException e) {
       throw wrap(e, resource.fhirType());
     }
@@ -231,154 +239,129 @@ public final class RemoteFhirRepository implements FhirResourceRepository {
    */
   @Override
   public Bundle transaction(Bundle transaction) {
-    Bundle sent = marker == SessionMarker.SOURCE ? marked(transaction) : unlinked(transaction);
-    Bundle response;
-    try {
-      response = client.transaction().withBundle(sent).execute();
-    } catch (BaseServerResponseException e) {
-      throw wrap(e, "Bundle");
-    }
-    if (marker == SessionMarker.SOURCE && !sourceKept) {
-      checkTransaction(transaction, response);
-    }
-    return response;
-  }
-
-  /**
-   * With {@link SessionMarker#SOURCE}, once: reads back a resource the first transaction stored
-   * in a session and checks the server kept its marker. If it did not, the resources are on the
-   * server without their session (their readers would see them as the server's own data), so
-   * the transaction's resources are deleted and the error says to use {@link SessionMarker#TAG}.
-   */
-  private void checkTransaction(Bundle request, Bundle response) {
-    for (int i = 0; i < request.getEntry().size() && i < response.getEntry().size(); i++) {
-      Bundle.BundleEntryComponent e = request.getEntry().get(i);
-      if (!e.hasResource() || FhirResourceRepository.sessionOf(e.getResource()).isEmpty()) {
-        continue;
-      }
-      String location = response.getEntry().get(i).getResponse().getLocation();
-      org.hl7.fhir.r4.model.IdType id = location == null ? null
-          : new org.hl7.fhir.r4.model.IdType(location);
-      if (id == null || !id.hasIdPart() || !id.hasResourceType()) {
-        return; // nothing to check it by; the next transaction tries again
-      }
-      Optional<Resource> stored = read(id.getResourceType(), id.getIdPart());
-      if (stored.isPresent()) {
-        checked(stored.get(), e.getResource(), response);
-      }
-      return;
-    }
-  }
-
-  /**
-   * {@code stored}, after checking (with {@link SessionMarker#SOURCE}, until the server has once
-   * been seen to keep it) that the server kept the session marker of {@code written}. If it did
-   * not, what was just stored ({@code stored}, or every resource of the transaction) is deleted,
-   * so that nothing of a session stays there looking like the server's own data, and a 503 is
-   * thrown.
-   */
-  private Resource checked(Resource stored, Resource written) {
-    return checked(stored, written, null);
-  }
-
-  private Resource checked(Resource stored, Resource written, Bundle transactionResponse) {
-    if (marker != SessionMarker.SOURCE || sourceKept) {
-      return stored;
-    }
-    Optional<String> wanted = FhirResourceRepository.sessionOf(written);
-    if (wanted.isEmpty()) {
-      return stored;
-    }
-    if (wanted.equals(FhirResourceRepository.sessionOf(stored))) {
-      sourceKept = true;
-      return stored;
-    }
-    List<String> undo = new ArrayList<>();
-    if (transactionResponse == null) {
-      undo.add(stored.fhirType() + "/" + stored.getIdElement().getIdPart());
-    } else {
-      for (Bundle.BundleEntryComponent e : transactionResponse.getEntry()) {
-        String location = e.getResponse().getLocation();
-        if (location != null) {
-          org.hl7.fhir.r4.model.IdType id = new org.hl7.fhir.r4.model.IdType(location);
-          if (id.hasIdPart() && id.hasResourceType()) {
-            undo.add(0, id.getResourceType() + "/" + id.getIdPart()); // last written first
-          }
-        }
-      }
-    }
-    for (String ref : undo) {
-      try {
-        delete(ref.substring(0, ref.indexOf('/')), ref.substring(ref.indexOf('/') + 1));
-      } catch (RuntimeException ignored) {
-        // the error below says what happened; a resource left here has no session marker
-      }
-    }
-    throw new FhirRepositoryException(503, stored.fhirType(), "the FHIR server behind the SoFA"
-        + " did not keep meta.source, which marks a resource's launch session with"
-        + " SessionMarker.SOURCE; use SessionMarker.TAG with this server");
-  }
-
-  /**
-   * {@code tx}, or a copy of it without the links from its entries' references to resource
-   * objects other than their own contained ones (found without following any link, so a chain
-   * of links costs one visit per element; the objects linked, the caller's, are not touched).
-   */
-  private static Bundle unlinked(Bundle tx) {
-    boolean any = false;
-    for (Bundle.BundleEntryComponent e : tx.getEntry()) {
-      if (e.hasResource() && Links.linked(e.getResource())) {
-        any = true;
+    Bundle sent = outgoing(transaction);
+    for (Bundle.BundleEntryComponent e : transaction.getEntry()) {
+      if (e.hasResource()) {
+        probeFor(e.getResource());
         break;
       }
     }
-    if (!any) {
-      return tx;
+    try {
+      return client.transaction().withBundle(sent).execute();
+    } catch (BaseServerResponseException e) {
+      throw wrap(e, "Bundle");
     }
+  }
+
+  /**
+   * With {@link SessionMarker#SOURCE}, before the first write of a session's resource: checks
+   * that the server keeps the marker, with a Patient that holds nothing but the marker of a
+   * session of its own (created, read back, deleted). A server that drops or rewrites
+   * {@code meta.source} would otherwise store the session's patient data as its own data, which
+   * every reader may see, in its history too. Fails with 503 and writes nothing of the session.
+   * Until a probe succeeds, every such write probes first.
+   */
+  private void probeFor(Resource written) {
+    if (marker != SessionMarker.SOURCE || sourceKept
+        || FhirResourceRepository.sessionOf(written).isEmpty()) {
+      return;
+    }
+    String probeSession = "probe-" + java.util.UUID.randomUUID();
+    org.hl7.fhir.r4.model.Patient probe = new org.hl7.fhir.r4.model.Patient();
+    probe.getMeta().setSource(SESSION_SOURCE_PREFIX + probeSession);
+    String id = null;
+    boolean kept;
+    try {
+      id = client.create().resource(probe).execute().getId().getIdPart();
+      Resource back = (Resource) client.read().resource("Patient").withId(id).execute();
+      kept = sessionFromSource(back.getMeta().hasSource() ? back.getMeta().getSource() : null)
+          .filter(probeSession::equals).isPresent();
+    } catch (BaseServerResponseException e) {
+      throw wrap(e, "Patient");
+    } finally {
+      if (id != null) {
+        try {
+          client.delete().resourceById("Patient", id).execute();
+        } catch (BaseServerResponseException ignored) {
+          // an empty Patient with a probe's marker: nothing of a session's data
+        }
+      }
+    }
+    if (!kept) {
+      throw new FhirRepositoryException(503, written.fhirType(), "the FHIR server behind the SoFA"
+          + " did not keep meta.source, which marks a resource's launch session with"
+          + " SessionMarker.SOURCE; use SessionMarker.TAG with this server");
+    }
+    sourceKept = true;
+  }
+
+  /**
+   * The session a {@code meta.source} names: empty if it is not a marker, the session id (before
+   * any {@code #request-id} the server added) if it is one, and {@link #UNREADABLE_SESSION} for a
+   * marker without a usable id, so that such a resource is nobody's to see rather than everyone's.
+   */
+  private static Optional<String> sessionFromSource(String source) {
+    if (source == null || !source.startsWith(SESSION_SOURCE_PREFIX)) {
+      return Optional.empty();
+    }
+    int end = source.indexOf('#', SESSION_SOURCE_PREFIX.length());
+    String id = source.substring(SESSION_SOURCE_PREFIX.length(), end < 0 ? source.length() : end);
+    for (int i = 0; i < id.length(); i++) {
+      char c = id.charAt(i);
+      if (!(Character.isLetterOrDigit(c) && c < 128 || c == '-' || c == '_')) {
+        return Optional.of(UNREADABLE_SESSION);
+      }
+    }
+    return Optional.of(id.isEmpty() ? UNREADABLE_SESSION : id);
+  }
+
+  /**
+   * A copy of {@code tx} as the remote server is sent it: without the links from its entries'
+   * references to resource objects other than their own contained ones (found without following
+   * any link, so a chain of links costs one visit per element; the objects linked, the caller's,
+   * are not touched), without conditional request headers (a caller of {@code $set-context} is
+   * never to make the server match, and so name, a resource already there), and each resource
+   * marked ({@link #mark}).
+   */
+  private Bundle outgoing(Bundle tx) {
     Bundle copy = tx.copy();
     for (Bundle.BundleEntryComponent e : copy.getEntry()) {
       if (e.hasResource()) {
         Links.cut(e.getResource());
+        mark(e.getResource(), marker);
+      }
+      if (e.hasRequest()) {
+        e.getRequest().setIfNoneExist(null).setIfMatch(null).setIfNoneMatch(null)
+            .setIfModifiedSinceElement(null);
       }
     }
     return copy;
   }
 
-  /** A copy of {@code tx}, links cut as in {@link #unlinked}, each resource marked for the remote. */
-  private Bundle marked(Bundle tx) {
-    Bundle copy = tx.copy();
-    for (Bundle.BundleEntryComponent e : copy.getEntry()) {
-      if (e.hasResource()) {
-        Links.cut(e.getResource());
-        mark(e.getResource());
-      }
-    }
-    return copy;
-  }
-
-  /** {@code r} as the remote server keeps it: {@code r} itself, or a marked copy. */
+  /** A copy of {@code r} as the remote server keeps it ({@link #mark}). */
   private Resource toRemote(Resource r) {
-    if (marker != SessionMarker.SOURCE) {
-      return r;
-    }
     Resource copy = r.copy();
-    mark(copy);
+    mark(copy, marker);
     return copy;
   }
 
   /**
-   * With {@link SessionMarker#SOURCE}: moves the session tag into {@code meta.source} and the
-   * resource's own {@code meta.source} into the extension. A resource outside any session that
-   * carries a source starting with the marker's prefix (only the server names a session) has
-   * it moved into the extension too, so it cannot read back as a session's.
+   * Marks {@code r} for the remote server. With {@link SessionMarker#SOURCE} the session tag
+   * moves into {@code meta.source} and the resource's own source into the {@link
+   * #ORIGINAL_SOURCE_EXTENSION}. With either marker, a source of the resource's own that looks
+   * like a marker moves into that extension too (only the server names a session, and a
+   * repository with the other marker, or after a change of marker, reads both), and any copy of
+   * the extension the caller sent is dropped.
    */
-  private static void mark(Resource r) {
+  private static void mark(Resource r, SessionMarker marker) {
     Meta meta = r.getMeta();
     String session = FhirResourceRepository.sessionOf(r).orElse(null);
-    meta.getTag().removeIf(c -> FhirResourceRepository.SESSION_TAG_SYSTEM.equals(c.getSystem()));
     meta.getExtension().removeIf(x -> ORIGINAL_SOURCE_EXTENSION.equals(x.getUrl()));
     String own = meta.hasSource() ? meta.getSource() : null;
-    if (session != null) {
+    if (marker == SessionMarker.SOURCE) {
+      meta.getTag().removeIf(c -> FhirResourceRepository.SESSION_TAG_SYSTEM.equals(c.getSystem()));
+    }
+    if (marker == SessionMarker.SOURCE && session != null) {
       meta.setSource(SESSION_SOURCE_PREFIX + session);
     } else if (own != null && own.startsWith(SESSION_SOURCE_PREFIX)) {
       meta.setSourceElement(null);
@@ -391,32 +374,28 @@ public final class RemoteFhirRepository implements FhirResourceRepository {
   }
 
   /**
-   * {@code r} as the SoFA keeps it (changed in place, it is the client's fresh object): with
-   * {@link SessionMarker#SOURCE}, a marker in {@code meta.source} becomes the session tag and
-   * the resource's own source comes back from the extension.
+   * {@code r} as the SoFA keeps it (changed in place, it is the client's fresh object), with
+   * either marker: a marker in {@code meta.source} becomes the session tag (a repository reads
+   * what the other marker wrote, so changing the marker, or going back to a version that only
+   * tags, never shows a past session's resources, history included, as the server's own); the
+   * resource's own source comes back from the extension.
    */
-  private Resource fromRemote(Resource r) {
-    if (marker != SessionMarker.SOURCE || r == null || !r.hasMeta()) {
+  private static Resource fromRemote(Resource r) {
+    if (r == null || !r.hasMeta()) {
       return r;
     }
     Meta meta = r.getMeta();
-    String source = meta.hasSource() ? meta.getSource() : null;
-    String session = null;
-    if (source != null && source.startsWith(SESSION_SOURCE_PREFIX)) {
-      int end = source.indexOf('#', SESSION_SOURCE_PREFIX.length());
-      session = source.substring(SESSION_SOURCE_PREFIX.length(), end < 0 ? source.length() : end);
+    Optional<String> session = sessionFromSource(meta.hasSource() ? meta.getSource() : null);
+    if (session.isPresent()) {
       meta.setSourceElement(null);
     }
-    Extension own = meta.getExtensionByUrl(ORIGINAL_SOURCE_EXTENSION);
-    if (own != null) {
-      meta.getExtension().remove(own);
-      if (own.getValue() != null && own.getValue().primitiveValue() != null) {
-        meta.setSource(own.getValue().primitiveValue());
-      }
+    List<Extension> own = new ArrayList<>();
+    meta.getExtension().removeIf(x -> ORIGINAL_SOURCE_EXTENSION.equals(x.getUrl()) && own.add(x));
+    if (own.size() == 1 && own.get(0).getValue() != null
+        && own.get(0).getValue().primitiveValue() != null) {
+      meta.setSource(own.get(0).getValue().primitiveValue());
     }
-    if (session != null && !session.isEmpty()) {
-      FhirResourceRepository.tagSession(r, session);
-    }
+    session.ifPresent(v -> FhirResourceRepository.tagSession(r, v));
     return r;
   }
 

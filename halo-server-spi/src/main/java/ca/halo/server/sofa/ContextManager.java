@@ -326,11 +326,10 @@ public final class ContextManager {
         throw new ContextOperationException(e.httpStatus() == 503 ? 503 : e.httpStatus(),
             "resources." + e.location(), e.getMessage());
       }
-      for (int i = 0; i < response.getEntry().size(); i++) {
-        String loc = response.getEntry().get(i).getResponse().getLocation();
-        String ref = loc.substring(0, loc.indexOf("/_history") > 0 ? loc.indexOf("/_history") : loc.length());
-        newRefs.put(bundle.getEntry().get(i).getFullUrl(), ref);
-        created.add(ref);
+      List<String> refs = checkCreated(bundle, response);
+      for (int i = 0; i < refs.size(); i++) {
+        newRefs.put(bundle.getEntry().get(i).getFullUrl(), refs.get(i));
+        created.add(refs.get(i));
       }
     }
     LaunchContext.Builder lc = LaunchContext.builder();
@@ -428,6 +427,14 @@ public final class ContextManager {
       if (!e.hasRequest() || e.getRequest().getMethod() != Bundle.HTTPVerb.POST) {
         throw new ContextOperationException(400, where + ".request.method",
             "every entry must have request.method POST");
+      }
+      Bundle.BundleEntryRequestComponent rq = e.getRequest();
+      if (rq.hasIfNoneExist() || rq.hasIfMatch() || rq.hasIfNoneMatch() || rq.hasIfModifiedSince()) {
+        // a conditional create would make the server name a resource already there (another
+        // session's): the context would then point at it, and $clear-context delete it
+        throw new ContextOperationException(400, where + ".request",
+            "conditional requests (ifNoneExist, ifMatch, ifNoneMatch, ifModifiedSince) are not"
+            + " accepted: every entry creates a new resource");
       }
       if (!e.hasResource()) {
         throw new ContextOperationException(400, where + ".resource", "every entry needs a resource");
@@ -572,6 +579,49 @@ public final class ContextManager {
       }
     }
     return ended;
+  }
+
+  /**
+   * Every entry of the transaction must have created a new resource (201 with a location of the
+   * entry's type): anything else (a server that matched an existing resource, answered for
+   * fewer or more entries) would let the context name, and later delete, a resource that is not
+   * this session's. What the answer says was created is deleted again, and the request fails.
+   */
+  private List<String> checkCreated(Bundle request, Bundle response) {
+    String problem = null;
+    if (response.getEntry().size() != request.getEntry().size()) {
+      problem = "answered " + response.getEntry().size() + " entries for "
+          + request.getEntry().size();
+    }
+    Set<String> created = new LinkedHashSet<>();
+    for (int i = 0; i < response.getEntry().size(); i++) {
+      Bundle.BundleEntryResponseComponent r = response.getEntry().get(i).getResponse();
+      // the location: Type/id[/_history/v], relative or absolute
+      org.hl7.fhir.r4.model.IdType id = r.hasLocation()
+          ? new org.hl7.fhir.r4.model.IdType(r.getLocation()) : null;
+      String type = i < request.getEntry().size()
+          ? request.getEntry().get(i).getResource().fhirType() : null;
+      boolean made = r.getStatus() != null && r.getStatus().startsWith("201") && id != null
+          && type != null && type.equals(id.getResourceType()) && id.hasIdPart()
+          && id.getIdPart().indexOf('/') < 0;
+      if (made) {
+        created.add(type + "/" + id.getIdPart());
+      } else if (problem == null) {
+        problem = "answered " + (r.getStatus() == null ? "no status" : r.getStatus())
+            + " for entry " + i + " instead of creating it";
+      }
+    }
+    if (problem == null && created.size() != request.getEntry().size()) {
+      problem = "named the same resource for two entries";
+    }
+    if (problem != null) {
+      if (deleteAll(created) < 0) {
+        LOG.warn("a refused $set-context left {} resources it could not delete", created.size());
+      }
+      throw new ContextOperationException(502, "resources",
+          "the FHIR server behind the SoFA " + problem + "; nothing was stored");
+    }
+    return new ArrayList<>(created);
   }
 
   /**

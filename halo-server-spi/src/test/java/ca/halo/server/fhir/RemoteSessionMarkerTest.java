@@ -58,6 +58,9 @@ class RemoteSessionMarkerTest {
   private final HashMapResourceProvider<Observation> observations =
       new HashMapResourceProvider<>(CTX, Observation.class);
   private volatile SourceHandling sources = SourceHandling.ADD_REQUEST_ID;
+  private volatile Bundle lastTransaction;
+  /** When set, the transaction answers its first entry with this existing resource (200), as a match. */
+  private volatile String answerFirstWith;
   private Server jetty;
   private HaloHttp http;
   private IGenericClient raw;
@@ -232,8 +235,13 @@ class RemoteSessionMarkerTest {
     assertThat(tx.getEntry().get(0).getResource().getMeta().hasSource()).isFalse();
   }
 
+  /**
+   * The marker is checked with a probe that holds no patient data, before any of the session's
+   * data reaches the server: a server that dropped it would keep that data unmarked, in its
+   * history too, where every reader may see it as the server's own.
+   */
   @Test
-  void source_onAServerThatDropsMetaSource_theFirstCreateFailsClosed_andLeavesNothing() {
+  void source_onAServerThatDropsMetaSource_theFirstCreateFailsClosed_andWritesNothingOfTheSession() {
     sources = SourceHandling.DROP;
     RemoteFhirRepository repo = repo(RemoteFhirRepository.SessionMarker.SOURCE);
     assertThatThrownBy(() -> repo.create(patient("Lost", "s1")))
@@ -242,6 +250,85 @@ class RemoteSessionMarkerTest {
           assertThat(e.getMessage()).contains("SessionMarker.TAG");
         });
     assertThat(repo.search("Patient", SearchCriteria.builder().build())).isEmpty();
+    // every version the server ever held: only the probe, which names nobody
+    assertThat(patients.historyType()).isNotEmpty().allSatisfy(p -> assertThat(p.getName()).isEmpty());
+    // a write outside any session needs no marker and is not refused
+    assertThat(repo.create(patient("ServerOwn", null)).getIdElement().getIdPart()).isNotEmpty();
+  }
+
+  @Test
+  void source_theProbeRunsOnce_thenWritesGoStraightThrough() {
+    RemoteFhirRepository repo = repo(RemoteFhirRepository.SessionMarker.SOURCE);
+    repo.create(patient("One", "s1"));
+    long created = patients.getCountCreate();
+    repo.create(patient("Two", "s1"));
+    assertThat(patients.getCountCreate()).isEqualTo(created + 1);
+  }
+
+  /** Conditional headers never reach the server, whatever the caller of the repository sent. */
+  @Test
+  void transaction_sendsNoConditionalRequestHeaders() {
+    for (RemoteFhirRepository.SessionMarker marker : RemoteFhirRepository.SessionMarker.values()) {
+      Bundle tx = new Bundle().setType(Bundle.BundleType.TRANSACTION);
+      Bundle.BundleEntryRequestComponent rq = tx.addEntry().setFullUrl("urn:uuid:11111111-1111-4111-8111-111111111111")
+          .setResource(patient("Cond", "s1")).getRequest().setMethod(Bundle.HTTPVerb.POST).setUrl("Patient");
+      rq.setIfNoneExist("identifier=urn:x|victim").setIfMatch("W/\"1\"").setIfNoneMatch("*")
+          .setIfModifiedSince(new java.util.Date());
+      repo(marker).transaction(tx);
+      Bundle.BundleEntryRequestComponent sent = lastTransaction.getEntryFirstRep().getRequest();
+      assertThat(sent.hasIfNoneExist() || sent.hasIfMatch() || sent.hasIfNoneMatch() || sent.hasIfModifiedSince())
+          .as(marker.name()).isFalse();
+      assertThat(tx.getEntryFirstRep().getRequest().hasIfNoneExist()).as("the caller's Bundle is left alone").isTrue();
+    }
+  }
+
+  /**
+   * A repository reads both markers, so changing from source back to tag (or going back to a
+   * version that only tags) never shows a past session's resources, history included, as the
+   * server's own; and a tag-marking repository moves a caller's marker-like source aside, so a
+   * source-marking one never reads it as a session.
+   */
+  @Test
+  void eitherMarker_readsTheOthersMarks_andNeitherLetsACallerPlantOne() {
+    RemoteFhirRepository source = repo(RemoteFhirRepository.SessionMarker.SOURCE);
+    RemoteFhirRepository tag = repo(RemoteFhirRepository.SessionMarker.TAG);
+    String id = source.create(patient("Past", "past-session")).getIdElement().getIdPart();
+    source.delete("Patient", id);
+    assertThat(FhirResourceRepository.sessionOf(tag.vread("Patient", id, "1").orElseThrow())).contains("past-session");
+
+    Patient planted = patient("Planted", "mine");
+    planted.getMeta().setSource(RemoteFhirRepository.SESSION_SOURCE_PREFIX + "victim-session");
+    String pid = tag.create(planted).getIdElement().getIdPart();
+    for (RemoteFhirRepository r : List.of(source, tag)) {
+      Resource back = r.read("Patient", pid).orElseThrow();
+      assertThat(FhirResourceRepository.sessionOf(back)).contains("mine");
+      assertThat(back.getMeta().getSource()).isEqualTo(RemoteFhirRepository.SESSION_SOURCE_PREFIX + "victim-session");
+    }
+  }
+
+  /** What the server holds that no SoFA wrote: odd markers and extensions read safely. */
+  @Test
+  void oddMarksOnTheServer_readAsNobodysSession_andNeverFailTheRead() {
+    RemoteFhirRepository repo = repo(RemoteFhirRepository.SessionMarker.SOURCE);
+    sources = SourceHandling.KEEP;
+    Map<String, String> expected = new java.util.LinkedHashMap<>();
+    for (String src : List.of("", "#rq1", "bad session", "a/b", "\u00e9t\u00e9")) {
+      Patient p = new Patient();
+      p.getMeta().setSource(RemoteFhirRepository.SESSION_SOURCE_PREFIX + src);
+      expected.put(raw.create().resource(p).execute().getId().getIdPart(), src);
+    }
+    expected.forEach((id, src) -> assertThat(FhirResourceRepository.sessionOf(repo.read("Patient", id).orElseThrow()))
+        .as(src).contains(RemoteFhirRepository.UNREADABLE_SESSION));
+
+    Patient twice = new Patient();
+    twice.getMeta().addExtension(RemoteFhirRepository.ORIGINAL_SOURCE_EXTENSION, new org.hl7.fhir.r4.model.UriType("http://a"));
+    twice.getMeta().addExtension(RemoteFhirRepository.ORIGINAL_SOURCE_EXTENSION, new org.hl7.fhir.r4.model.UriType("http://b"));
+    twice.getMeta().addExtension(RemoteFhirRepository.ORIGINAL_SOURCE_EXTENSION, new StringType("x"));
+    String id = raw.create().resource(twice).execute().getId().getIdPart();
+    Resource back = repo.read("Patient", id).orElseThrow();
+    assertThat(back.getMeta().getExtension()).isEmpty();
+    assertThat(back.getMeta().hasSource()).isFalse();
+    assertThat(FhirResourceRepository.sessionOf(back)).isEmpty();
   }
 
   @Test
@@ -282,6 +369,47 @@ class RemoteSessionMarkerTest {
       assertThat(families(repo.search("Patient", SearchCriteria.builder().build()))).as(marker.name())
           .containsExactly("ServerOwn");
     }
+  }
+
+  @Test
+  void setContext_aConditionalEntry_isRefused_beforeAnythingIsWritten() {
+    ContextManager cm = ContextManager.builder(repo(RemoteFhirRepository.SessionMarker.TAG),
+        new InMemoryLaunchContextStore(10)).allowedTypes(java.util.Set.of("Patient", "Encounter", "Observation")).build();
+    for (String field : List.of("\"ifNoneExist\":\"identifier=urn:x|1\"", "\"ifMatch\":\"W/\\\"1\\\"\"",
+        "\"ifNoneMatch\":\"*\"", "\"ifModifiedSince\":\"2026-01-01T00:00:00Z\"")) {
+      String json = CTX.newJsonParser().encodeResourceToString(setContext())
+          .replace("\"method\":\"POST\",\"url\":\"Patient\"", "\"method\":\"POST\",\"url\":\"Patient\"," + field);
+      assertThat(json).as("premise").contains(field);
+      Parameters in = CTX.newJsonParser().parseResource(Parameters.class, json);
+      assertThatThrownBy(() -> cm.setContext(in, EMR)).as(field)
+          .isInstanceOfSatisfying(ca.halo.server.sofa.ContextOperationException.class, e -> {
+            assertThat(e.httpStatus()).isEqualTo(400);
+            assertThat(e.getMessage()).contains("conditional requests");
+          });
+    }
+    assertThat(lastTransaction).isNull();
+  }
+
+  /**
+   * A server that answers an entry with a resource it already had (as a conditional create that
+   * matched does): the context must not name it, nor its $clear-context delete it.
+   */
+  @Test
+  void setContext_whenTheServerDidNotCreateEveryEntry_failsAndDeletesOnlyWhatItCreated() {
+    RemoteFhirRepository repo = repo(RemoteFhirRepository.SessionMarker.TAG);
+    String victim = repo.create(patient("Victim", "victim-session")).getIdElement().getIdPart();
+    InMemoryLaunchContextStore store = new InMemoryLaunchContextStore(10);
+    ContextManager cm = ContextManager.builder(repo, store)
+        .allowedTypes(java.util.Set.of("Patient", "Encounter", "Observation")).build();
+    answerFirstWith = "Patient/" + victim + "/_history/1";
+    assertThatThrownBy(() -> cm.setContext(setContext(), EMR))
+        .isInstanceOfSatisfying(ca.halo.server.sofa.ContextOperationException.class, e -> {
+          assertThat(e.httpStatus()).isEqualTo(502);
+          assertThat(e.getMessage()).contains("200 OK for entry 0");
+        });
+    assertThat(families(repo.search("Patient", SearchCriteria.builder().build()))).containsExactly("Victim");
+    assertThat(repo.search("Encounter", SearchCriteria.builder().build())).isEmpty();
+    assertThat(store.size()).isZero();
   }
 
   private static Parameters setContext() {
@@ -326,10 +454,15 @@ class RemoteSessionMarkerTest {
   public final class TransactionProvider {
     @Transaction
     public Bundle transaction(@TransactionParam Bundle in) {
+      lastTransaction = in.copy();
       Map<String, HashMapResourceProvider<?>> byType = Map.of("Patient", patients, "Encounter", encounters,
           "Observation", observations);
       Bundle out = new Bundle().setType(Bundle.BundleType.TRANSACTIONRESPONSE);
       for (Bundle.BundleEntryComponent e : in.getEntry()) {
+        if (answerFirstWith != null && out.getEntry().isEmpty()) {
+          out.addEntry().getResponse().setStatus("200 OK").setLocation(answerFirstWith);
+          continue;
+        }
         Resource r = e.getResource().copy();
         r.setId((String) null);
         IIdType id = store(byType.get(r.fhirType()), r);
