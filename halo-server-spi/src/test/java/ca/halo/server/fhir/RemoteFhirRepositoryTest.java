@@ -9,10 +9,7 @@ import ca.uhn.fhir.context.FhirContext;
 import ca.uhn.fhir.rest.server.RestfulServer;
 import ca.uhn.fhir.rest.server.provider.HashMapResourceProvider;
 import java.net.URI;
-import org.eclipse.jetty.ee10.servlet.ServletContextHandler;
-import org.eclipse.jetty.ee10.servlet.ServletHolder;
 import org.eclipse.jetty.server.Server;
-import org.eclipse.jetty.server.ServerConnector;
 import org.hl7.fhir.r4.model.Bundle;
 import org.hl7.fhir.r4.model.Patient;
 import org.hl7.fhir.r4.model.Resource;
@@ -34,17 +31,10 @@ class RemoteFhirRepositoryTest {
   void start() throws Exception {
     RestfulServer fhir = new RestfulServer(CTX);
     fhir.setResourceProviders(new HashMapResourceProvider<>(CTX, Patient.class));
-    jetty = new Server();
-    ServerConnector c = new ServerConnector(jetty);
-    c.setHost("127.0.0.1");
-    jetty.addConnector(c);
-    ServletContextHandler h = new ServletContextHandler("/");
-    h.addServlet(new ServletHolder(fhir), "/fhir/*");
-    jetty.setHandler(h);
-    jetty.start();
+    jetty = LoopbackFhir.start(fhir);
     http = HaloHttp.defaults();
     repo = new RemoteFhirRepository(FhirClients.anonymousClient(CTX,
-        URI.create("http://127.0.0.1:" + c.getLocalPort() + "/fhir"), http));
+        LoopbackFhir.base(jetty), http));
   }
 
   @AfterEach

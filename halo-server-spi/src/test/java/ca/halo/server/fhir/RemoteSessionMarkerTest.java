@@ -22,10 +22,7 @@ import ca.uhn.fhir.rest.server.provider.HashMapResourceProvider;
 import java.net.URI;
 import java.util.List;
 import java.util.Map;
-import org.eclipse.jetty.ee10.servlet.ServletContextHandler;
-import org.eclipse.jetty.ee10.servlet.ServletHolder;
 import org.eclipse.jetty.server.Server;
-import org.eclipse.jetty.server.ServerConnector;
 import org.hl7.fhir.instance.model.api.IIdType;
 import org.hl7.fhir.r4.model.Bundle;
 import org.hl7.fhir.r4.model.Encounter;
@@ -71,16 +68,9 @@ class RemoteSessionMarkerTest {
     fhir.setResourceProviders(patients, encounters, observations);
     fhir.setPlainProviders(new TransactionProvider());
     fhir.registerInterceptor(new Sources());
-    jetty = new Server();
-    ServerConnector c = new ServerConnector(jetty);
-    c.setHost("127.0.0.1");
-    jetty.addConnector(c);
-    ServletContextHandler h = new ServletContextHandler("/");
-    h.addServlet(new ServletHolder(fhir), "/fhir/*");
-    jetty.setHandler(h);
-    jetty.start();
+    jetty = LoopbackFhir.start(fhir);
     http = HaloHttp.defaults();
-    raw = FhirClients.anonymousClient(CTX, URI.create("http://127.0.0.1:" + c.getLocalPort() + "/fhir"), http);
+    raw = FhirClients.anonymousClient(CTX, LoopbackFhir.base(jetty), http);
   }
 
   @AfterEach
