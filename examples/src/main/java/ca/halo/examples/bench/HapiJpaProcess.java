@@ -119,6 +119,11 @@ final class HapiJpaProcess implements AutoCloseable {
     return process.info().totalCpuDuration().orElse(null);
   }
 
+  /** The server's process id (Java's, also under taskset, which runs it in its own process). */
+  long pid() {
+    return process.pid();
+  }
+
   @Override
   public void close() throws InterruptedException {
     process.destroy();

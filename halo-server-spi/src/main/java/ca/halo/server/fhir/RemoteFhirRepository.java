@@ -1,6 +1,9 @@
 package ca.halo.server.fhir;
 
+import ca.halo.core.internal.fhir.ModelJson;
 import ca.halo.server.internal.Links;
+import ca.halo.server.internal.TransactionAnswers;
+import ca.uhn.fhir.parser.IParser;
 import ca.uhn.fhir.rest.client.api.IGenericClient;
 import ca.uhn.fhir.rest.gclient.IQuery;
 import ca.uhn.fhir.rest.gclient.ReferenceClientParam;
@@ -246,11 +249,36 @@ public final class RemoteFhirRepository implements FhirResourceRepository {
         break;
       }
     }
+    String answer;
     try {
-      return client.transaction().withBundle(sent).execute();
+      answer = client.transaction().withBundle(json(sent)).execute();
     } catch (BaseServerResponseException e) {
       throw wrap(e, "Bundle");
     }
+    Bundle usual = TransactionAnswers.read(answer, sent.getEntry().size());
+    if (usual != null) {
+      return usual;
+    }
+    IParser parser = ca.uhn.fhir.rest.api.EncodingEnum.detectEncodingNoDefault(answer)
+        == ca.uhn.fhir.rest.api.EncodingEnum.XML ? client.getFhirContext().newXmlParser()
+        : client.getFhirContext().newJsonParser();
+    try {
+      return parser.parseResource(Bundle.class, answer);
+    } catch (ca.uhn.fhir.parser.DataFormatException | ClassCastException e) {
+      throw new FhirRepositoryException(502, "Bundle", "the FHIR server behind the SoFA answered"
+          + " a transaction with what is not a Bundle");
+    }
+  }
+
+  /**
+   * {@code tx} as FHIR JSON: by {@link ModelJson} (HAPI's JSON for the same resources, written
+   * from the model's element lists, a third of the time of HAPI's encoder), or by HAPI's encoder
+   * where ModelJson leaves a resource to it.
+   */
+  private String json(Bundle tx) {
+    Optional<byte[]> fast = ModelJson.write(tx);
+    return fast.isPresent() ? new String(fast.get(), java.nio.charset.StandardCharsets.UTF_8)
+        : client.getFhirContext().newJsonParser().encodeResourceToString(tx);
   }
 
   /**

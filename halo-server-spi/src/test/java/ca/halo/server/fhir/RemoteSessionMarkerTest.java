@@ -58,6 +58,8 @@ class RemoteSessionMarkerTest {
   private volatile Bundle lastTransaction;
   /** When set, the transaction answers its first entry with this existing resource (200), as a match. */
   private volatile String answerFirstWith;
+  /** When set, the transaction answers each entry with the stored resource too (an unusual shape). */
+  private volatile boolean answerWithResources;
   private Server jetty;
   private HaloHttp http;
   private IGenericClient raw;
@@ -273,6 +275,63 @@ class RemoteSessionMarkerTest {
   }
 
   /**
+   * The usual answer (status and location only) is read without HAPI's parser; an answer of
+   * another shape (here with each entry's resource) is read by HAPI's parser, whole, as before.
+   */
+  @Test
+  void transaction_anAnswerOfAnotherShape_isReadWhole() {
+    for (boolean withResources : new boolean[] {false, true}) {
+      answerWithResources = withResources;
+      Bundle tx = new Bundle().setType(Bundle.BundleType.TRANSACTION);
+      tx.addEntry().setFullUrl("urn:uuid:11111111-1111-4111-8111-111111111111")
+          .setResource(patient("Shape", "s1")).getRequest().setMethod(Bundle.HTTPVerb.POST).setUrl("Patient");
+      Bundle answer = repo(RemoteFhirRepository.SessionMarker.TAG).transaction(tx);
+      assertThat(answer.getEntry()).hasSize(1);
+      assertThat(answer.getEntryFirstRep().getResponse().getLocation()).startsWith("Patient/");
+      assertThat(answer.getEntryFirstRep().hasResource()).as("with resources: " + withResources)
+          .isEqualTo(withResources);
+      if (withResources) {
+        assertThat(((Patient) answer.getEntryFirstRep().getResource()).getNameFirstRep().getFamily())
+            .isEqualTo("Shape");
+      }
+    }
+  }
+
+  /**
+   * A server that answers a transaction with what is not a transaction-response fails it with
+   * a typed error, not a parser's exception.
+   */
+  @Test
+  void transaction_anAnswerThatIsNoBundle_failsWith502() throws Exception {
+    jetty.stop();
+    org.eclipse.jetty.server.Server odd = new org.eclipse.jetty.server.Server(0);
+    odd.setHandler(new org.eclipse.jetty.server.Handler.Abstract() {
+      @Override
+      public boolean handle(org.eclipse.jetty.server.Request request, org.eclipse.jetty.server.Response response,
+          org.eclipse.jetty.util.Callback callback) {
+        response.getHeaders().put("Content-Type", "application/fhir+json");
+        response.write(true, java.nio.ByteBuffer.wrap(
+            "{\"resourceType\":\"Patient\",\"id\":\"1\"}".getBytes(java.nio.charset.StandardCharsets.UTF_8)),
+            callback);
+        return true;
+      }
+    });
+    odd.start();
+    try {
+      IGenericClient client = FhirClients.anonymousClient(CTX, java.net.URI.create(
+          "http://127.0.0.1:" + ((org.eclipse.jetty.server.ServerConnector) odd.getConnectors()[0]).getLocalPort()
+              + "/fhir"), http);
+      Bundle tx = new Bundle().setType(Bundle.BundleType.TRANSACTION);
+      tx.addEntry().setFullUrl("urn:uuid:11111111-1111-4111-8111-111111111111")
+          .setResource(patient("Odd", "s1")).getRequest().setMethod(Bundle.HTTPVerb.POST).setUrl("Patient");
+      assertThatThrownBy(() -> RemoteFhirRepository.builder(client).build().transaction(tx))
+          .isInstanceOfSatisfying(FhirRepositoryException.class, e -> assertThat(e.httpStatus()).isEqualTo(502));
+    } finally {
+      odd.stop();
+    }
+  }
+
+  /**
    * A repository reads both markers, so changing from source back to tag (or going back to a
    * version that only tags) never shows a past session's resources, history included, as the
    * server's own; and a tag-marking repository moves a caller's marker-like source aside, so a
@@ -456,7 +515,13 @@ class RemoteSessionMarkerTest {
         Resource r = e.getResource().copy();
         r.setId((String) null);
         IIdType id = store(byType.get(r.fhirType()), r);
-        out.addEntry().getResponse().setStatus("201 Created").setLocation(id.toUnqualified().getValue());
+        Bundle.BundleEntryComponent answer = out.addEntry();
+        answer.getResponse().setStatus("201 Created").setLocation(id.toUnqualified().getValue());
+        if (answerWithResources) {
+          Resource stored = r.copy();
+          stored.setIdElement(new org.hl7.fhir.r4.model.IdType(id.toUnqualified().getValue()));
+          answer.setResource(stored);
+        }
       }
       return out;
     }
