@@ -422,19 +422,13 @@ public final class HaloBench {
       Result tag1 = forked("HAPI JPA transaction, a new session tag each", hapiJpa, "",
           "application/fhir+json", tagged, 1, 500, 2000, 200);
       java.time.Duration jpaCpu0 = cpu(true);
-      ThreadCpu jpaThreads0 = threads(true);
       Result jpa1 = forked(label, hapiJpa, "", "application/fhir+json", tx, 1, 500, 2000, 200);
       java.time.Duration jpaCpu1 = cpu(true);
-      ThreadCpu jpaThreads1 = threads(true);
       // on 2 cores, HAPI JPA's own CPU per transaction at 1 caller says how much room the machine
       // leaves for anything else (the SoFA's hop) while it works
       TARGETS.context("  HAPI JPA's CPU (all its threads) per own transaction at 1 caller, ms | its p50, ms",
           cpuPer(jpaCpu0, jpaCpu1, 2500) + " | " + String.format(java.util.Locale.ROOT, "%.2f",
               jpa1.latency().percentileMillis(50)));
-      if (jpaThreads1 != null) {
-        TARGETS.context("  HAPI JPA's CPU per own transaction at 1 caller by thread, ms",
-            jpaThreads1.perRequestSince(jpaThreads0, 2500, 5));
-      }
       // and with the session in meta.source instead (RemoteFhirRepository.SessionMarker.SOURCE)
       Result source1 = forked("HAPI JPA transaction, a new session meta.source each", hapiJpa, "",
           "application/fhir+json", sourced, 1, 500, 2000, 200);
@@ -526,9 +520,10 @@ public final class HaloBench {
    * own transaction. HAPI JPA's speed drifts as its H2 files grow (its own p50 moved from 9.3 to
    * 12.8 ms, and its rate at 8 callers from 116 to 212 req/s, within one run), so the two are
    * alternated in rounds, each forwarded run read against the own run just before it, and the
-   * median of the rounds' ratios is the figure. The SoFA is warmed with as many requests as HAPI
-   * JPA (10,000): with 6,000 its JIT compilers still took 2 ms of CPU per forwarded request at 1
-   * caller, on the cores HAPI JPA needs. Sessions are marked in {@code meta.source}, as the README
+   * median of the rounds' ratios is the figure. The SoFA is warmed with 30,000 forwarded
+   * requests ({@code -Dhalo.bench.forwardingWarmup=N}; they warm HAPI JPA's transaction path too):
+   * after 6,000 or 10,000 its JIT compilers still took 1.7-2.4 ms of CPU per forwarded request at
+   * 1 caller, on the cores HAPI JPA needs, and after 30,000 0.3 ms. Sessions are marked in {@code meta.source}, as the README
    * recommends for HAPI JPA; {@code -Dhalo.bench.sessionMarker=tag} marks them with a tag instead.
    */
   static void forwarding(byte[] tx, String label) throws Exception {
@@ -549,12 +544,20 @@ public final class HaloBench {
       String url = j.sofa.fhirBase() + "/$set-context";
       String bearer = "Bearer " + t.accessToken().value();
       String fwd = "set-context forwarded to HAPI JPA";
-      forked(fwd + ", warm-up", url, bearer, "application/fhir+json", body, 8, 2000, 8000, 200);
+      forked(fwd + ", warm-up", url, bearer, "application/fhir+json", body, 8, 2000,
+          Integer.getInteger("halo.bench.forwardingWarmup", 30_000) - 2000, 200);
       double[] p50 = new double[FORWARDING_ROUNDS];
       double[] rate = new double[FORWARDING_ROUNDS];
       StringBuilder rounds = new StringBuilder();
       for (int round = 0; round < FORWARDING_ROUNDS; round++) {
+        ThreadCpu jpaOwn1 = threads(true);
         Result own1 = forked(label, hapiJpa, "", "application/fhir+json", tx, 1, 300, 1000, 200);
+        if (round == 0 && jpaOwn1 != null) {
+          // HAPI JPA's H2 files grow with every transaction, and its background writer's CPU
+          // with them: read its own transaction here, beside the forwarded one, not earlier
+          TARGETS.context("  HAPI JPA's CPU per own transaction at 1 caller by thread, ms",
+              threads(true).perRequestSince(jpaOwn1, 1300, 5));
+        }
         java.time.Duration sofaCpu0 = cpu(false);
         java.time.Duration jpaCpu0 = cpu(true);
         ThreadCpu sofaThreads0 = threads(false);
@@ -571,8 +574,23 @@ public final class HaloBench {
                 threads(true).perRequestSince(jpaThreads0, 1300, 5));
           }
         }
+        ThreadCpu jpaOwn8 = threads(true);
         Result own8 = forked(label, hapiJpa, "", "application/fhir+json", tx, 8, 1000, 4000, 200);
+        if (round == 0 && jpaOwn8 != null) {
+          TARGETS.context("  HAPI JPA's CPU per own transaction at 8 callers by thread, ms",
+              threads(true).perRequestSince(jpaOwn8, 5000, 5));
+        }
+        sofaThreads0 = threads(false);
+        jpaThreads0 = threads(true);
         Result eight = forked(fwd, url, bearer, "application/fhir+json", body, 8, 1000, 4000, 200);
+        if (round == 0) {
+          TARGETS.context("  the SoFA's CPU per forwarded $set-context at 8 callers by thread, ms",
+              threads(false).perRequestSince(sofaThreads0, 5000, 6));
+          if (jpaThreads0 != null) {
+            TARGETS.context("  HAPI JPA's CPU per forwarded $set-context at 8 callers by thread, ms",
+                threads(true).perRequestSince(jpaThreads0, 5000, 5));
+          }
+        }
         p50[round] = one.latency().percentileMillis(50) / own1.latency().percentileMillis(50);
         rate[round] = eight.rate() / own8.rate();
         rounds.append(round == 0 ? "" : "; ").append(String.format(java.util.Locale.ROOT,

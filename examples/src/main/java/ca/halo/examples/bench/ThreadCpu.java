@@ -16,21 +16,24 @@ import java.util.stream.Stream;
  * {@code qtp123-45} and {@code qtp123-46} are one group, {@code GC Thread#0} and {@code #1}
  * another), read from Linux's {@code /proc/<pid>/task/<tid>/stat}. Benchmark only: it says which
  * threads a process's CPU per request went to, which the process total does not. Empty where
- * {@code /proc} is not there. Threads that ended between two readings are not counted.
+ * {@code /proc} is not there. Read per thread: a thread that started between two readings counts
+ * whole, and one that ended between them is not counted (a thread pool's idle threads come and
+ * go, so grouping first would subtract a whole thread's past from its group).
  */
 final class ThreadCpu {
 
   /** Clock ticks a second in {@code /proc}'s times (USER_HZ, 100 on Linux). */
   private static final double TICKS_PER_SECOND = 100;
 
-  private final Map<String, Long> ticks;
+  /** Per thread id: its group and its CPU ticks so far. */
+  private final Map<String, Map.Entry<String, Long>> ticks;
 
-  private ThreadCpu(Map<String, Long> ticks) {
+  private ThreadCpu(Map<String, Map.Entry<String, Long>> ticks) {
     this.ticks = ticks;
   }
 
   static ThreadCpu of(long pid) {
-    Map<String, Long> ticks = new HashMap<>();
+    Map<String, Map.Entry<String, Long>> ticks = new HashMap<>();
     Path tasks = Path.of("/proc", Long.toString(pid), "task");
     if (Files.isDirectory(tasks)) {
       try (Stream<Path> all = Files.list(tasks)) {
@@ -43,7 +46,7 @@ final class ThreadCpu {
             // after ") ": state is field 3; utime and stime are fields 14 and 15
             String[] f = stat.substring(close + 2).split(" ");
             long used = Long.parseLong(f[11]) + Long.parseLong(f[12]);
-            ticks.merge(name, used, Long::sum);
+            ticks.put(t.getFileName().toString(), Map.entry(name, used));
           } catch (IOException | RuntimeException gone) {
             // the thread ended while we read
           }
@@ -63,13 +66,17 @@ final class ThreadCpu {
     if (ticks.isEmpty()) {
       return "n/a";
     }
-    List<Map.Entry<String, Long>> used = new ArrayList<>();
-    for (Map.Entry<String, Long> e : ticks.entrySet()) {
-      long d = e.getValue() - before.ticks.getOrDefault(e.getKey(), 0L);
+    Map<String, Long> byGroup = new HashMap<>();
+    for (Map.Entry<String, Map.Entry<String, Long>> e : ticks.entrySet()) {
+      Map.Entry<String, Long> was = before.ticks.get(e.getKey());
+      // a thread id the system gave again to a new thread: counted from zero
+      long d = e.getValue().getValue() - (was != null && was.getKey().equals(e.getValue().getKey())
+          && was.getValue() <= e.getValue().getValue() ? was.getValue() : 0L);
       if (d > 0) {
-        used.add(Map.entry(e.getKey(), d));
+        byGroup.merge(e.getValue().getKey(), d, Long::sum);
       }
     }
+    List<Map.Entry<String, Long>> used = new ArrayList<>(byGroup.entrySet());
     used.sort(Map.Entry.<String, Long>comparingByValue().reversed());
     StringBuilder out = new StringBuilder();
     long rest = 0;
