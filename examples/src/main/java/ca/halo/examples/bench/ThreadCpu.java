@@ -69,9 +69,11 @@ final class ThreadCpu {
     Map<String, Long> byGroup = new HashMap<>();
     for (Map.Entry<String, Map.Entry<String, Long>> e : ticks.entrySet()) {
       Map.Entry<String, Long> was = before.ticks.get(e.getKey());
-      // a thread id the system gave again to a new thread: counted from zero
-      long d = e.getValue().getValue() - (was != null && was.getKey().equals(e.getValue().getKey())
-          && was.getValue() <= e.getValue().getValue() ? was.getValue() : 0L);
+      // by thread id, not name: OkHttp's task threads take the name of the task they run, so a
+      // name can change between readings; a thread id given again to a new thread (fewer ticks
+      // than before) counts from zero
+      long d = e.getValue().getValue() - (was != null && was.getValue() <= e.getValue().getValue()
+          ? was.getValue() : 0L);
       if (d > 0) {
         byGroup.merge(e.getValue().getKey(), d, Long::sum);
       }
