@@ -123,6 +123,43 @@ class ResponseBoundsTest {
     }
   }
 
+  /**
+   * The forwarding review: HAPI's JSON reader skips any leading Java whitespace and takes single
+   * quotes and a leading {@code +}, which strict JSON refuses; a screen that stopped there, or
+   * that went by the Content-Type, let HAPI expand the number behind them. A raw answer (a
+   * transaction sent as text) is read by what it starts with, so every answer is screened.
+   */
+  @org.junit.jupiter.params.ParameterizedTest
+  @org.junit.jupiter.params.provider.CsvSource(delimiter = '|', value = {
+      "application/fhir+json|FORM_FEED|{\"resourceType\":\"Bundle\",\"type\":\"transaction-response\",\"total\":1E+50000000}",
+      "text/plain|FORM_FEED|{\"resourceType\":\"Bundle\",\"type\":\"transaction-response\",\"total\":1E+50000000}",
+      "application/fhir+xml|IDEOGRAPHIC_SPACE|{\"resourceType\":\"Bundle\",\"type\":\"transaction-response\",\"total\":1E+50000000}",
+      "application/fhir+json|NONE|{'resourceType':'Bundle','type':'transaction-response','total':1E+50000000}",
+      "application/fhir+json|NONE|{\"resourceType\":\"Bundle\",\"type\":\"transaction-response\",\"total\":+1E+50000000}"})
+  void fhirClient_hugeExponentBehindWhatStrictJsonRefuses_refusedBeforeHapiParsesIt(String contentType,
+      String lead, String body) throws Exception {
+    String prefix = switch (lead) {
+      case "FORM_FEED" -> "\f";
+      case "IDEOGRAPHIC_SPACE" -> "\u3000";
+      default -> "";
+    };
+    try (MockWebServer server = new MockWebServer(); HaloHttp http = HaloHttp.defaults()) {
+      server.enqueue(new MockResponse.Builder().code(200).setHeader("Content-Type", contentType)
+          .body(prefix + body).build());
+      server.start();
+      IGenericClient fhir = FhirClients.anonymousClient(FhirContext.forR4Cached(),
+          URI.create(server.url("/fhir").toString()), http);
+      org.hl7.fhir.r4.model.Bundle tx = new org.hl7.fhir.r4.model.Bundle()
+          .setType(org.hl7.fhir.r4.model.Bundle.BundleType.TRANSACTION);
+      assertTimeoutPreemptively(Duration.ofSeconds(5), () -> assertThatThrownBy(
+              () -> fhir.transaction().withBundle(FhirContext.forR4Cached().newJsonParser()
+                  .encodeResourceToString(tx)).execute())
+          .isInstanceOf(FhirClientConnectionException.class)
+          .hasRootCauseInstanceOf(DataFormatException.class)
+          .rootCause().hasMessageContaining("number"));
+    }
+  }
+
   @Test
   void builder_nonPositiveMaxResponseBytes_rejected() {
     assertThatThrownBy(() -> HaloHttp.builder().maxResponseBytes(0))

@@ -1,9 +1,9 @@
 package ca.halo.server.fhir;
 
+import ca.halo.core.internal.fhir.FhirJsonBodies;
 import ca.halo.core.internal.fhir.ModelJson;
 import ca.halo.server.internal.Links;
 import ca.halo.server.internal.TransactionAnswers;
-import ca.uhn.fhir.parser.IParser;
 import ca.uhn.fhir.rest.client.api.IGenericClient;
 import ca.uhn.fhir.rest.gclient.IQuery;
 import ca.uhn.fhir.rest.gclient.ReferenceClientParam;
@@ -259,15 +259,26 @@ public final class RemoteFhirRepository implements FhirResourceRepository {
     if (usual != null) {
       return usual;
     }
-    IParser parser = ca.uhn.fhir.rest.api.EncodingEnum.detectEncodingNoDefault(answer)
-        == ca.uhn.fhir.rest.api.EncodingEnum.XML ? client.getFhirContext().newXmlParser()
-        : client.getFhirContext().newJsonParser();
-    try {
-      return parser.parseResource(Bundle.class, answer);
-    } catch (ca.uhn.fhir.parser.DataFormatException | ClassCastException e) {
-      throw new FhirRepositoryException(502, "Bundle", "the FHIR server behind the SoFA answered"
-          + " a transaction with what is not a Bundle");
+    // any other answer, as HAPI's parsers read it: JSON screened first (numbers HAPI's JSON
+    // reader would expand, depth), XML by HAPI's XML parser, as the generic client read them
+    int first = 0;
+    while (first < answer.length() && Character.isWhitespace(answer.charAt(first))) {
+      first++;
     }
+    char c = first < answer.length() ? answer.charAt(first) : ' ';
+    try {
+      org.hl7.fhir.instance.model.api.IBaseResource read = c == '{'
+          ? FhirJsonBodies.parse(client.getFhirContext(), answer, "transaction answer")
+          : c == '<' ? client.getFhirContext().newXmlParser().parseResource(answer) : null;
+      if (read instanceof Bundle) {
+        return (Bundle) read;
+      }
+    } catch (RuntimeException e) {
+      // HaloParseException, HAPI's DataFormatException, or a HAPI defect on hostile input:
+      // the answer is at fault either way
+    }
+    throw new FhirRepositoryException(502, "Bundle", "the FHIR server behind the SoFA answered"
+        + " a transaction with what is not a Bundle");
   }
 
   /**
@@ -448,6 +459,12 @@ public final class RemoteFhirRepository implements FhirResourceRepository {
   }
 
   private static FhirRepositoryException wrap(BaseServerResponseException e, String where) {
+    if (e instanceof ca.uhn.fhir.rest.client.exceptions.FhirClientConnectionException) {
+      // no answer, or one refused before it was read (too large, unsafe for HAPI's parser): a
+      // bad gateway, said without HAPI's message, which names the server's internal URL
+      return new FhirRepositoryException(502, where, "the FHIR server behind the SoFA could not"
+          + " be reached, or its answer could not be read");
+    }
     return new FhirRepositoryException(e.getStatusCode(), where,
         "the FHIR server behind the SoFA answered " + e.getStatusCode() + ": " + e.getMessage());
   }

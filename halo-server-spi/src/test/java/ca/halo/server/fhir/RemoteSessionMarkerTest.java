@@ -299,33 +299,56 @@ class RemoteSessionMarkerTest {
 
   /**
    * A server that answers a transaction with what is not a transaction-response fails it with
-   * a typed error, not a parser's exception.
+   * a typed 502 that does not repeat the answer or name the server's URL, not a parser's
+   * exception; and quickly, also where the answer hides a number HAPI's JSON reader would expand
+   * for hours behind what strict JSON refuses (a leading form feed or ideographic space, single
+   * quotes, a leading +; the forwarding review), whatever its Content-Type.
    */
   @Test
   void transaction_anAnswerThatIsNoBundle_failsWith502() throws Exception {
     jetty.stop();
+    String huge = "\"type\":\"transaction-response\",\"entry\":[{\"search\":{\"score\":1E+50000000},"
+        + "\"response\":{\"status\":\"201 Created\",\"location\":\"Patient/1\"}}]}";
+    String[][] answers = {
+        {"application/fhir+json", "{\"resourceType\":\"Patient\",\"id\":\"1\"}"},
+        {"text/plain", "secret internal text"},
+        {"text/html", "<html><body>internal page</body></html>"},
+        {"application/fhir+json", ""},
+        {"application/fhir+json", "\f{\"resourceType\":\"Bundle\"," + huge},
+        {"text/plain", "\f{\"resourceType\":\"Bundle\"," + huge},
+        {"application/fhir+xml", "\u3000{\"resourceType\":\"Bundle\"," + huge},
+        {"application/fhir+json", "{'resourceType':'Bundle'," + huge},
+        {"application/fhir+json", "{\"resourceType\":\"Bundle\"," + huge.replace("1E+", "+1E+")}};
+    String[] answer = new String[2];
     org.eclipse.jetty.server.Server odd = new org.eclipse.jetty.server.Server(0);
     odd.setHandler(new org.eclipse.jetty.server.Handler.Abstract() {
       @Override
       public boolean handle(org.eclipse.jetty.server.Request request, org.eclipse.jetty.server.Response response,
           org.eclipse.jetty.util.Callback callback) {
-        response.getHeaders().put("Content-Type", "application/fhir+json");
-        response.write(true, java.nio.ByteBuffer.wrap(
-            "{\"resourceType\":\"Patient\",\"id\":\"1\"}".getBytes(java.nio.charset.StandardCharsets.UTF_8)),
+        response.getHeaders().put("Content-Type", answer[0]);
+        response.write(true, java.nio.ByteBuffer.wrap(answer[1].getBytes(java.nio.charset.StandardCharsets.UTF_8)),
             callback);
         return true;
       }
     });
     odd.start();
     try {
-      IGenericClient client = FhirClients.anonymousClient(CTX, java.net.URI.create(
-          "http://127.0.0.1:" + ((org.eclipse.jetty.server.ServerConnector) odd.getConnectors()[0]).getLocalPort()
-              + "/fhir"), http);
-      Bundle tx = new Bundle().setType(Bundle.BundleType.TRANSACTION);
-      tx.addEntry().setFullUrl("urn:uuid:11111111-1111-4111-8111-111111111111")
-          .setResource(patient("Odd", "s1")).getRequest().setMethod(Bundle.HTTPVerb.POST).setUrl("Patient");
-      assertThatThrownBy(() -> RemoteFhirRepository.builder(client).build().transaction(tx))
-          .isInstanceOfSatisfying(FhirRepositoryException.class, e -> assertThat(e.httpStatus()).isEqualTo(502));
+      String base = "http://127.0.0.1:" + ((org.eclipse.jetty.server.ServerConnector) odd.getConnectors()[0])
+          .getLocalPort() + "/fhir";
+      IGenericClient client = FhirClients.anonymousClient(CTX, java.net.URI.create(base), http);
+      for (String[] a : answers) {
+        answer[0] = a[0];
+        answer[1] = a[1];
+        Bundle tx = new Bundle().setType(Bundle.BundleType.TRANSACTION);
+        tx.addEntry().setFullUrl("urn:uuid:11111111-1111-4111-8111-111111111111")
+            .setResource(patient("Odd", "s1")).getRequest().setMethod(Bundle.HTTPVerb.POST).setUrl("Patient");
+        org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(java.time.Duration.ofSeconds(5), () ->
+            assertThatThrownBy(() -> RemoteFhirRepository.builder(client).build().transaction(tx)).as(a[1])
+                .isInstanceOfSatisfying(FhirRepositoryException.class, e -> {
+                  assertThat(e.httpStatus()).isEqualTo(502);
+                  assertThat(e.getMessage()).doesNotContain(base).doesNotContain("secret").doesNotContain("internal");
+                }));
+      }
     } finally {
       odd.stop();
     }

@@ -43,6 +43,16 @@ public final class FhirJsonBodies {
   public static final int MAX_CONTAINERS = 1_000_000;
 
   private static final Pattern HAPI_CODE = Pattern.compile("^(HAPI-\\d+)");
+  /**
+   * The screen reads what HAPI's JSON parser reads: HAPI 8.8.1's reader allows single quotes and
+   * numbers with a leading {@code +}, which strict JSON refuses (the screen would stop at them,
+   * and HAPI go on to expand the number behind them). Read from the SDK's own mapper's factory,
+   * for its limits.
+   */
+  private static final com.fasterxml.jackson.core.JsonFactory AS_HAPI_READS = Json.MAPPER.getFactory()
+      .rebuild().enable(com.fasterxml.jackson.core.json.JsonReadFeature.ALLOW_SINGLE_QUOTES,
+          com.fasterxml.jackson.core.json.JsonReadFeature.ALLOW_LEADING_PLUS_SIGN_FOR_NUMBERS)
+      .build();
   private static final LenientErrorHandler QUIET = new LenientErrorHandler(false);
 
   private FhirJsonBodies() {}
@@ -53,11 +63,25 @@ public final class FhirJsonBodies {
    * still keeps the HTTP status.
    */
   public static Optional<String> unsafe(byte[] json) {
-    try (JsonParser p = Json.MAPPER.getFactory().createParser(json)) {
+    try (JsonParser p = AS_HAPI_READS.createParser(afterHapisWhitespace(
+        new String(json, java.nio.charset.StandardCharsets.UTF_8)))) {
       return scan(p);
     } catch (IOException e) {
       return Optional.empty();
     }
+  }
+
+  /**
+   * {@code json} from its first character that is not whitespace to Java ({@link
+   * Character#isWhitespace}): HAPI's reader skips those (a form feed, U+3000), strict JSON does
+   * not, and a screen that stopped at one would let HAPI read what follows unscreened.
+   */
+  private static String afterHapisWhitespace(String json) {
+    int i = 0;
+    while (i < json.length() && Character.isWhitespace(json.charAt(i))) {
+      i++;
+    }
+    return i == 0 ? json : json.substring(i);
   }
 
   /** Empty when {@code json} is safe to hand to HAPI's JSON parser; otherwise what is wrong. */
@@ -65,7 +89,7 @@ public final class FhirJsonBodies {
     if (json == null) {
       return Optional.of("no body");
     }
-    try (JsonParser p = Json.MAPPER.getFactory().createParser(json)) {
+    try (JsonParser p = AS_HAPI_READS.createParser(afterHapisWhitespace(json))) {
       return scan(p);
     } catch (JsonProcessingException e) {
       return Optional.of("malformed JSON at line " + line(e));

@@ -76,12 +76,47 @@ public final class ModelJson {
     }
   }
 
+  /**
+   * A text with a lone surrogate: HAPI's encoder writes it as {@code ?} (its writer encodes to
+   * UTF-8), Jackson's as a {@code \\uD800} escape; left to HAPI.
+   */
+  private static final class LoneSurrogate extends IOException {
+    LoneSurrogate() {
+      super(null, null);
+    }
+  }
+
   /** The walk's generator, which also knows how deep inside contained resources it is. */
   private static final class Walk extends JsonGeneratorDelegate {
     int contained;
 
     Walk(JsonGenerator g) {
       super(g, false);
+    }
+
+    @Override
+    public void writeString(String text) throws IOException {
+      super.writeString(paired(text));
+    }
+
+    @Override
+    public void writeStringField(String name, String value) throws IOException {
+      super.writeStringField(name, paired(value));
+    }
+
+    private static String paired(String s) throws LoneSurrogate {
+      if (s != null) {
+        for (int i = 0; i < s.length(); i++) {
+          char c = s.charAt(i);
+          if (Character.isHighSurrogate(c) && i + 1 < s.length()
+              && Character.isLowSurrogate(s.charAt(i + 1))) {
+            i++;
+          } else if (Character.isSurrogate(c)) {
+            throw new LoneSurrogate();
+          }
+        }
+      }
+      return s;
     }
   }
 
@@ -97,7 +132,7 @@ public final class ModelJson {
     ByteArrayOutputStream out = new ByteArrayOutputStream(2048);
     try (JsonGenerator g = new Walk(FACTORY.createGenerator(out, JsonEncoding.UTF8))) {
       resource(g, r, false);
-    } catch (LeftToHapi e) {
+    } catch (LeftToHapi | LoneSurrogate e) {
       return Optional.empty();
     } catch (IOException e) {
       throw new java.io.UncheckedIOException(e); // a ByteArrayOutputStream does not fail

@@ -62,29 +62,17 @@ final class OkHttpFhirRequest extends BaseHttpRequest {
     try (Response response = client.newCall(request).execute()) {
       // bounded by HaloHttp's ResponseSizeLimitInterceptor
       byte[] bytes = response.body().bytes();
-      if (looksLikeJson(response, bytes)) {
-        java.util.Optional<String> problem = FhirJsonBodies.unsafe(bytes);
-        if (problem.isPresent()) {
-          // HAPI turns this into FhirClientConnectionException("Failed to parse response") with
-          // this as its cause, as for any body it cannot parse
-          throw new DataFormatException("unsafe FHIR JSON answer: " + problem.get());
-        }
+      // every answer, whatever its Content-Type says: a caller of the generic client may read
+      // any text as JSON (a raw transaction answer is read by what it starts with); a body that
+      // is not JSON stops the screen at its first character
+      java.util.Optional<String> problem = FhirJsonBodies.unsafe(bytes);
+      if (problem.isPresent()) {
+        // HAPI turns this into FhirClientConnectionException("Failed to parse response") with
+        // this as its cause, as for any body it cannot parse
+        throw new DataFormatException("unsafe FHIR JSON answer: " + problem.get());
       }
       return new OkHttpFhirResponse(response, bytes, sw);
     }
-  }
-
-  private static boolean looksLikeJson(Response response, byte[] bytes) {
-    String ct = response.header("Content-Type");
-    if (ct != null && ct.toLowerCase(java.util.Locale.ROOT).contains("json")) {
-      return true;
-    }
-    for (byte b : bytes) {
-      if (b != ' ' && b != '\n' && b != '\r' && b != '\t') {
-        return b == '{' || b == '[';
-      }
-    }
-    return false;
   }
 
   @Override
