@@ -63,9 +63,22 @@ public final class FhirJsonBodies {
    * still keeps the HTTP status.
    */
   public static Optional<String> unsafe(byte[] json) {
-    try (JsonParser p = AS_HAPI_READS.createParser(afterHapisWhitespace(
-        new String(json, java.nio.charset.StandardCharsets.UTF_8)))) {
-      return scan(p);
+    // decoded as it streams (an answer may be tens of megabytes of something else), past the
+    // leading whitespace HAPI skips
+    java.io.PushbackReader in = new java.io.PushbackReader(new java.io.InputStreamReader(
+        new java.io.ByteArrayInputStream(json), java.nio.charset.StandardCharsets.UTF_8));
+    try {
+      int c;
+      do {
+        c = in.read();
+      } while (c >= 0 && Character.isWhitespace(c));
+      if (c < 0) {
+        return Optional.empty();
+      }
+      in.unread(c);
+      try (JsonParser p = AS_HAPI_READS.createParser(in)) {
+        return scan(p);
+      }
     } catch (IOException e) {
       return Optional.empty();
     }
