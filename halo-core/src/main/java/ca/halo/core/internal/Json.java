@@ -19,6 +19,24 @@ public final class Json {
 
   private Json() {}
 
+  /**
+   * Whether {@code s} holds a surrogate that is not half of a pair: no character, so not
+   * something a JSON text can carry as UTF-8 (HAPI's writer turns one into {@code ?}, Jackson
+   * into a {@code \\uD800} escape).
+   */
+  public static boolean hasUnpairedSurrogate(String s) {
+    for (int i = 0; i < s.length(); i++) {
+      char c = s.charAt(i);
+      if (Character.isHighSurrogate(c) && i + 1 < s.length()
+          && Character.isLowSurrogate(s.charAt(i + 1))) {
+        i++;
+      } else if (Character.isSurrogate(c)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
   public static ObjectNode parseObject(String json, String what) {
     if (json == null || json.isBlank()) {
       throw new HaloParseException(what + ": empty body, expected a JSON object");

@@ -105,16 +105,8 @@ public final class ModelJson {
     }
 
     private static String paired(String s) throws LoneSurrogate {
-      if (s != null) {
-        for (int i = 0; i < s.length(); i++) {
-          char c = s.charAt(i);
-          if (Character.isHighSurrogate(c) && i + 1 < s.length()
-              && Character.isLowSurrogate(s.charAt(i + 1))) {
-            i++;
-          } else if (Character.isSurrogate(c)) {
-            throw new LoneSurrogate();
-          }
-        }
+      if (s != null && ca.halo.core.internal.Json.hasUnpairedSurrogate(s)) {
+        throw new LoneSurrogate();
       }
       return s;
     }

@@ -177,7 +177,7 @@ public final class BodyLimitFilter implements Filter {
           return UNSAFE_NUMBER;
         }
         if (surrogates && (t == JsonToken.VALUE_STRING || t == JsonToken.FIELD_NAME)
-            && hasUnpairedSurrogate(p.getText())) {
+            && ca.halo.core.internal.Json.hasUnpairedSurrogate(p.getText())) {
           return UNPAIRED_SURROGATE;
         }
       }
@@ -197,19 +197,6 @@ public final class BodyLimitFilter implements Filter {
         if ((c >= '8' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')) {
           return true;
         }
-      }
-    }
-    return false;
-  }
-
-  static boolean hasUnpairedSurrogate(String s) {
-    for (int i = 0; i < s.length(); i++) {
-      char c = s.charAt(i);
-      if (Character.isHighSurrogate(c) && i + 1 < s.length()
-          && Character.isLowSurrogate(s.charAt(i + 1))) {
-        i++;
-      } else if (Character.isSurrogate(c)) {
-        return true;
       }
     }
     return false;
