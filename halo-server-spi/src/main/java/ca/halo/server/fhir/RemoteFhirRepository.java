@@ -261,10 +261,7 @@ public final class RemoteFhirRepository implements FhirResourceRepository {
     }
     // any other answer, as HAPI's parsers read it: JSON screened first (numbers HAPI's JSON
     // reader would expand, depth), XML by HAPI's XML parser, as the generic client read them
-    int first = 0;
-    while (first < answer.length() && Character.isWhitespace(answer.charAt(first))) {
-      first++;
-    }
+    int first = FhirJsonBodies.contentStart(answer);
     char c = first < answer.length() ? answer.charAt(first) : ' ';
     try {
       org.hl7.fhir.instance.model.api.IBaseResource read = c == '{'

@@ -90,11 +90,20 @@ public final class FhirJsonBodies {
    * not, and a screen that stopped at one would let HAPI read what follows unscreened.
    */
   private static String afterHapisWhitespace(String json) {
+    int i = contentStart(json);
+    return i == 0 ? json : json.substring(i);
+  }
+
+  /**
+   * The index of {@code text}'s first character that is not whitespace to Java, where HAPI's
+   * readers start: what is there ({@code '{'}, {@code '<'}) says how HAPI would read it.
+   */
+  public static int contentStart(String text) {
     int i = 0;
-    while (i < json.length() && Character.isWhitespace(json.charAt(i))) {
+    while (i < text.length() && Character.isWhitespace(text.charAt(i))) {
       i++;
     }
-    return i == 0 ? json : json.substring(i);
+    return i;
   }
 
   /** Empty when {@code json} is safe to hand to HAPI's JSON parser; otherwise what is wrong. */
