@@ -7,7 +7,8 @@ import java.util.Locale;
 /**
  * The performance targets, each figure of the run printed beside its target. A target against
  * another server (HAPI FHIR JPA, Keycloak, the SMART reference launcher) is a ratio measured in the
- * same run when that server's address is given ({@code --hapi-jpa}, {@code --keycloak}); without
+ * same run when that server's address is given ({@code --hapi-jpa}, {@code --keycloak},
+ * {@code --launcher}); without
  * it the line says so and shows the ratio to a reading of that server on this kind of machine
  * (given with the target), marked as such.
  */
