@@ -160,6 +160,35 @@ class ResponseBoundsTest {
     }
   }
 
+  /**
+   * An answer in a charset other than UTF-8, as its Content-Type declares it: HAPI reads it in
+   * that charset, so the screen must too. Read as UTF-8, such a body starts with a NUL or a
+   * replacement character, the screen stopped there, and HAPI went on to expand the number
+   * (attacker's review: 2.3 s at 1E+400000 on an error answer, hours at 1E+50000000).
+   */
+  @ParameterizedTest
+  @org.junit.jupiter.params.provider.CsvSource({
+      "UTF-16, 500", "UTF-16LE, 404", "UTF-32, 400", "IBM037, 500", "UTF-16, 200"})
+  void fhirClient_hugeExponentInAnotherCharset_refusedBeforeHapiParsesIt(String charset, int status)
+      throws Exception {
+    String body = "{\"resourceType\":\"OperationOutcome\",\"issue\":[{\"severity\":\"error\","
+        + "\"code\":\"processing\",\"extension\":[{\"url\":\"http://x\",\"valueDecimal\":1E+50000000}]}]}";
+    try (MockWebServer server = new MockWebServer(); HaloHttp http = HaloHttp.defaults()) {
+      server.enqueue(new MockResponse.Builder().code(status)
+          .setHeader("Content-Type", "application/fhir+json; charset=" + charset)
+          .body(new okio.Buffer().write(body.getBytes(java.nio.charset.Charset.forName(charset))))
+          .build());
+      server.start();
+      IGenericClient fhir = FhirClients.anonymousClient(FhirContext.forR4Cached(),
+          URI.create(server.url("/fhir").toString()), http);
+      assertTimeoutPreemptively(Duration.ofSeconds(5), () -> assertThatThrownBy(
+              () -> fhir.read().resource(Observation.class).withId("1").execute())
+          .isInstanceOf(FhirClientConnectionException.class)
+          .hasRootCauseInstanceOf(DataFormatException.class)
+          .rootCause().hasMessageContaining("number"));
+    }
+  }
+
   @Test
   void builder_nonPositiveMaxResponseBytes_rejected() {
     assertThatThrownBy(() -> HaloHttp.builder().maxResponseBytes(0))

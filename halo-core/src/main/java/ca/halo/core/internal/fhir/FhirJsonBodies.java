@@ -58,15 +58,15 @@ public final class FhirJsonBodies {
   private FhirJsonBodies() {}
 
   /**
-   * What makes {@code json} unsafe for HAPI's JSON parser (huge numbers, deep nesting), if
-   * anything. Malformed JSON is not reported here: HAPI reports it itself, and on an error answer
-   * still keeps the HTTP status.
+   * What makes {@code json}, read in {@code charset} as HAPI would read it, unsafe for HAPI's
+   * JSON parser (huge numbers, deep nesting), if anything. Malformed JSON is not reported here:
+   * HAPI reports it itself, and on an error answer still keeps the HTTP status.
    */
-  public static Optional<String> unsafe(byte[] json) {
+  public static Optional<String> unsafe(byte[] json, java.nio.charset.Charset charset) {
     // decoded as it streams (an answer may be tens of megabytes of something else), past the
     // leading whitespace HAPI skips
     java.io.PushbackReader in = new java.io.PushbackReader(new java.io.InputStreamReader(
-        new java.io.ByteArrayInputStream(json), java.nio.charset.StandardCharsets.UTF_8));
+        new java.io.ByteArrayInputStream(json), charset));
     try {
       int c;
       do {

@@ -64,8 +64,15 @@ final class OkHttpFhirRequest extends BaseHttpRequest {
       byte[] bytes = response.body().bytes();
       // every answer, whatever its Content-Type says: a caller of the generic client may read
       // any text as JSON (a raw transaction answer is read by what it starts with); a body that
-      // is not JSON stops the screen at its first character
-      java.util.Optional<String> problem = FhirJsonBodies.unsafe(bytes);
+      // is not JSON stops the screen at its first character. Read in the charset HAPI reads it
+      // in (the declared one): read as UTF-8, a UTF-16 body stops the screen at its first NUL
+      // while HAPI reads on. And as UTF-8 too, for whatever reads the bytes as they are.
+      String ct = response.header("Content-Type");
+      java.nio.charset.Charset cs = OkHttpFhirResponse.charset(ct == null ? null : MediaType.parse(ct));
+      java.util.Optional<String> problem = FhirJsonBodies.unsafe(bytes, cs);
+      if (problem.isEmpty() && !cs.equals(StandardCharsets.UTF_8)) {
+        problem = FhirJsonBodies.unsafe(bytes, StandardCharsets.UTF_8);
+      }
       if (problem.isPresent()) {
         // HAPI turns this into FhirClientConnectionException("Failed to parse response") with
         // this as its cause, as for any body it cannot parse

@@ -49,8 +49,16 @@ final class OkHttpFhirResponse extends BaseHttpResponse {
 
   @Override
   public Reader createReader() {
+    return new InputStreamReader(readEntity(), charset(mediaType));
+  }
+
+  /**
+   * The charset HAPI reads an answer of this media type in: the one it declares, else (none,
+   * or one this JVM does not know) UTF-8.
+   */
+  static Charset charset(MediaType mediaType) {
     Charset cs = mediaType == null ? null : mediaType.charset();
-    return new InputStreamReader(readEntity(), cs == null ? StandardCharsets.UTF_8 : cs);
+    return cs == null ? StandardCharsets.UTF_8 : cs;
   }
 
   @Override

@@ -161,9 +161,11 @@ public final class BodyLimitFilter implements Filter {
   /** Null when the JSON body is within bounds (or not JSON at all: HAPI answers that). */
   private String checkJson(byte[] body) {
     long n = 0;
-    // Only a \\u escape can put half a surrogate pair into a JSON string (UTF-8 bytes cannot):
-    // such text is not Unicode, and a stored copy reached clients as invalid UTF-8. The strings
-    // are decoded and checked only when the body holds such an escape at all.
+    // Only a \\u escape can put half a surrogate pair into the text the server reads: such text
+    // is not Unicode, and a stored copy reached clients as invalid UTF-8. (Raw bytes of an
+    // encoded surrogate, CESU-8 style, would read as one to Jackson here, but the server decodes
+    // bodies as UTF-8, which turns them into U+FFFD.) The strings are decoded and checked only
+    // when the body holds such an escape at all.
     boolean surrogates = hasSurrogateEscape(body);
     try (JsonParser p = JSON.createParser(body)) {
       JsonToken t;
